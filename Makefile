@@ -1,0 +1,53 @@
+# The one way to run things. `make run` and `make test` are the two commands the README promises.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+BIN    := $(VENV)/bin
+MODEL  := models/settle.tar.gz
+TRAINING_FILES := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	@command -v python3.10 >/dev/null || { echo "Settle needs Python 3.10 (Rasa 3.6 does not run on newer ones): install it, e.g. 'pyenv install 3.10', then run make again." >&2; exit 1; }
+	@echo "==> Creating the virtualenv in $(VENV) and installing (about 2 minutes the first time)"
+	@test -x $(BIN)/python || python3.10 -m venv $(VENV)
+	@$(BIN)/pip install --quiet --upgrade pip
+	@$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/.installed  ## create the virtualenv and install everything
+
+db: install  ## create and seed the demo database if it is missing
+	@$(BIN)/settle setup
+
+$(MODEL): $(TRAINING_FILES) | $(BIN)/.installed
+	@echo "==> Training the model, because data/, domain.yml or config.yml changed (about 2 minutes)"
+	@$(BIN)/rasa train --fixed-model-name settle --out models --quiet \
+	  || { echo "Training failed: the lines above say why; 'make validate' checks the data." >&2; exit 1; }
+
+train: $(MODEL)  ## train the model if the training data changed
+
+run: db train  ## run Settle with demo data: action server + Rasa server (REST, socket.io)
+	@$(BIN)/settle run
+
+shell: db train  ## chat with Settle in this terminal
+	@$(BIN)/settle run --shell
+
+validate: install  ## check the training data and stories
+	@$(BIN)/rasa data validate --fail-on-warnings
+
+test: install train  ## run every test: data validation, unit, actions, conversations, end-to-end
+	@echo "==> Checking the training data"
+	@$(BIN)/rasa data validate --fail-on-warnings --quiet
+	@echo "==> Running the conversation tests"
+	@$(BIN)/rasa test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out var/results --quiet
+	@echo "==> Running pytest (unit, actions, end-to-end)"
+	@$(BIN)/pytest
+
+clean:  ## remove the demo database, models and logs (keeps the virtualenv)
+	rm -rf var models/*.tar.gz
+
+.PHONY: help install db train run shell validate test clean

@@ -1,0 +1,96 @@
+"""Checking who the customer is: the form on the website, the signed token in the app."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import database
+from settle.clock import now_utc
+from settle.config import Settings
+from settle.verification import Outcome, lockout_until, parse_customer_number, parse_secret, verify, verify_app_token
+
+FINISHED = ("verified", "locked")
+
+
+def _say_locked(dispatcher: CollectingDispatcher, until: datetime) -> None:
+    local = until.astimezone(ZoneInfo(Settings.from_environment().timezone))
+    dispatcher.utter_message(response="utter_verification_locked", locked_until=local.strftime("%H:%M"))
+
+
+class ActionVerifyAppToken(Action):
+    """Runs after every message: a valid signed token in the metadata verifies without questions."""
+
+    def name(self) -> str:
+        return "action_verify_app_token"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        token = (tracker.latest_message.get("metadata") or {}).get("auth_token")
+        if not token:
+            return []
+        with database() as session:
+            customer = verify_app_token(session, token, Settings.from_environment().app_token_secret)
+        if customer is None:
+            return []
+        return [SlotSet("verification", "verified"), SlotSet("verified_customer_id", str(customer.customer_id))]
+
+
+class ValidateVerifyCustomerForm(FormValidationAction):
+    """Asks customer number, then postcode or date of birth; too many wrong answers lock for a while.
+
+    The form ends as soon as `verification` is verified or locked. The answers themselves are
+    cleared either way, so no postcode or date of birth stays in the conversation's slots.
+    """
+
+    def name(self) -> str:
+        return "validate_verify_customer_form"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if tracker.get_slot("verification") == "verified":
+            return [SlotSet("requested_slot", None)]
+        with database() as session:
+            locked = lockout_until(session, tracker.sender_id, tracker.get_slot("customer_number"), now_utc())
+        if locked:
+            _say_locked(dispatcher, locked)
+            return [SlotSet("verification", "locked"), SlotSet("requested_slot", None)]
+        events: list[EventType] = []
+        if tracker.get_slot("verification") == "locked":  # an earlier lockout has ended
+            tracker.slots["verification"] = None
+            events.append(SlotSet("verification", None))
+        return events + await super().run(dispatcher, tracker, domain)
+
+    async def next_requested_slot(self, dispatcher, tracker: Tracker, domain: DomainDict) -> EventType | None:
+        if tracker.get_slot("verification") in FINISHED:
+            return SlotSet("requested_slot", None)
+        return await super().next_requested_slot(dispatcher, tracker, domain)
+
+    def validate_customer_number(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        number = parse_customer_number(str(value))
+        if number is None:
+            dispatcher.utter_message(response="utter_invalid_customer_number")
+        return {"customer_number": number}
+
+    def validate_postcode_or_birth_date(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        secret = parse_secret(str(value))
+        if secret is None:
+            dispatcher.utter_message(response="utter_invalid_postcode_or_birth_date")
+            return {"postcode_or_birth_date": None}
+        customer_number = tracker.get_slot("customer_number")
+        if customer_number is None:  # asked for again once the customer number is known
+            return {"postcode_or_birth_date": None}
+        with database() as session:
+            result = verify(session, tracker.sender_id, customer_number, secret, now_utc(), Settings.from_environment())
+        cleared = {"customer_number": None, "postcode_or_birth_date": None}
+        if result.outcome == Outcome.VERIFIED:
+            dispatcher.utter_message(response="utter_verified", first_name=result.customer.first_name)
+            return {**cleared, "verification": "verified", "verified_customer_id": str(result.customer.customer_id)}
+        if result.outcome == Outcome.LOCKED:
+            _say_locked(dispatcher, result.locked_until)
+            return {**cleared, "verification": "locked"}
+        dispatcher.utter_message(response="utter_verification_failed", attempts_left=result.attempts_left)
+        return cleared

@@ -1,0 +1,1 @@
+"""Settle's billing core: plain Python and SQLAlchemy, never Rasa."""

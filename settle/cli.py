@@ -1,0 +1,156 @@
+"""The `settle` command: set up the database, seed demo data, run the assistant, mint app tokens."""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from datetime import date
+
+from sqlalchemy import func, select
+
+from settle import runner, schema
+from settle.clock import local_today, now_utc
+from settle.config import Settings
+from settle.db import session_factory
+from settle.models import Customer
+from settle.seed import seed
+from settle.verification import issue_app_token
+
+RASA_PORT = 5005
+ACTIONS_PORT = 5055
+SHELL_PORT = 5006
+MODEL = "models/settle.tar.gz"
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    """Migrates the database and seeds demo data when it has no customers yet."""
+    url = Settings.from_environment().database_url
+    say("Bringing the database schema up to date")
+    schema.upgrade(url)
+    with session_factory(url).begin() as session:
+        has_customers = session.execute(select(func.count()).select_from(Customer)).scalar_one() > 0
+    if has_customers:
+        say("Demo data already there; leaving it as it is")
+        return 0
+    return cmd_seed(args)
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    url = Settings.from_environment().database_url
+    today = args.today or local_today()
+    say(f"Seeding {args.customers} demo customers with bills up to {today}")
+    try:
+        with session_factory(url).begin() as session:
+            seed(session, today, args.customers, progress=lambda done, total: print(f"    {done}/{total} customers", flush=True))
+    except ValueError as error:
+        print(f"settle seed: {error}. Delete the database file (or use an empty database) to seed again.", file=sys.stderr)
+        return 1
+    say("Demo data ready")
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    schema.upgrade(Settings.from_environment().database_url)
+    say("Database schema is up to date")
+    return 0
+
+
+def cmd_app_token(args: argparse.Namespace) -> int:
+    secret = Settings.from_environment().app_token_secret
+    if not secret:
+        print("settle app-token: set SETTLE_APP_TOKEN_SECRET first (the same value the servers use).", file=sys.stderr)
+        return 1
+    print(issue_app_token(args.customer_number, secret, now_utc()))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Starts the action server and the Rasa server (or `rasa shell`) until Ctrl-C."""
+    if not os.path.exists(MODEL):
+        print(f"settle run: no trained model at {MODEL}; run `make train` first.", file=sys.stderr)
+        return 1
+    started: list[runner.Part] = []
+    try:
+        actions = runner.action_server(ACTIONS_PORT)
+        if args.shell and runner.answers(actions.health_url):
+            say(f"Using the action server already running on 127.0.0.1:{ACTIONS_PORT}")
+        else:
+            say(f"Starting the action server on 127.0.0.1:{ACTIONS_PORT}")
+            started.append(actions)
+            runner.start(actions, ACTIONS_PORT)
+        if args.shell:
+            say("Starting a chat in this terminal (loading the model takes about a minute; /stop ends it)")
+            shell = runner.rasa_command("shell", "--model", MODEL, "--endpoints", "endpoints.yml", "--port", str(SHELL_PORT))
+            return subprocess.call(shell)
+        token = os.environ.get("RASA_API_TOKEN") or None
+        rasa = runner.rasa_server(RASA_PORT, MODEL, token)
+        say(f"Starting the Rasa server on 127.0.0.1:{RASA_PORT} (loading the model takes about a minute)")
+        started.append(rasa)
+        runner.start(rasa, RASA_PORT)
+        _print_where_to_talk(token)
+        runner.watch(started)
+    except runner.StartupError as error:
+        print(f"settle run: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        say("Stopping")
+    finally:
+        runner.stop(started)
+    return 0
+
+
+def _print_where_to_talk(token: str | None) -> None:
+    base = f"http://127.0.0.1:{RASA_PORT}"
+    print(
+        f"\nSettle is running.\n"
+        f"  REST:      curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' "
+        f"-d '{{\"sender\": \"me\", \"message\": \"hi\"}}'\n"
+        f"  socket.io: {base}/socket.io\n"
+        f"  terminal:  make shell (in another terminal)\n"
+        f"  HTTP API:  {'enabled, with the token in RASA_API_TOKEN' if token else 'off (set RASA_API_TOKEN to enable it)'}\n"
+        f"  logs:      var/log/\n"
+        f"Press Ctrl-C to stop everything.\n",
+        flush=True,
+    )
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2026-11-22") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="settle", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, handler, help_text in (
+        ("setup", cmd_setup, "migrate the database and seed demo data if it is empty"),
+        ("seed", cmd_seed, "seed demo data into an empty database"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--customers", type=int, default=500, help="how many customers (default 500)")
+        command.add_argument("--today", type=_date, help="the date the demo data is seen from (default: today)")
+        command.set_defaults(handler=handler)
+    commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(handler=cmd_migrate)
+    token = commands.add_parser("app-token", help="print a signed app token for a customer number")
+    token.add_argument("customer_number")
+    token.set_defaults(handler=cmd_app_token)
+    run = commands.add_parser("run", help="start the action server and the Rasa server")
+    run.add_argument("--shell", action="store_true", help="chat in this terminal instead of serving REST/socket.io")
+    run.set_defaults(handler=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Engine and session factory, created on first use (nothing happens at import)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from settle.config import Settings
+
+
+@lru_cache(maxsize=None)
+def engine_for(url: str) -> Engine:
+    """One engine per database URL for the life of the process."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+    return engine
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
+    """SQLite ignores foreign keys unless asked, per connection."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def session_factory(url: str | None = None) -> sessionmaker:
+    """Sessions bound to the configured database; use as `with factory.begin() as session:`."""
+    engine = engine_for(url or Settings.from_environment().database_url)
+    return sessionmaker(engine, future=True, expire_on_commit=False)

@@ -1,0 +1,201 @@
+"""The invoice database: customers, invoices and their lines, payments, verification records.
+
+Money is stored as integer cents; quantities and unit prices as exact decimals.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    TypeDecorator,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+
+class ExactDecimal(TypeDecorator):
+    """NUMERIC where the database has it; text on SQLite, which would otherwise round through floats."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int) -> None:
+        super().__init__(precision=precision, scale=scale, asdecimal=True)
+        self.scale = scale
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(self.impl.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = Decimal(value).quantize(Decimal(1).scaleb(-self.scale))
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware datetimes on every database: stored in UTC, read back as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass a timezone-aware value")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Channel(str, enum.Enum):
+    """Where a customer prefers to hear from us."""
+
+    CHAT = "chat"
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class InvoiceStatus(str, enum.Enum):
+    """Stored state of an invoice; 'overdue' is derived from the due date, never stored."""
+
+    OPEN = "open"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    DISPUTED = "disputed"
+    IN_PLAN = "in_plan"
+    CANCELLED = "cancelled"
+
+
+UNPAID_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.DISPUTED, InvoiceStatus.IN_PLAN)
+
+
+class LineCategory(str, enum.Enum):
+    """What a line on the bill is for, so the bill can be explained by category."""
+
+    USAGE = "usage"
+    FIXED = "fixed"
+    TAX = "tax"
+    ONE_OFF = "one_off"
+    FEE = "fee"
+
+
+def _enum(enum_class) -> Enum:
+    """Enums stored as their readable values in a plain string column."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=20,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id = Column(Integer, primary_key=True)
+    customer_number = Column(String(16), nullable=False, unique=True)
+    first_name = Column(String(80), nullable=False)
+    last_name = Column(String(80), nullable=False)
+    postcode = Column(String(10), nullable=False)
+    date_of_birth = Column(Date, nullable=False)
+    email = Column(String(200))
+    phone = Column(String(40))
+    preferred_channel = Column(_enum(Channel), nullable=False, default=Channel.CHAT)
+    language = Column(String(5), nullable=False, default="en")
+    municipality = Column(String(80), nullable=False)
+    region = Column(String(40), nullable=False)
+
+    invoices = relationship("Invoice", back_populates="customer", order_by="Invoice.issue_date")
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (Index("ix_invoices_customer_issue", "customer_id", "issue_date"),)
+
+    id = Column(Integer, primary_key=True)
+    number = Column(String(32), nullable=False, unique=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False)
+    period_start = Column(Date, nullable=False)
+    period_end = Column(Date, nullable=False)
+    issue_date = Column(Date, nullable=False)
+    due_date = Column(Date, nullable=False, index=True)
+    total_cents = Column(Integer, nullable=False)
+    status = Column(_enum(InvoiceStatus), nullable=False, default=InvoiceStatus.OPEN, index=True)
+
+    customer = relationship("Customer", back_populates="invoices")
+    lines = relationship("InvoiceLine", back_populates="invoice", order_by="InvoiceLine.id")
+    payments = relationship("Payment", back_populates="invoice", order_by="Payment.paid_at")
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+
+    id = Column(Integer, primary_key=True)
+    invoice_id = Column(Integer, ForeignKey("invoices.id"), nullable=False, index=True)
+    category = Column(_enum(LineCategory), nullable=False)
+    description = Column(String(200), nullable=False)
+    quantity = Column(ExactDecimal(12, 3), nullable=False)
+    unit = Column(String(20), nullable=False)
+    unit_price = Column(ExactDecimal(12, 5), nullable=False)
+    amount_cents = Column(Integer, nullable=False)
+
+    invoice = relationship("Invoice", back_populates="lines")
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+
+    id = Column(Integer, primary_key=True)
+    invoice_id = Column(Integer, ForeignKey("invoices.id"), nullable=False, index=True)
+    amount_cents = Column(Integer, nullable=False)
+    paid_at = Column(UTCDateTime, nullable=False)
+    method = Column(String(30), nullable=False)
+    reference = Column(String(80), nullable=False, unique=True)
+
+    invoice = relationship("Invoice", back_populates="payments")
+
+
+class VerificationFailure(Base):
+    """One failed identity check; enough of them in a window locks the number and the conversation."""
+
+    __tablename__ = "verification_failures"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    customer_number = Column(String(64), nullable=False, index=True)
+    failed_at = Column(UTCDateTime, nullable=False)
+
+
+class VerificationLockout(Base):
+    """A customer number or a conversation that may not try to verify until `locked_until`."""
+
+    __tablename__ = "verification_lockouts"
+
+    id = Column(Integer, primary_key=True)
+    subject = Column(String(20), nullable=False)  # "customer_number" or "conversation"
+    subject_key = Column(String(255), nullable=False, index=True)
+    locked_until = Column(UTCDateTime, nullable=False)

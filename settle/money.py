@@ -1,0 +1,22 @@
+"""Money is integer cents in the database and Decimal euros everywhere else."""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+def euros(cents: int) -> Decimal:
+    """Cents from the database as an exact Decimal amount in euros."""
+    return (Decimal(cents) / 100).quantize(CENT)
+
+
+def to_cents(amount: Decimal) -> int:
+    """An exact euro amount, rounded half up to the cent, as integer cents."""
+    return int((amount.quantize(CENT, rounding=ROUND_HALF_UP) * 100).to_integral_value())
+
+
+def format_euros(amount: Decimal) -> str:
+    """How an amount reads in a message: €1,234.56 (a minus sign before the euro sign)."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}€{abs(amount):,.2f}"

@@ -1,0 +1,118 @@
+"""Starts the action server and the Rasa server, waits until both answer, and stops both on Ctrl-C.
+
+Rasa runs as a separate process (`python -m rasa`); this module never imports it.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+LOG_DIR = Path("var/log")
+
+
+class StartupError(Exception):
+    """A part could not start; the message says what to do."""
+
+
+@dataclass
+class Part:
+    name: str
+    command: list[str]
+    health_url: str
+    log: Path
+    process: subprocess.Popen | None = None
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def rasa_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "rasa", *args]
+
+
+def action_server(port: int, log_dir: Path = LOG_DIR) -> Part:
+    return Part(
+        "action server",
+        rasa_command("run", "actions", "--actions", "actions", "--port", str(port)),
+        f"http://127.0.0.1:{port}/health",
+        log_dir / "actions.log",
+    )
+
+
+def rasa_server(port: int, model: str, api_token: str | None, endpoints: str = "endpoints.yml", log_dir: Path = LOG_DIR) -> Part:
+    command = rasa_command(
+        "run", "--model", model, "--endpoints", endpoints, "--credentials", "credentials.yml",
+        "--interface", "127.0.0.1", "--port", str(port), "--cors", "*",
+    )
+    if api_token:
+        command += ["--enable-api", "--auth-token", api_token]
+    return Part("Rasa server", command, f"http://127.0.0.1:{port}/", log_dir / "rasa.log")
+
+
+def start(part: Part, port: int, timeout: float = 240, env: dict[str, str] | None = None) -> None:
+    """Starts a part in the background, logging to a file, and waits until it answers."""
+    if not port_is_free(port):
+        raise StartupError(
+            f"Port {port} for the {part.name} is already in use: stop the program using it "
+            f"(`lsof -i :{port}` shows which) and run again."
+        )
+    part.log.parent.mkdir(parents=True, exist_ok=True)
+    log = part.log.open("w")
+    environment = {**os.environ, **(env or {}), "SANIC_HOST": "127.0.0.1"}
+    part.process = subprocess.Popen(part.command, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if part.process.poll() is not None:
+            raise StartupError(f"The {part.name} stopped while starting; its log is {part.log}:\n{_tail(part.log)}")
+        if answers(part.health_url):
+            return
+        time.sleep(1)
+    raise StartupError(f"The {part.name} did not answer within {timeout:.0f} s; its log is {part.log}.")
+
+
+def stop(parts: list[Part]) -> None:
+    """Stops every process this run started, politely first."""
+    for part in parts:
+        if part.process and part.process.poll() is None:
+            os.killpg(part.process.pid, signal.SIGTERM)
+    for part in parts:
+        if part.process:
+            try:
+                part.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(part.process.pid, signal.SIGKILL)
+
+
+def watch(parts: list[Part]) -> None:
+    """Waits until Ctrl-C or until a part stops on its own, which it reports."""
+    while True:
+        for part in parts:
+            if part.process.poll() is not None:
+                raise StartupError(f"The {part.name} stopped unexpectedly; its log is {part.log}:\n{_tail(part.log)}")
+        time.sleep(1)
+
+
+def _tail(log: Path, lines: int = 15) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])

@@ -1,0 +1,74 @@
+"""Action tests: real rasa-sdk Trackers and a CollectingDispatcher, against the seeded test database."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import delete
+
+from settle.db import session_factory
+from settle.models import VerificationFailure, VerificationLockout
+
+DOMAIN = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text())
+
+
+@pytest.fixture
+def actions_database(database_url, monkeypatch):
+    """Points the actions at the test database and forgets verification attempts afterwards."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    yield database_url
+    with session_factory(database_url).begin() as session:
+        session.execute(delete(VerificationFailure))
+        session.execute(delete(VerificationLockout))
+
+
+@pytest.fixture
+def domain() -> dict:
+    return DOMAIN
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+def make_tracker(
+    sender_id: str = "conversation-1",
+    slots: dict[str, Any] | None = None,
+    text: str = "",
+    intent: str = "inform",
+    metadata: dict | None = None,
+    just_set: dict[str, Any] | None = None,
+    active_loop: str | None = None,
+    earlier_events: list[dict] | None = None,
+) -> Tracker:
+    """A tracker as the action server receives it: the latest user message, then the slots it set."""
+    just_set = just_set or {}
+    all_slots = {name: None for name in DOMAIN["slots"]} | (slots or {}) | just_set
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": [], "metadata": metadata or {}}
+    events = (earlier_events or []) + [{"event": "user", "text": text, "parse_data": message, "metadata": metadata or {}}]
+    events += [{"event": "slot", "name": name, "value": value} for name, value in just_set.items()]
+    return Tracker(
+        sender_id=sender_id,
+        slots=all_slots,
+        latest_message=message,
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": active_loop} if active_loop else {},
+        latest_action_name="action_listen",
+    )
+
+
+def responses(dispatcher: CollectingDispatcher) -> list[str]:
+    """The names of the responses an action sent, in order."""
+    return [message["response"] for message in dispatcher.messages]
+
+
+def slot_events(events: list[dict]) -> dict[str, Any]:
+    """The slots an action set, last value wins."""
+    return {event["name"]: event["value"] for event in events if event.get("event") == "slot"}

@@ -1,0 +1,37 @@
+"""Every response an action can send exists in domain.yml, so a designer's rename can't break a reply silently."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from settle.models import InvoiceStatus
+from tests.actions.conftest import DOMAIN
+
+ACTIONS_DIR = Path(__file__).parents[2] / "actions"
+NAMED_IN_CODE = sorted(
+    {name for path in ACTIONS_DIR.glob("*.py") for name in re.findall(r'"(utter_[a-z_]+)"', path.read_text())}
+)
+EXPLANATION_KINDS = ["usage_up", "usage_down", "price_up", "price_down", "one_off", "fee", "fixed_up", "fixed_down"]
+
+
+@pytest.mark.parametrize("response", NAMED_IN_CODE)
+def test_responses_named_in_actions_exist(response):
+    assert response in DOMAIN["responses"]
+
+
+@pytest.mark.parametrize("state", [s.value for s in InvoiceStatus if s != InvoiceStatus.CANCELLED] + ["overdue"])
+def test_every_invoice_state_has_a_line_in_the_invoice_list(state):
+    assert f"utter_invoice_{state}" in DOMAIN["responses"]
+
+
+@pytest.mark.parametrize("kind", EXPLANATION_KINDS + ["higher", "lower", "same", "first", "small_change"])
+def test_every_bill_explanation_has_a_sentence(kind):
+    assert f"utter_explain_bill_{kind}" in DOMAIN["responses"]
+
+
+def test_every_form_slot_has_a_question_and_a_correction():
+    for slot in DOMAIN["forms"]["verify_customer_form"]["required_slots"]:
+        assert f"utter_ask_{slot}" in DOMAIN["responses"]
+        assert f"utter_invalid_{slot}" in DOMAIN["responses"]

@@ -1,0 +1,49 @@
+"""Shared fixtures: a migrated, seeded database on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set."""
+from __future__ import annotations
+
+import os
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from settle import schema
+from settle.db import engine_for, session_factory
+from settle.seed import seed
+
+#: The demo data in tests is always seen from this day, so figures are the same on every run.
+TODAY = date(2026, 11, 22)
+TEST_CUSTOMERS = 40
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def _fresh_database(backend: str, tmp_path_factory) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'settle.db'}"
+    url = os.environ["TEST_DATABASE_URL"]
+    with engine_for(url).begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    return url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory) -> str:
+    """A database migrated to the newest schema and seeded with demo data seen from TODAY."""
+    url = _fresh_database(request.param, tmp_path_factory)
+    schema.upgrade(url)
+    with session_factory(url).begin() as session:
+        seed(session, TODAY, TEST_CUSTOMERS)
+    return url
+
+
+@pytest.fixture
+def session(database_url):
+    """A session whose changes are all rolled back after the test."""
+    with engine_for(database_url).connect() as connection:
+        transaction = connection.begin()
+        with Session(bind=connection, future=True) as db_session:
+            yield db_session
+        transaction.rollback()
