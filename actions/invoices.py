@@ -1,6 +1,8 @@
 """Answers about the verified customer's own bills: balance, due dates, list, why it changed."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
@@ -26,7 +28,7 @@ def _bill_values(bill: InvoiceSummary) -> dict[str, str]:
     }
 
 
-class AccountAction(Action):
+class AccountAction(Action, ABC):
     """An answer about account data: refuses, whatever the dialogue predicted, unless verified."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
@@ -38,8 +40,9 @@ class AccountAction(Action):
             self.answer(dispatcher, session, customer_id)
         return []
 
+    @abstractmethod
     def answer(self, dispatcher: CollectingDispatcher, session, customer_id: int) -> None:
-        raise NotImplementedError
+        """Sends the answer for this verified customer."""
 
 
 class ActionTellBalance(AccountAction):
@@ -115,9 +118,12 @@ class ActionExplainBill(AccountAction):
 
 
 def _reason_values(values: dict) -> dict[str, str]:
-    """Money as euros, prices to the tenth of a cent, usage as plain numbers."""
-    shown = dict(values)
+    """Money as euros, prices to the tenth of a cent, usage as plain numbers; all as text."""
+    shown = {key: str(value) for key, value in values.items()}
     shown["effect"] = format_euros(abs(values["effect"]))
+    for key in ("previous_usage", "latest_usage"):
+        if key in values:
+            shown[key] = f"{values[key].normalize():,f}"
     for key in ("previous_price", "latest_price"):
         if key in values:
             shown[key] = f"€{values[key]:.3f}"

@@ -73,12 +73,12 @@ def _summaries(session: Session, customer_id: int, *conditions, newest_first: bo
         .group_by(Payment.invoice_id)
         .subquery()
     )
-    order = Invoice.issue_date.desc() if newest_first else Invoice.due_date.asc()
+    order = (Invoice.issue_date.desc(), Invoice.id.desc()) if newest_first else (Invoice.due_date.asc(), Invoice.id.asc())
     query = (
         select(Invoice, func.coalesce(paid.c.paid_cents, 0))
         .outerjoin(paid, paid.c.invoice_id == Invoice.id)
         .where(Invoice.customer_id == customer_id, *conditions)
-        .order_by(order, Invoice.id)
+        .order_by(*order)
         .limit(limit)
     )
     return [
@@ -163,8 +163,8 @@ def _usage_reasons(new: Invoice, old: Invoice) -> list[Reason]:
                     {
                         "effect": usage_effect,
                         "unit": unit,
-                        "previous_usage": q0.normalize(),
-                        "latest_usage": q1.normalize(),
+                        "previous_usage": q0,
+                        "latest_usage": q1,
                         "usage_change_percent": abs(round((q1 - q0) / q0 * 100)),
                     },
                 )

@@ -57,6 +57,9 @@ class Secret:
 
 def parse_customer_number(text: str) -> str | None:
     """The customer number in what was typed ("5000 0017", "nr 50000017"), or None."""
+    standalone = [number for number in re.findall(r"\d+", text or "") if CUSTOMER_NUMBER.match(number)]
+    if standalone:
+        return standalone[0]
     digits = "".join(re.findall(r"\d+", text or ""))
     return digits if CUSTOMER_NUMBER.match(digits) else None
 
@@ -75,18 +78,20 @@ def parse_secret(text: str) -> Secret | None:
         parsed = date_parser.parse(text, dayfirst=True, fuzzy=True, default=datetime(1900, 1, 1))
     except (ValueError, OverflowError):
         return None
-    if parsed.year < 1900 or parsed.year > date.today().year:
+    if parsed.year < 1900 or parsed.date() > date.today():
         return None
     return Secret(date_of_birth=parsed.date())
 
 
 def lockout_until(session: Session, conversation_id: str, customer_number: str | None, now: datetime) -> datetime | None:
     """When the lockout on this conversation (or customer number) ends, if one is in force."""
-    keys = [conversation_id] + ([customer_number] if customer_number else [])
-    return session.execute(
-        select(func.max(VerificationLockout.locked_until)).where(
-            VerificationLockout.subject_key.in_(keys), VerificationLockout.locked_until > now
+    subjects = [(VerificationLockout.subject == "conversation") & (VerificationLockout.subject_key == conversation_id)]
+    if customer_number:
+        subjects.append(
+            (VerificationLockout.subject == "customer_number") & (VerificationLockout.subject_key == customer_number)
         )
+    return session.execute(
+        select(func.max(VerificationLockout.locked_until)).where(or_(*subjects), VerificationLockout.locked_until > now)
     ).scalar_one_or_none()
 
 

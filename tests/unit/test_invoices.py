@@ -5,14 +5,14 @@ Expected figures are computed here with plain SQL on the seeded database, not wi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import Date, Integer, String, select, text
 
 from settle.invoices import NOTABLE_CHANGE, due_dates, explain_latest_bill, open_balance, recent_invoices
-from settle.models import Customer, Invoice, InvoiceLine, InvoiceStatus, LineCategory
+from settle.models import Customer, Invoice, InvoiceLine, InvoiceStatus, LineCategory, Payment
 from settle.seed import PERSONAS
 
 UNPAID = ("open", "partially_paid", "disputed", "in_plan")
@@ -278,27 +278,39 @@ def test_one_off_persona_is_explained_by_the_meter_replacement(session, persona_
     assert first.values["description"] == "Meter replacement"
 
 
-def test_customer_with_a_single_invoice_has_nothing_to_compare(session):
+def _customer(session, number: str) -> Customer:
     customer = Customer(
-        customer_number="59999990", first_name="Test", last_name="Single", postcode="1000",
+        customer_number=number, first_name="Test", last_name="Customer", postcode="1000",
         date_of_birth=date(1980, 1, 1), municipality="Brussel", region="Brussels",
     )
     session.add(customer)
     session.flush()
+    return customer
+
+
+def _bill(session, customer: Customer, number: str, month: int, lines: list[tuple]) -> Invoice:
+    """A bill for `month` of 2026 with lines (category, quantity, unit, unit price, cents); the total is their sum."""
     invoice = Invoice(
-        number="INV-2026-999999", customer_id=customer.id, period_start=date(2026, 10, 1),
-        period_end=date(2026, 10, 31), issue_date=date(2026, 11, 5), due_date=date(2026, 11, 26),
-        total_cents=10070, status=InvoiceStatus.OPEN,
+        number=number, customer_id=customer.id, period_start=date(2026, month, 1),
+        period_end=date(2026, month, 28), issue_date=date(2026, month + 1, 5), due_date=date(2026, month + 1, 26),
+        total_cents=sum(line[4] for line in lines), status=InvoiceStatus.OPEN,
         lines=[
-            InvoiceLine(category=LineCategory.USAGE, description="Electricity used", quantity=Decimal("300"),
-                        unit="kWh", unit_price=Decimal("0.31200"), amount_cents=9360),
-            InvoiceLine(category=LineCategory.FIXED, description="Standing charge", quantity=Decimal("1"),
-                        unit="month", unit_price=Decimal("7.10"), amount_cents=710),
+            InvoiceLine(category=category, description=category.value.title(), quantity=Decimal(quantity), unit=unit,
+                        unit_price=Decimal(price), amount_cents=amount)
+            for category, quantity, unit, price, amount in lines
         ],
     )
     session.add(invoice)
     session.flush()
+    return invoice
 
+
+def test_customer_with_a_single_invoice_has_nothing_to_compare(session):
+    customer = _customer(session, "59999990")
+    _bill(session, customer, "INV-2026-999999", 10, [
+        (LineCategory.USAGE, "300", "kWh", "0.31200", 9360),
+        (LineCategory.FIXED, "1", "month", "7.10", 710),
+    ])
     explanation = explain_latest_bill(session, customer.id)
     assert explanation.latest.number == "INV-2026-999999"
     assert explanation.latest.total == Decimal("100.70")
@@ -308,13 +320,85 @@ def test_customer_with_a_single_invoice_has_nothing_to_compare(session):
     assert open_balance(session, customer.id).total_open == Decimal("100.70")
 
 
-def test_customer_without_invoices_has_no_explanation(session):
-    customer = Customer(
-        customer_number="59999991", first_name="Test", last_name="Empty", postcode="1000",
-        date_of_birth=date(1980, 1, 1), municipality="Brussel", region="Brussels",
-    )
-    session.add(customer)
+def test_more_usage_at_a_higher_price_splits_into_usage_and_price(session):
+    customer = _customer(session, "59999992")
+    _bill(session, customer, "INV-2026-999991", 9, [
+        (LineCategory.USAGE, "200", "kWh", "0.28500", 5700),   # 57.00
+        (LineCategory.FIXED, "1", "month", "9.50", 950),
+    ])
+    _bill(session, customer, "INV-2026-999992", 10, [
+        (LineCategory.USAGE, "300", "kWh", "0.31200", 9360),   # 93.60
+        (LineCategory.FIXED, "1", "month", "12.00", 1200),
+        (LineCategory.FEE, "1", "item", "5.00", 500),
+    ])
+    explanation = explain_latest_bill(session, customer.id)
+    assert explanation.change == Decimal("110.60") - Decimal("66.50")  # 93.60 + 12.00 + 5.00 vs 57.00 + 9.50
+    # 100 kWh more at the old 0.285 is 28.50; the rest of the 36.60 more for electricity is the price.
+    assert [(r.kind, r.values["effect"]) for r in explanation.reasons] == [
+        ("usage_up", Decimal("28.50")),
+        ("price_up", Decimal("8.10")),
+        ("fee", Decimal("5.00")),
+        ("fixed_up", Decimal("2.50")),
+    ]
+    usage = explanation.reasons[0].values
+    assert (usage["previous_usage"], usage["latest_usage"], usage["usage_change_percent"]) == (200, 300, 50)
+    price = explanation.reasons[1].values
+    assert (price["previous_price"], price["latest_price"]) == (Decimal("0.285"), Decimal("0.312"))
+
+
+def test_less_usage_at_a_lower_price_splits_into_usage_and_price(session):
+    customer = _customer(session, "59999993")
+    _bill(session, customer, "INV-2026-999993", 9, [
+        (LineCategory.USAGE, "300", "kWh", "0.31200", 9360),
+        (LineCategory.FIXED, "1", "month", "9.50", 950),
+    ])
+    _bill(session, customer, "INV-2026-999994", 10, [
+        (LineCategory.USAGE, "200", "kWh", "0.28500", 5700),
+        (LineCategory.FIXED, "1", "month", "9.50", 950),
+    ])
+    explanation = explain_latest_bill(session, customer.id)
+    assert explanation.change == Decimal("-36.60")
+    # 100 kWh less at the old 0.312 saves 31.20; the lower price saves the other 5.40.
+    assert [(r.kind, r.values["effect"]) for r in explanation.reasons] == [
+        ("usage_down", Decimal("-31.20")),
+        ("price_down", Decimal("-5.40")),
+    ]
+
+
+def test_small_changes_are_not_mentioned(session):
+    customer = _customer(session, "59999994")
+    _bill(session, customer, "INV-2026-999995", 9, [(LineCategory.USAGE, "300", "kWh", "0.31200", 9360)])
+    _bill(session, customer, "INV-2026-999996", 10, [(LineCategory.USAGE, "302", "kWh", "0.31200", 9422)])
+    explanation = explain_latest_bill(session, customer.id)
+    assert explanation.change == Decimal("0.62")
+    assert explanation.reasons == []
+
+
+def test_a_fully_paid_bill_is_not_open_even_if_its_status_was_not_updated(session, persona_customer, today):
+    lucas = persona_customer("overdue")
+    overdue = open_rows(session, lucas.id)[0]
+    session.add(Payment(invoice_id=overdue.id, amount_cents=overdue.total_cents, method="card",
+                        paid_at=datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc), reference="PAY-UNIT-TEST"))
     session.flush()
+    balance = open_balance(session, lucas.id)
+    assert overdue.number not in [i.number for i in balance.invoices]
+    assert len(balance.invoices) == 1
+    assert due_dates(session, lucas.id, today=today).overdue == []
+
+
+def test_bills_issued_on_the_same_day_can_be_explained(session):
+    customer = _customer(session, "59999995")
+    for number, cents in (("INV-2026-999981", 1000), ("INV-2026-999982", 2000), ("INV-2026-999983", 3000)):
+        _bill(session, customer, number, 10, [(LineCategory.FIXED, "1", "month", str(Decimal(cents) / 100), cents)])
+    explanation = explain_latest_bill(session, customer.id)
+    recent = recent_invoices(session, customer.id, limit=3)
+    # The bill explained as the latest is the one listed first as the newest, and the previous one follows it.
+    assert [explanation.latest.number, explanation.previous.number] == [i.number for i in recent[:2]]
+    assert explanation.change == recent[0].total - recent[1].total
+
+
+def test_customer_without_invoices_has_no_explanation(session):
+    customer = _customer(session, "59999991")
     assert explain_latest_bill(session, customer.id) is None
     assert recent_invoices(session, customer.id) == []
     assert open_balance(session, customer.id).total_open == Decimal("0.00")

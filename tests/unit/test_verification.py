@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, text
@@ -42,6 +43,7 @@ WRONG_POSTCODE = Secret(postcode="9999")
         "nr 50000017",
         "my customer number is 50000017, thanks",
         "5000-0017.",
+        "50000017, postcode 1000",
     ],
 )
 def test_parse_customer_number_finds_the_number(typed):
@@ -102,6 +104,7 @@ def test_parse_secret_date_of_birth(typed, born):
         "0999",  # Belgian postcodes do not start with 0
         "14/02/2090",  # far in the future: not a date of birth
         "1/1/3000",
+        (date.today() + timedelta(days=1)).strftime("%d/%m/%Y"),  # tomorrow: nobody is born yet
         "x" * 61 + " 1000",  # too long to be an answer
     ],
 )
@@ -231,6 +234,18 @@ def test_lockout_ends_after_fifteen_minutes(session, settings, now):
     assert elsewhere.outcome == Outcome.VERIFIED
 
 
+def test_lockout_works_with_local_times(session, settings, now):
+    """An aware time in Brussels is the same instant as in UTC: the lockout is kept as such."""
+    brussels = now.astimezone(ZoneInfo("Europe/Brussels"))
+    for _ in range(3):
+        result = verify(session, "conv-tz", EMMA.customer_number, WRONG_POSTCODE, brussels, settings)
+    assert result.outcome == Outcome.LOCKED
+    assert result.locked_until == now + timedelta(minutes=15)
+    right = Secret(postcode=EMMA.postcode)
+    assert verify(session, "conv-tz", EMMA.customer_number, right, now + timedelta(minutes=14), settings).outcome == Outcome.LOCKED
+    assert verify(session, "conv-tz", EMMA.customer_number, right, brussels + timedelta(minutes=16), settings).outcome == Outcome.VERIFIED
+
+
 def test_old_failures_fall_out_of_the_window(session, settings, now):
     verify(session, "conv-1", EMMA.customer_number, WRONG_POSTCODE, now, settings)
     verify(session, "conv-1", EMMA.customer_number, WRONG_POSTCODE, now, settings)
@@ -344,3 +359,12 @@ def test_no_secret_configured_refuses_every_token(session, secret):
 def test_app_token_for_unknown_customer_is_refused(session, settings):
     token = issue_app_token(UNKNOWN_NUMBER, settings.app_token_secret, now_utc())
     assert verify_app_token(session, token, settings.app_token_secret) is None
+
+
+def test_a_conversation_named_like_a_customer_number_does_not_share_its_lockout(session, settings, now):
+    for i in range(3):
+        verify(session, "conv-lock", EMMA.customer_number, WRONG_POSTCODE, now + timedelta(seconds=i), settings)
+    conversation_named_like_the_number = verify(
+        session, EMMA.customer_number, LUCAS.customer_number, Secret(postcode=LUCAS.postcode), now + timedelta(minutes=1), settings
+    )
+    assert conversation_named_like_the_number.outcome == Outcome.VERIFIED
