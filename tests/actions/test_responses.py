@@ -9,10 +9,11 @@ import pytest
 from settle.models import InvoiceStatus
 from tests.actions.conftest import DOMAIN
 
-ACTIONS_DIR = Path(__file__).parents[2] / "actions"
-NAMED_IN_CODE = sorted(
-    {name for path in ACTIONS_DIR.glob("*.py") for name in re.findall(r'"(utter_[a-z_]+)"', path.read_text())}
-)
+ROOT = Path(__file__).parents[2]
+ACTION_CODE = "\n".join(path.read_text() for path in (ROOT / "actions").glob("*.py"))
+NAMED_IN_CODE = sorted(set(re.findall(r'"(utter_[a-z_]+)"', ACTION_CODE)))
+NAMED_BY_PREFIX_IN_CODE = set(re.findall(r'f"(utter_[a-z_]+)\{', ACTION_CODE))
+DIALOGUE_DATA = "\n".join(path.read_text() for path in (ROOT / "data").rglob("*.yml") if "nlu" not in path.parts)
 EXPLANATION_KINDS = ["usage_up", "usage_down", "price_up", "price_down", "one_off", "fee", "fixed_up", "fixed_down"]
 
 
@@ -35,3 +36,15 @@ def test_every_form_slot_has_a_question_and_a_correction():
     for slot in DOMAIN["forms"]["verify_customer_form"]["required_slots"]:
         assert f"utter_ask_{slot}" in DOMAIN["responses"]
         assert f"utter_invalid_{slot}" in DOMAIN["responses"]
+
+
+@pytest.mark.parametrize("response", sorted(DOMAIN["responses"]))
+def test_every_response_is_used(response):
+    """Rasa's own check only sees rules and stories; this one also counts what actions and forms send."""
+    used = (
+        f"action: {response}" in DIALOGUE_DATA
+        or response in NAMED_IN_CODE
+        or any(response.startswith(prefix) for prefix in NAMED_BY_PREFIX_IN_CODE)
+        or response.removeprefix("utter_ask_") in DOMAIN["slots"]
+    )
+    assert used, f"{response} is sent by no rule, story, action or form"
