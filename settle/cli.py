@@ -85,7 +85,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             runner.start(actions, ACTIONS_PORT)
         if args.shell:
             say("Starting a chat in this terminal (loading the model takes about a minute; /stop ends it)")
-            shell = runner.rasa_command("shell", "--model", MODEL, "--endpoints", "endpoints.yml", "--port", str(SHELL_PORT))
+            shell = runner.rasa_command(
+                "shell", "--model", MODEL, "--endpoints", "endpoints.yml", "--interface", "127.0.0.1", "--port", str(SHELL_PORT)
+            )
             return subprocess.call(shell)
         token = os.environ.get("RASA_API_TOKEN") or None
         rasa = runner.rasa_server(RASA_PORT, MODEL, token)

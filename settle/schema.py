@@ -5,7 +5,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect
 
 from settle.db import engine_for
 
@@ -27,7 +26,3 @@ def upgrade(url: str) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
-
-def has_schema(url: str) -> bool:
-    """Whether migrations have ever run against this database."""
-    return inspect(engine_for(url)).has_table("alembic_version")

@@ -172,8 +172,3 @@ def verify_app_token(session: Session, token: str, secret: str | None) -> Verifi
     ).scalar_one_or_none()
     return _identity(customer) if customer else None
 
-
-def customer_by_id(session: Session, customer_id: int) -> VerifiedCustomer | None:
-    """The identity behind a verified conversation's slot, if the customer still exists."""
-    customer = session.get(Customer, customer_id)
-    return _identity(customer) if customer else None

@@ -56,14 +56,3 @@ def test_upgrade_again_keeps_the_seeded_data(database_url):
     with engine_for(database_url).connect() as connection:
         assert connection.execute(select(func.count()).select_from(Customer.__table__)).scalar_one() == before == 40
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [_head()]
-
-
-def test_has_schema(tmp_path):
-    url = f"sqlite:///{tmp_path / 'empty.db'}"
-    assert schema.has_schema(url) is False
-    schema.upgrade(url)
-    assert schema.has_schema(url) is True
-
-
-def test_has_schema_on_the_test_database(database_url):
-    assert schema.has_schema(database_url) is True
