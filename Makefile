@@ -21,6 +21,12 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed  ## create the virtualenv and install everything
 
+# The browser tests drive Debian's Chromium (Playwright's own browser download needs the internet).
+/usr/bin/chromium:
+	@echo "==> Installing Chromium for the browser tests"
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	 else echo "The browser tests need Chromium at /usr/bin/chromium: run 'sudo apt-get install chromium'." >&2; exit 1; fi
+
 db: install  ## create and seed the demo database if it is missing
 	@$(BIN)/settle setup
 
@@ -45,7 +51,7 @@ RASA_VALIDATE := set -o pipefail; $(BIN)/rasa data validate --fail-on-warnings 2
 validate: install  ## check the training data, rules and stories
 	@$(RASA_VALIDATE)
 
-test: install train  ## run every test: data validation, unit, actions, conversations, end-to-end
+test: install train /usr/bin/chromium  ## run every test: data validation, unit, actions, conversations, end-to-end
 	@echo "==> Checking the training data"
 	@$(RASA_VALIDATE)
 	@echo "==> Running the conversation tests"

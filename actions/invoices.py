@@ -1,14 +1,7 @@
 """Answers about the verified customer's own bills: balance, due dates, list, why it changed."""
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
-from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
-
-from actions.common import database, verified_customer_id
+from actions.common import AccountAction
 from settle import invoices
 from settle.clock import format_date, local_today
 from settle.invoices import InvoiceSummary
@@ -28,28 +21,11 @@ def _bill_values(bill: InvoiceSummary) -> dict[str, str]:
     }
 
 
-class AccountAction(Action, ABC):
-    """An answer about account data: refuses, whatever the dialogue predicted, unless verified."""
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        customer_id = verified_customer_id(tracker)
-        if customer_id is None:
-            dispatcher.utter_message(response="utter_need_verification")
-            return []
-        with database() as session:
-            self.answer(dispatcher, session, customer_id)
-        return []
-
-    @abstractmethod
-    def answer(self, dispatcher: CollectingDispatcher, session, customer_id: int) -> None:
-        """Sends the answer for this verified customer."""
-
-
 class ActionTellBalance(AccountAction):
     def name(self) -> str:
         return "action_tell_balance"
 
-    def answer(self, dispatcher, session, customer_id):
+    def answer(self, dispatcher, session, customer_id, tracker):
         balance = invoices.open_balance(session, customer_id)
         if not balance.invoices:
             dispatcher.utter_message(response="utter_balance_nothing_open")
@@ -65,7 +41,7 @@ class ActionTellDueDates(AccountAction):
     def name(self) -> str:
         return "action_tell_due_dates"
 
-    def answer(self, dispatcher, session, customer_id):
+    def answer(self, dispatcher, session, customer_id, tracker):
         due = invoices.due_dates(session, customer_id, local_today())
         if not due.overdue and not due.upcoming:
             dispatcher.utter_message(response="utter_due_date_nothing_open")
@@ -78,7 +54,7 @@ class ActionListInvoices(AccountAction):
     def name(self) -> str:
         return "action_list_invoices"
 
-    def answer(self, dispatcher, session, customer_id):
+    def answer(self, dispatcher, session, customer_id, tracker):
         bills = invoices.recent_invoices(session, customer_id, limit=MOST_LISTED)
         if not bills:
             dispatcher.utter_message(response="utter_no_invoices")
@@ -94,7 +70,7 @@ class ActionExplainBill(AccountAction):
     def name(self) -> str:
         return "action_explain_bill"
 
-    def answer(self, dispatcher, session, customer_id):
+    def answer(self, dispatcher, session, customer_id, tracker):
         explanation = invoices.explain_latest_bill(session, customer_id)
         if explanation is None:
             dispatcher.utter_message(response="utter_no_invoices")

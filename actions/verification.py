@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import database
+from settle.card_numbers import contains_card_number
 from settle.clock import now_utc
 from settle.config import Settings
 from settle.verification import Outcome, lockout_until, parse_customer_number, parse_secret, verify, verify_app_token
@@ -23,13 +24,16 @@ def _say_locked(dispatcher: CollectingDispatcher, until: datetime) -> None:
     dispatcher.utter_message(response="utter_verification_locked", locked_until=local.strftime("%H:%M"))
 
 
-class ActionVerifyAppToken(Action):
-    """Runs after every message: a valid signed token in the metadata verifies without questions."""
+class ActionCheckMessage(Action):
+    """Runs after every message, as the custom mapping of the identity slots: a valid signed app
+    token in the metadata verifies without questions, and a card number typed in gets a warning."""
 
     def name(self) -> str:
-        return "action_verify_app_token"
+        return "action_check_message"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if contains_card_number(tracker.latest_message.get("text") or ""):
+            dispatcher.utter_message(response="utter_no_card_numbers")
         token = (tracker.latest_message.get("metadata") or {}).get("auth_token")
         if not token:
             return []

@@ -20,6 +20,7 @@ from settle.verification import issue_app_token
 RASA_PORT = 5005
 ACTIONS_PORT = 5055
 SHELL_PORT = 5006
+WEB_PORT = 8000
 MODEL = "models/settle.tar.gz"
 
 
@@ -76,6 +77,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     started: list[runner.Part] = []
     try:
+        web = runner.web_app(WEB_PORT)
+        if args.shell and runner.answers(web.health_url):
+            say(f"Using the web app already running on 127.0.0.1:{WEB_PORT}")
+        else:
+            say(f"Starting the web app (payment pages) on 127.0.0.1:{WEB_PORT}")
+            started.append(web)
+            runner.start(web, WEB_PORT)
         actions = runner.action_server(ACTIONS_PORT)
         if args.shell and runner.answers(actions.health_url):
             say(f"Using the action server already running on 127.0.0.1:{ACTIONS_PORT}")
@@ -106,6 +114,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_statement(args: argparse.Namespace) -> int:
+    """Records the credits of a CAMT.053 bank statement against invoices, once."""
+    from settle.bank_statements import StatementError, import_statement
+
+    try:
+        xml = open(args.file, "rb").read()
+    except OSError as error:
+        print(f"settle import-statement: can't read {args.file}: {error.strerror}", file=sys.stderr)
+        return 1
+    try:
+        with session_factory(Settings.from_environment().database_url).begin() as session:
+            report = import_statement(session, xml, now_utc())
+    except StatementError as error:
+        print(f"settle import-statement: {error}. Nothing was recorded.", file=sys.stderr)
+        return 1
+    print(report.summary())
+    for item in report.matched_for_review:
+        print(f"  to review: {item}")
+    for item in report.unmatched:
+        print(f"  not matched: {item}")
+    return 0
+
+
 def _print_where_to_talk(token: str | None) -> None:
     base = f"http://127.0.0.1:{RASA_PORT}"
     print(
@@ -113,6 +144,7 @@ def _print_where_to_talk(token: str | None) -> None:
         f"  REST:      curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' "
         f"-d '{{\"sender\": \"me\", \"message\": \"hi\"}}'\n"
         f"  socket.io: {base}/socket.io\n"
+        f"  web app:   http://127.0.0.1:{WEB_PORT} (payment pages; links come from the chat)\n"
         f"  terminal:  make shell (in another terminal)\n"
         f"  HTTP API:  {'enabled, with the token in RASA_API_TOKEN' if token else 'off (set RASA_API_TOKEN to enable it)'}\n"
         f"  logs:      var/log/\n"
@@ -143,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     token = commands.add_parser("app-token", help="print a signed app token for a customer number")
     token.add_argument("customer_number")
     token.set_defaults(handler=cmd_app_token)
+    statement = commands.add_parser("import-statement", help="record the payments of a CAMT.053 bank statement")
+    statement.add_argument("file", help="the statement file (XML)")
+    statement.set_defaults(handler=cmd_import_statement)
     run = commands.add_parser("run", help="start the action server and the Rasa server")
     run.add_argument("--shell", action="store_true", help="chat in this terminal instead of serving REST/socket.io")
     run.set_defaults(handler=cmd_run)

@@ -20,6 +20,17 @@ class Settings:
     verification_max_failures: int
     verification_lockout_minutes: int
     timezone: str
+    public_url: str
+    link_secret: str | None
+    link_ttl_days: int
+    company_name: str
+    company_iban: str
+    company_bic: str
+    support_phone: str
+    support_email: str
+    payment_provider: str
+    mollie_api_key: str | None
+    mollie_api_url: str
 
     @classmethod
     def from_environment(cls) -> "Settings":
@@ -31,4 +42,15 @@ class Settings:
             verification_max_failures=int(env.get("SETTLE_VERIFICATION_MAX_FAILURES", "3")),
             verification_lockout_minutes=int(env.get("SETTLE_VERIFICATION_LOCKOUT_MINUTES", "15")),
             timezone=env.get("SETTLE_TIMEZONE", "Europe/Brussels"),
+            public_url=env.get("SETTLE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            link_secret=env.get("SETTLE_LINK_SECRET") or None,
+            link_ttl_days=int(env.get("SETTLE_LINK_TTL_DAYS", "7")),
+            company_name=env.get("SETTLE_COMPANY_NAME", "Settle Energy"),
+            company_iban=env.get("SETTLE_COMPANY_IBAN", "BE71096123456769"),
+            company_bic=env.get("SETTLE_COMPANY_BIC", "GKCCBEBB"),
+            support_phone=env.get("SETTLE_SUPPORT_PHONE", "0800 12 345"),
+            support_email=env.get("SETTLE_SUPPORT_EMAIL", "help@settle.example"),
+            payment_provider=env.get("SETTLE_PAYMENT_PROVIDER", "sandbox"),
+            mollie_api_key=env.get("MOLLIE_API_KEY") or None,
+            mollie_api_url=env.get("MOLLIE_API_URL", "https://api.mollie.com/v2").rstrip("/"),
         )

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -18,7 +19,10 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Table,
+    Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import declarative_base, relationship
 
@@ -167,6 +171,8 @@ class InvoiceLine(Base):
 
 
 class Payment(Base):
+    """Money applied to one invoice; a received payment may be spread over several invoices."""
+
     __tablename__ = "payments"
 
     id = Column(Integer, primary_key=True)
@@ -175,8 +181,99 @@ class Payment(Base):
     paid_at = Column(UTCDateTime, nullable=False)
     method = Column(String(30), nullable=False)
     reference = Column(String(80), nullable=False, unique=True)
+    received_payment_id = Column(Integer, ForeignKey("received_payments.id"), index=True)
 
     invoice = relationship("Invoice", back_populates="payments")
+    received_payment = relationship("ReceivedPayment", back_populates="allocations")
+
+
+class ReceivedPayment(Base):
+    """Money that came in once, from a payment provider or a bank statement.
+
+    The unique external reference makes a repeated webhook or a re-imported statement a no-op.
+    """
+
+    __tablename__ = "received_payments"
+
+    id = Column(Integer, primary_key=True)
+    external_reference = Column(String(120), nullable=False, unique=True)
+    source = Column(String(30), nullable=False)  # "sandbox", "mollie", "bank_statement"
+    method = Column(String(30), nullable=False)
+    amount_cents = Column(Integer, nullable=False)
+    received_at = Column(UTCDateTime, nullable=False)
+    customer_id = Column(Integer, ForeignKey("customers.id"), index=True)
+    needs_review = Column(Boolean, nullable=False, default=False)
+    review_reason = Column(String(200))
+
+    allocations = relationship("Payment", back_populates="received_payment")
+
+
+class LinkStatus(str, enum.Enum):
+    """Stored state of a payment link; expiry and changed amounts are derived when it is opened."""
+
+    OPEN = "open"
+    PAID = "paid"
+    REVOKED = "revoked"
+
+
+payment_link_invoices = Table(
+    "payment_link_invoices",
+    Base.metadata,
+    Column("link_id", Integer, ForeignKey("payment_links.id"), primary_key=True),
+    Column("invoice_id", Integer, ForeignKey("invoices.id"), primary_key=True),
+)
+
+
+class PaymentLink(Base):
+    """A personal link to pay a fixed amount for fixed invoices; the token is signed, never stored."""
+
+    __tablename__ = "payment_links"
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(32), nullable=False, unique=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
+    amount_cents = Column(Integer, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    expires_at = Column(UTCDateTime, nullable=False)
+    status = Column(_enum(LinkStatus), nullable=False, default=LinkStatus.OPEN)
+
+    customer = relationship("Customer")
+    invoices = relationship("Invoice", secondary=payment_link_invoices, order_by="Invoice.due_date")
+    checkouts = relationship("Checkout", back_populates="link", order_by="Checkout.id")
+
+
+class Checkout(Base):
+    """One attempt to pay a link through a payment provider."""
+
+    __tablename__ = "checkouts"
+    __table_args__ = (UniqueConstraint("provider", "provider_payment_id"),)
+
+    id = Column(Integer, primary_key=True)
+    link_id = Column(Integer, ForeignKey("payment_links.id"), nullable=False, index=True)
+    provider = Column(String(20), nullable=False)
+    provider_payment_id = Column(String(80), nullable=False)
+    checkout_url = Column(String(500), nullable=False)
+    amount_cents = Column(Integer, nullable=False)
+    status = Column(String(20), nullable=False, default="open")
+    created_at = Column(UTCDateTime, nullable=False)
+
+    link = relationship("PaymentLink", back_populates="checkouts")
+
+
+class SandboxPayment(Base):
+    """The built-in sandbox provider's own record, as a real provider would keep it on its side."""
+
+    __tablename__ = "sandbox_payments"
+
+    id = Column(String(40), primary_key=True)
+    amount_cents = Column(Integer, nullable=False)
+    description = Column(String(200), nullable=False)
+    metadata_json = Column(Text, nullable=False)
+    redirect_url = Column(String(500), nullable=False)
+    webhook_url = Column(String(500), nullable=False)
+    status = Column(String(20), nullable=False, default="open")
+    created_at = Column(UTCDateTime, nullable=False)
+    paid_at = Column(UTCDateTime)
 
 
 class VerificationFailure(Base):

@@ -71,6 +71,15 @@ def rasa_server(port: int, model: str, api_token: str | None, endpoints: str = "
     return Part("Rasa server", command, f"http://127.0.0.1:{port}/", log_dir / "rasa.log")
 
 
+def web_app(port: int, log_dir: Path = LOG_DIR) -> Part:
+    return Part(
+        "web app",
+        [sys.executable, "-m", "uvicorn", "settle.web.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port)],
+        f"http://127.0.0.1:{port}/health",
+        log_dir / "web.log",
+    )
+
+
 def start(part: Part, port: int, timeout: float = 240, env: dict[str, str] | None = None) -> None:
     """Starts a part in the background, logging to a file, and waits until it answers."""
     if not port_is_free(port):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from datetime import date
 
 import pytest
@@ -15,6 +16,24 @@ from settle.seed import seed
 #: The demo data in tests is always seen from this day, so figures are the same on every run.
 TODAY = date(2026, 11, 22)
 TEST_CUSTOMERS = 40
+
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def seeded_sqlite(path, customers: int = TEST_CUSTOMERS) -> str:
+    """A new SQLite database file at `path`, migrated and seeded as seen from TODAY."""
+    url = f"sqlite:///{path}"
+    schema.upgrade(url)
+    with session_factory(url).begin() as session:
+        seed(session, TODAY, customers)
+    return url
+
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 

@@ -12,6 +12,7 @@ from sqlalchemy import delete
 
 from settle.db import session_factory
 from settle.models import VerificationFailure, VerificationLockout
+from tests.conftest import seeded_sqlite
 
 DOMAIN = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text())
 
@@ -20,10 +21,20 @@ DOMAIN = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text())
 def actions_database(database_url, monkeypatch):
     """Points the actions at the test database and forgets verification attempts afterwards."""
     monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("SETTLE_LINK_SECRET", "action-tests-link-secret")
     yield database_url
     with session_factory(database_url).begin() as session:
         session.execute(delete(VerificationFailure))
         session.execute(delete(VerificationLockout))
+
+
+@pytest.fixture
+def fresh_actions_database(tmp_path, monkeypatch):
+    """A database of its own, for tests that record payments the shared one must not see."""
+    url = seeded_sqlite(tmp_path / "settle.db", customers=10)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SETTLE_LINK_SECRET", "action-tests-link-secret")
+    return url
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from actions.fallback import ActionHandleFallback
 from actions.invoices import ActionExplainBill, ActionListInvoices, ActionTellBalance, ActionTellDueDates
+from actions.payments import ActionSendInvoiceCopy, ActionSendPaymentLink, ActionTellPaymentStatus
 from settle.db import session_factory
 from settle.models import UNPAID_STATUSES, Customer, Invoice, Payment
 from settle.money import euros, format_euros
@@ -15,7 +16,10 @@ from settle.seed import PERSONAS
 from tests.actions.conftest import make_tracker, responses
 
 PERSONA = {persona.shape: persona for persona in PERSONAS}
-ACCOUNT_ACTIONS = [ActionTellBalance, ActionTellDueDates, ActionListInvoices, ActionExplainBill]
+ACCOUNT_ACTIONS = [
+    ActionTellBalance, ActionTellDueDates, ActionListInvoices, ActionExplainBill,
+    ActionSendPaymentLink, ActionTellPaymentStatus, ActionSendInvoiceCopy,
+]
 
 
 def verified(database_url: str, customer_number: str):
@@ -54,7 +58,7 @@ def open_amount_in_database(database_url: str, customer_id: int) -> Decimal:
 async def test_no_account_data_without_verification(actions_database, dispatcher, domain, action, slots):
     await action().run(dispatcher, make_tracker(slots=slots), domain)
     assert responses(dispatcher) == ["utter_need_verification"]
-    assert not any(key in message for message in dispatcher.messages for key in ("amount", "total", "invoice_number"))
+    assert not any(key in message for message in dispatcher.messages for key in ("amount", "total", "invoice_number", "link"))
 
 
 @pytest.mark.parametrize("shape", ["overdue", "partly_paid", "disputed", "usage_up"])

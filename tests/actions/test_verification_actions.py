@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from actions.verification import ActionVerifyAppToken, ValidateVerifyCustomerForm
+from actions.verification import ActionCheckMessage, ValidateVerifyCustomerForm
 from settle.clock import now_utc
 from settle.db import session_factory
 from settle.models import Customer
@@ -117,7 +117,7 @@ def app_secret(monkeypatch) -> str:
 
 async def test_valid_app_token_verifies_without_questions(actions_database, app_secret, dispatcher, domain):
     token = issue_app_token(EMMA.customer_number, app_secret, now_utc())
-    events = await ActionVerifyAppToken().run(dispatcher, make_tracker(metadata={"auth_token": token}), domain)
+    events = await ActionCheckMessage().run(dispatcher, make_tracker(metadata={"auth_token": token}), domain)
     assert slot_events(events) == {
         "verification": "verified",
         "verified_customer_id": customer_id_of(actions_database, EMMA.customer_number),
@@ -133,4 +133,4 @@ async def test_valid_app_token_verifies_without_questions(actions_database, app_
 ], ids=["other-secret", "expired", "tampered", "garbage", "none"])
 async def test_bad_app_tokens_verify_no_one(actions_database, app_secret, dispatcher, domain, make_token):
     tracker = make_tracker(metadata={"auth_token": make_token(app_secret)})
-    assert await ActionVerifyAppToken().run(dispatcher, tracker, domain) == []
+    assert await ActionCheckMessage().run(dispatcher, tracker, domain) == []

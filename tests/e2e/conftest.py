@@ -1,32 +1,24 @@
 """The real thing: the action server and the Rasa server with the trained model, on free loopback ports."""
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
-from settle import runner, schema
-from settle.db import session_factory
-from settle.seed import seed
-from tests.conftest import TODAY
+from settle import runner
+from tests.conftest import free_port, seeded_sqlite
 
 ROOT = Path(__file__).parents[2]
 MODEL = ROOT / "models" / "settle.tar.gz"
 APP_TOKEN_SECRET = "e2e-app-token-secret-0123456789abcdef"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @dataclass
 class Stack:
     rasa_url: str
+    web_url: str
     database_url: str
 
     def say(self, sender: str, text: str, metadata: dict | None = None) -> list[str]:
@@ -42,22 +34,26 @@ def stack(tmp_path_factory) -> Stack:
     if not MODEL.exists():
         pytest.fail(f"No trained model at {MODEL}: run `make train` (make test does it for you).")
     work = tmp_path_factory.mktemp("e2e")
-    database_url = f"sqlite:///{work / 'settle.db'}"
-    schema.upgrade(database_url)
-    with session_factory(database_url).begin() as session:
-        seed(session, TODAY, 40)
+    database_url = seeded_sqlite(work / "settle.db")
 
-    actions_port, rasa_port = free_port(), free_port()
+    actions_port, rasa_port, web_port = free_port(), free_port(), free_port()
     endpoints = work / "endpoints.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
-    env = {"DATABASE_URL": database_url, "SETTLE_APP_TOKEN_SECRET": APP_TOKEN_SECRET}
+    env = {
+        "DATABASE_URL": database_url,
+        "SETTLE_APP_TOKEN_SECRET": APP_TOKEN_SECRET,
+        "SETTLE_LINK_SECRET": "e2e-link-secret",
+        "SETTLE_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
+        "SETTLE_PAYMENT_PROVIDER": "sandbox",
+    }
     parts = [
-        runner.action_server(actions_port, log_dir=work),
-        runner.rasa_server(rasa_port, str(MODEL), api_token=None, endpoints=str(endpoints), log_dir=work),
+        (runner.web_app(web_port, log_dir=work), web_port),
+        (runner.action_server(actions_port, log_dir=work), actions_port),
+        (runner.rasa_server(rasa_port, str(MODEL), api_token=None, endpoints=str(endpoints), log_dir=work), rasa_port),
     ]
     try:
-        runner.start(parts[0], actions_port, env=env)
-        runner.start(parts[1], rasa_port, env=env)
-        yield Stack(f"http://127.0.0.1:{rasa_port}", database_url)
+        for part, port in parts:
+            runner.start(part, port, env=env)
+        yield Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{web_port}", database_url)
     finally:
-        runner.stop(parts)
+        runner.stop([part for part, _ in parts])

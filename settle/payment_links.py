@@ -1,0 +1,149 @@
+"""Personal payment links: a fixed amount for fixed invoices of one customer, signed, expiring.
+
+The amount always comes from the database. Asking again gives the same open link. A link dies
+when it expires, when it is paid, or when its invoices no longer add up to its amount (paid
+another way, cancelled, or changed); opening a dead link says why and never shows another
+customer's data.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from settle.config import Settings
+from settle.models import Invoice, InvoiceStatus, LinkStatus, PaymentLink
+from settle.money import euros
+from settle.payments import open_cents
+from settle.signing import link_secret, sign, signature_matches
+
+#: A link about to expire is not handed out again; a fresh one is made instead.
+REUSE_MARGIN = timedelta(days=1)
+#: What a link for "everything open" leaves out: bills on hold while someone looks at them.
+NOT_IN_DEFAULT_LINK = (InvoiceStatus.DISPUTED, InvoiceStatus.IN_PLAN, InvoiceStatus.PAID, InvoiceStatus.CANCELLED)
+
+
+class NothingToPay(Exception):
+    """The customer has no open amount on the invoices asked for."""
+
+
+class InvoiceNotFound(Exception):
+    """No invoice with that number belongs to this customer."""
+
+
+class LinkProblem(Exception):
+    """A link that can't be used; `reason` is unknown, expired, paid or changed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class LinkOffer:
+    url: str
+    token: str
+    amount: Decimal
+    expires_at: datetime
+    invoice_numbers: list[str]
+
+
+def payable_invoices(session: Session, customer_id: int, invoice_number: str | None = None) -> list[Invoice]:
+    """The invoices a link would pay: the one asked for, or every open one not on hold."""
+    query = select(Invoice).where(Invoice.customer_id == customer_id)
+    if invoice_number:
+        invoice = session.execute(query.where(Invoice.number == invoice_number.upper())).scalar_one_or_none()
+        if invoice is None:
+            raise InvoiceNotFound(invoice_number)
+        invoices = [invoice]
+    else:
+        invoices = session.execute(query.where(Invoice.status.not_in(NOT_IN_DEFAULT_LINK))).scalars().all()
+    return sorted((i for i in invoices if open_cents(session, i) > 0), key=lambda i: (i.due_date, i.id))
+
+
+def offer_link(
+    session: Session, customer_id: int, settings: Settings, now: datetime, invoice_number: str | None = None
+) -> LinkOffer:
+    """The customer's link for one invoice or for everything open, reusing an open one."""
+    invoices = payable_invoices(session, customer_id, invoice_number)
+    if not invoices:
+        raise NothingToPay()
+    amount_cents = sum(open_cents(session, invoice) for invoice in invoices)
+    link = _reusable_link(session, customer_id, invoices, amount_cents, now) or _new_link(
+        session, customer_id, invoices, amount_cents, settings, now
+    )
+    token = link_token(link, link_secret(settings))
+    return LinkOffer(
+        url=f"{settings.public_url}/pay/{token}",
+        token=token,
+        amount=euros(amount_cents),
+        expires_at=link.expires_at,
+        invoice_numbers=[invoice.number for invoice in invoices],
+    )
+
+
+def _reusable_link(session, customer_id, invoices, amount_cents, now) -> PaymentLink | None:
+    wanted = {invoice.id for invoice in invoices}
+    candidates = session.execute(
+        select(PaymentLink)
+        .where(
+            PaymentLink.customer_id == customer_id,
+            PaymentLink.status == LinkStatus.OPEN,
+            PaymentLink.amount_cents == amount_cents,
+            PaymentLink.expires_at > now + REUSE_MARGIN,
+        )
+        .options(selectinload(PaymentLink.invoices))
+        .order_by(PaymentLink.id.desc())
+    ).scalars()
+    return next((link for link in candidates if {i.id for i in link.invoices} == wanted), None)
+
+
+def _new_link(session, customer_id, invoices, amount_cents, settings, now) -> PaymentLink:
+    link = PaymentLink(
+        reference=secrets.token_urlsafe(12),
+        customer_id=customer_id,
+        amount_cents=amount_cents,
+        created_at=now,
+        expires_at=now + timedelta(days=settings.link_ttl_days),
+        status=LinkStatus.OPEN,
+        invoices=invoices,
+    )
+    session.add(link)
+    session.flush()
+    return link
+
+
+def link_token(link: PaymentLink, secret: bytes) -> str:
+    """reference.signature, the signature covering who, how much, which invoices and until when."""
+    return f"{link.reference}.{sign(secret, *_signed_values(link))}"
+
+
+def _signed_values(link: PaymentLink) -> tuple:
+    numbers = ",".join(sorted(invoice.number for invoice in link.invoices))
+    return link.reference, link.customer_id, link.amount_cents, int(link.expires_at.timestamp()), numbers
+
+
+def open_link(session: Session, token: str, settings: Settings, now: datetime) -> PaymentLink:
+    """The link behind a token, if it can still be paid; LinkProblem says why not."""
+    reference, _, signature = (token or "").partition(".")
+    link = session.execute(
+        select(PaymentLink).where(PaymentLink.reference == reference).options(selectinload(PaymentLink.invoices))
+    ).scalar_one_or_none() if reference and signature else None
+    if link is None or not signature_matches(link_secret(settings), signature, *_signed_values(link)):
+        raise LinkProblem("unknown")
+    if link.status == LinkStatus.PAID:
+        raise LinkProblem("paid")
+    if link.status == LinkStatus.REVOKED:
+        raise LinkProblem("changed")
+    if link.expires_at <= now:
+        raise LinkProblem("expired")
+    still_open = [open_cents(session, invoice) for invoice in link.invoices]
+    if all(cents <= 0 for cents in still_open):
+        raise LinkProblem("paid")
+    if sum(still_open) != link.amount_cents or any(i.status == InvoiceStatus.CANCELLED for i in link.invoices):
+        raise LinkProblem("changed")
+    return link

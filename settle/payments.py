@@ -1,0 +1,119 @@
+"""Money coming in: recorded once per outside reference, spread over the invoices it pays."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from settle.models import Invoice, InvoiceStatus, Payment, ReceivedPayment
+from settle.money import euros
+
+
+@dataclass(frozen=True)
+class Receipt:
+    received: ReceivedPayment
+    is_new: bool
+
+
+def open_cents(session: Session, invoice: Invoice) -> int:
+    """What is still to pay on one invoice, from the payments recorded against it."""
+    paid = session.execute(
+        select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(Payment.invoice_id == invoice.id)
+    ).scalar_one()
+    return invoice.total_cents - paid
+
+
+def receive_payment(
+    session: Session,
+    *,
+    external_reference: str,
+    source: str,
+    method: str,
+    amount_cents: int,
+    received_at: datetime,
+    invoices: list[Invoice],
+    customer_id: int | None,
+    review_reason: str | None = None,
+) -> Receipt:
+    """Records money received, once: the same reference again (a repeated webhook, a re-imported
+    statement) returns the first record and changes nothing.
+
+    The amount is applied to the invoices oldest due date first; anything left over is kept on the
+    received payment and flagged for review.
+    """
+    existing = _received(session, external_reference)
+    if existing is not None:
+        return Receipt(existing, is_new=False)
+    received = ReceivedPayment(
+        external_reference=external_reference,
+        source=source,
+        method=method,
+        amount_cents=amount_cents,
+        received_at=received_at,
+        customer_id=customer_id,
+        needs_review=review_reason is not None,
+        review_reason=review_reason,
+    )
+    try:
+        with session.begin_nested():
+            session.add(received)
+            session.flush()
+    except IntegrityError:  # the same reference recorded at the same moment by another process
+        return Receipt(_received(session, external_reference), is_new=False)
+
+    left = amount_cents
+    for number, invoice in enumerate(sorted(invoices, key=lambda i: (i.due_date, i.id)), start=1):
+        applied = min(left, max(open_cents(session, invoice), 0))
+        if applied <= 0:
+            continue
+        session.add(
+            Payment(
+                invoice_id=invoice.id,
+                amount_cents=applied,
+                paid_at=received_at,
+                method=method,
+                reference=f"{external_reference[:70]}/{number}",
+                received_payment=received,
+            )
+        )
+        session.flush()
+        left -= applied
+        if open_cents(session, invoice) <= 0:
+            invoice.status = InvoiceStatus.PAID
+        elif invoice.status == InvoiceStatus.OPEN:
+            invoice.status = InvoiceStatus.PARTIALLY_PAID
+    if left > 0:
+        received.needs_review = True
+        received.review_reason = (received.review_reason + "; " if received.review_reason else "") + (
+            f"{euros(left)} more than was open"
+        )
+    return Receipt(received, is_new=True)
+
+
+def _received(session: Session, external_reference: str) -> ReceivedPayment | None:
+    return session.execute(
+        select(ReceivedPayment).where(ReceivedPayment.external_reference == external_reference)
+    ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class PaymentSeen:
+    invoice_number: str
+    amount: Decimal
+    paid_at: datetime
+    method: str
+
+
+def payments_since(session: Session, customer_id: int, since: datetime) -> list[PaymentSeen]:
+    """Payments applied to the customer's invoices since a moment, newest first."""
+    rows = session.execute(
+        select(Invoice.number, Payment.amount_cents, Payment.paid_at, Payment.method)
+        .join(Invoice, Payment.invoice_id == Invoice.id)
+        .where(Invoice.customer_id == customer_id, Payment.paid_at >= since)
+        .order_by(Payment.paid_at.desc(), Payment.id.desc())
+    )
+    return [PaymentSeen(number, euros(cents), paid_at, method) for number, cents, paid_at, method in rows]

@@ -1,0 +1,1 @@
+"""The web app: customers' payment pages, the sandbox checkout and providers' webhooks."""
