@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 from settle.models import Invoice, InvoiceStatus, Payment, ReceivedPayment
 from settle.money import euros
 
+#: Length of ReceivedPayment.review_reason.
+REASON_ROOM = 200
+
 
 @dataclass(frozen=True)
 class Receipt:
@@ -56,7 +59,7 @@ def receive_payment(
         received_at=received_at,
         customer_id=customer_id,
         needs_review=review_reason is not None,
-        review_reason=review_reason,
+        review_reason=review_reason[:REASON_ROOM] if review_reason else None,
     )
     try:
         with session.begin_nested():
@@ -76,7 +79,7 @@ def receive_payment(
                 amount_cents=applied,
                 paid_at=received_at,
                 method=method,
-                reference=f"{external_reference[:70]}/{number}",
+                reference=f"R{received.id}/{number}",
                 received_payment=received,
             )
         )
@@ -88,9 +91,8 @@ def receive_payment(
             invoice.status = InvoiceStatus.PARTIALLY_PAID
     if left > 0:
         received.needs_review = True
-        received.review_reason = (received.review_reason + "; " if received.review_reason else "") + (
-            f"{euros(left)} more than was open"
-        )
+        overpaid = f"{euros(left)} more than was open"
+        received.review_reason = f"{review_reason[:REASON_ROOM - len(overpaid) - 2]}; {overpaid}" if review_reason else overpaid
     return Receipt(received, is_new=True)
 
 

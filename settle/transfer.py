@@ -19,9 +19,15 @@ def structured_communication(invoice_number: str) -> str:
 
 
 def parse_structured_communication(text: str) -> str | None:
-    """The twelve digits of a valid structured communication in the text (+++…+++, ***…*** or bare), or None."""
+    """The twelve digits of a valid structured communication (+++…+++ or ***…*** in a text, or the bare
+    digits on their own), or None; digits scattered through a sentence are not read as one."""
     match = STRUCTURED.search(text or "")
-    digits = "".join(group for group in match.groups() if group) if match else re.sub(r"\D", "", text or "")
+    if match:
+        digits = "".join(group for group in match.groups() if group)
+    elif re.fullmatch(r"[\d\s/.+*-]+", (text or "").strip()):  # the bare twelve digits, maybe grouped
+        digits = re.sub(r"\D", "", text)
+    else:
+        return None
     if len(digits) != 12:
         return None
     return digits if check_digits(int(digits[:10])) == int(digits[10:]) else None

@@ -156,7 +156,9 @@ def _bill_view(session, invoice, settings: Settings, today) -> dict:
     open_amount = euros(open_cents(session, invoice))
     total = euros(invoice.total_cents)
     communication = structured_communication(invoice.number)
-    payload = epc_payload(settings.company_name, settings.company_iban, settings.company_bic, open_amount, communication)
+    qr = ""
+    if open_amount > 0:
+        qr = qr_svg(epc_payload(settings.company_name, settings.company_iban, settings.company_bic, open_amount, communication))
     return {
         "invoice": invoice,
         "open_amount": open_amount,
@@ -164,6 +166,6 @@ def _bill_view(session, invoice, settings: Settings, today) -> dict:
         "paid": total - open_amount,
         "overdue": invoice.due_date < today,
         "communication": communication,
-        "qr_svg": qr_svg(payload),
+        "qr_svg": qr,
         "lines": [(line, euros(line.amount_cents), Decimal(line.quantity).normalize()) for line in invoice.lines],
     }

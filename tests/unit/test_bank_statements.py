@@ -491,12 +491,11 @@ def test_a_batch_entry_is_split_into_its_transfers(session):
         ],
     )
 
-    for namespace in (V02, V08):
-        report = import_statement(session, camt053(batch, namespace=namespace), NOW)
-        if namespace == V02:
-            assert sorted(line.invoice_number for line in report.matched) == sorted([first.number, second.number])
-        else:
-            assert len(report.already_imported) == 2
+    report = import_statement(session, camt053(batch, namespace=V02), NOW)
+    again_in_the_newer_version = import_statement(session, camt053(batch, namespace=V08), NOW)
+
+    assert sorted(line.invoice_number for line in report.matched) == sorted([first.number, second.number])
+    assert len(again_in_the_newer_version.already_imported) == 2
     assert invoice_state(session, first.id) == invoice_state(session, second.id) == ("paid", 0)
 
 
