@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from settle.models import Invoice, InvoiceStatus, Payment, ReceivedPayment
-from settle.money import euros
+from settle.money import euros, format_euros
 
 #: Length of ReceivedPayment.review_reason.
 REASON_ROOM = 200
@@ -91,7 +91,7 @@ def receive_payment(
             invoice.status = InvoiceStatus.PARTIALLY_PAID
     if left > 0:
         received.needs_review = True
-        overpaid = f"{euros(left)} more than was open"
+        overpaid = f"{format_euros(euros(left))} more than was open"
         received.review_reason = f"{review_reason[:REASON_ROOM - len(overpaid) - 2]}; {overpaid}" if review_reason else overpaid
     return Receipt(received, is_new=True)
 
