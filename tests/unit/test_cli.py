@@ -1,0 +1,72 @@
+"""The `settle` command as an operator runs it: clear output, clear failures, nothing half done."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from settle.cli import main
+from settle.db import session_factory
+from settle.models import Customer, Invoice, InvoiceStatus
+from settle.payments import open_cents
+from settle.seed import PERSONAS
+from settle.transfer import structured_communication
+from tests.conftest import seeded_sqlite
+from tests.unit.test_bank_statements import Entry, camt053
+
+LUCAS = next(p for p in PERSONAS if p.shape == "overdue")
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch) -> str:
+    url = seeded_sqlite(tmp_path / "settle.db", customers=10)
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+def lucas_oldest_open(url: str) -> tuple[str, Decimal]:
+    with session_factory(url).begin() as session:
+        invoice = session.execute(
+            select(Invoice).join(Customer).where(Customer.customer_number == LUCAS.customer_number, Invoice.status == InvoiceStatus.OPEN)
+            .order_by(Invoice.due_date)
+        ).scalars().first()
+        return invoice.number, Decimal(open_cents(session, invoice)) / 100
+
+
+def test_import_statement_records_once_and_reports(database, tmp_path, capsys):
+    number, amount = lucas_oldest_open(database)
+    statement = tmp_path / "statement.xml"
+    statement.write_bytes(camt053(Entry(amount=amount, strd=structured_communication(number))))
+
+    assert main(["import-statement", str(statement)]) == 0
+    assert "1 matched" in capsys.readouterr().out
+    with session_factory(database).begin() as session:
+        assert session.execute(select(Invoice.status).where(Invoice.number == number)).scalar_one() == InvoiceStatus.PAID
+
+    assert main(["import-statement", str(statement)]) == 0
+    assert "1 already imported" in capsys.readouterr().out
+
+
+def test_import_statement_refuses_a_file_that_is_no_statement(database, tmp_path, capsys):
+    garbage = tmp_path / "notes.xml"
+    garbage.write_text("<html>not a bank statement</html>")
+    assert main(["import-statement", str(garbage)]) == 1
+    assert "Nothing was recorded" in capsys.readouterr().err
+    assert main(["import-statement", str(tmp_path / "missing.xml")]) == 1
+    assert "can't read" in capsys.readouterr().err
+
+
+def test_setup_migrates_and_seeds_only_an_empty_database(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert main(["setup", "--customers", "12", "--today", "2026-11-22"]) == 0
+    assert main(["setup", "--customers", "12"]) == 0
+    assert "already there" in capsys.readouterr().out
+    with session_factory(f"sqlite:///{tmp_path / 'fresh.db'}").begin() as session:
+        assert session.execute(select(func.count()).select_from(Customer)).scalar_one() == 12
+
+
+def test_app_token_needs_the_secret(monkeypatch, capsys):
+    monkeypatch.delenv("SETTLE_APP_TOKEN_SECRET", raising=False)
+    assert main(["app-token", LUCAS.customer_number]) == 1
+    assert "SETTLE_APP_TOKEN_SECRET" in capsys.readouterr().err
