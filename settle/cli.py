@@ -14,6 +14,7 @@ from settle.clock import local_today, now_utc
 from settle.config import Settings
 from settle.db import session_factory
 from settle.models import Customer
+from settle.policy import PolicyError, load_policy
 from settle.seed import seed
 from settle.verification import issue_app_token
 
@@ -74,6 +75,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Starts the action server and the Rasa server (or `rasa shell`) until Ctrl-C."""
     if not os.path.exists(MODEL):
         print(f"settle run: no trained model at {MODEL}; run `make train` first.", file=sys.stderr)
+        return 1
+    try:
+        load_policy()
+    except PolicyError as error:
+        print(f"settle run: {error}. Fix the policy file and run again.", file=sys.stderr)
         return 1
     started: list[runner.Part] = []
     try:

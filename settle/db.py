@@ -18,15 +18,22 @@ def engine_for(url: str) -> Engine:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+        event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "begin", _begin_sqlite_transaction)
     return engine
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
-    """SQLite ignores foreign keys unless asked, per connection."""
+def _configure_sqlite_connection(dbapi_connection, _record) -> None:
+    """Foreign keys on, and transactions left to SQLAlchemy (pysqlite's own handling breaks SAVEPOINTs)."""
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _begin_sqlite_transaction(connection) -> None:
+    """Starts the transaction SQLAlchemy asked for, so a savepoint is always inside one."""
+    connection.exec_driver_sql("BEGIN")
 
 
 def session_factory(url: str | None = None) -> sessionmaker:

@@ -82,6 +82,13 @@ class Channel(str, enum.Enum):
     SMS = "sms"
 
 
+class PlanStatus(str, enum.Enum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    BROKEN = "broken"
+    CANCELLED = "cancelled"
+
+
 class InvoiceStatus(str, enum.Enum):
     """Stored state of an invoice; 'overdue' is derived from the due date, never stored."""
 
@@ -225,7 +232,10 @@ payment_link_invoices = Table(
 
 
 class PaymentLink(Base):
-    """A personal link to pay a fixed amount for fixed invoices; the token is signed, never stored."""
+    """A personal link to pay a fixed amount for fixed invoices; the token is signed, never stored.
+
+    A link for an instalment pays that instalment's amount towards the plan's invoices.
+    """
 
     __tablename__ = "payment_links"
 
@@ -233,6 +243,7 @@ class PaymentLink(Base):
     reference = Column(String(32), nullable=False, unique=True)
     customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
     amount_cents = Column(Integer, nullable=False)
+    instalment_id = Column(Integer, ForeignKey("instalments.id"), index=True)
     created_at = Column(UTCDateTime, nullable=False)
     expires_at = Column(UTCDateTime, nullable=False)
     status = Column(_enum(LinkStatus), nullable=False, default=LinkStatus.OPEN)
@@ -296,3 +307,95 @@ class VerificationLockout(Base):
     subject = Column(String(20), nullable=False)  # "customer_number" or "conversation"
     subject_key = Column(String(255), nullable=False, index=True)
     locked_until = Column(UTCDateTime, nullable=False)
+
+
+plan_invoices = Table(
+    "plan_invoices",
+    Base.metadata,
+    Column("plan_id", Integer, ForeignKey("instalment_plans.id"), primary_key=True),
+    Column("invoice_id", Integer, ForeignKey("invoices.id"), primary_key=True),
+)
+
+
+class InstalmentPlan(Base):
+    """An agreement to pay open invoices in monthly parts."""
+
+    __tablename__ = "instalment_plans"
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(20), nullable=False, unique=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
+    total_cents = Column(Integer, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    status = Column(_enum(PlanStatus), nullable=False, default=PlanStatus.ACTIVE, index=True)
+    ended_at = Column(UTCDateTime)
+
+    invoices = relationship("Invoice", secondary=plan_invoices, order_by="Invoice.due_date")
+    instalments = relationship("Instalment", back_populates="plan", order_by="Instalment.number")
+
+
+class Instalment(Base):
+    __tablename__ = "instalments"
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+
+    id = Column(Integer, primary_key=True)
+    plan_id = Column(Integer, ForeignKey("instalment_plans.id"), nullable=False, index=True)
+    number = Column(Integer, nullable=False)
+    due_date = Column(Date, nullable=False, index=True)
+    amount_cents = Column(Integer, nullable=False)
+    paid_cents = Column(Integer, nullable=False, default=0)
+
+    plan = relationship("InstalmentPlan", back_populates="instalments")
+
+
+class Extension(Base):
+    """A one-time later due date for one invoice; the unique invoice makes 'once per invoice' hold."""
+
+    __tablename__ = "extensions"
+
+    id = Column(Integer, primary_key=True)
+    invoice_id = Column(Integer, ForeignKey("invoices.id"), nullable=False, unique=True)
+    original_due_date = Column(Date, nullable=False)
+    new_due_date = Column(Date, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+
+    invoice = relationship("Invoice")
+
+
+class HardshipReport(Base):
+    """Only that a customer said they are in financial difficulty, and when: nothing more sensitive."""
+
+    __tablename__ = "hardship_reports"
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
+    reported_at = Column(UTCDateTime, nullable=False)
+
+
+class Dispute(Base):
+    __tablename__ = "disputes"
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(20), nullable=False, unique=True)
+    invoice_id = Column(Integer, ForeignKey("invoices.id"), nullable=False, index=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
+    reason = Column(Text, nullable=False)
+    status = Column(String(20), nullable=False, default="open")
+    previous_invoice_status = Column(_enum(InvoiceStatus), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+
+    invoice = relationship("Invoice")
+
+
+class Escalation(Base):
+    """A conversation handed to a person, with why and what the bot knew; the agents' queue reads these."""
+
+    __tablename__ = "escalations"
+
+    id = Column(Integer, primary_key=True)
+    reason = Column(String(30), nullable=False)  # asked, repeated_fallback, upset, dispute, hardship, verification_locked
+    conversation_id = Column(String(255), nullable=False, index=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), index=True)
+    context_json = Column(Text, nullable=False, default="{}")
+    status = Column(String(20), nullable=False, default="waiting", index=True)
+    created_at = Column(UTCDateTime, nullable=False)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from settle.config import Settings
-from settle.models import Invoice, InvoiceStatus, LinkStatus, PaymentLink
+from settle.models import Instalment, InstalmentPlan, Invoice, InvoiceStatus, LinkStatus, PaymentLink, PlanStatus
 from settle.money import euros
 from settle.payments import open_cents
 from settle.signing import link_secret, sign, signature_matches
@@ -86,7 +86,27 @@ def offer_link(
     )
 
 
-def _reusable_link(session, customer_id, invoices, amount_cents, now) -> PaymentLink | None:
+def offer_instalment_link(session: Session, plan: InstalmentPlan, settings: Settings, now: datetime) -> LinkOffer:
+    """The link for the plan's next unpaid instalment, for what is left on it."""
+    instalment = next((i for i in plan.instalments if i.paid_cents < i.amount_cents), None)
+    if instalment is None or plan.status != PlanStatus.ACTIVE:
+        raise NothingToPay()
+    amount_cents = instalment.amount_cents - instalment.paid_cents
+    invoices = [invoice for invoice in plan.invoices if open_cents(session, invoice) > 0]
+    link = _reusable_link(session, plan.customer_id, invoices, amount_cents, now, instalment.id) or _new_link(
+        session, plan.customer_id, invoices, amount_cents, settings, now, instalment.id
+    )
+    token = link_token(link, link_secret(settings))
+    return LinkOffer(
+        url=f"{settings.public_url}/pay/{token}",
+        token=token,
+        amount=euros(amount_cents),
+        expires_at=link.expires_at,
+        invoice_numbers=[invoice.number for invoice in invoices],
+    )
+
+
+def _reusable_link(session, customer_id, invoices, amount_cents, now, instalment_id=None) -> PaymentLink | None:
     wanted = {invoice.id for invoice in invoices}
     candidates = session.execute(
         select(PaymentLink)
@@ -94,6 +114,7 @@ def _reusable_link(session, customer_id, invoices, amount_cents, now) -> Payment
             PaymentLink.customer_id == customer_id,
             PaymentLink.status == LinkStatus.OPEN,
             PaymentLink.amount_cents == amount_cents,
+            PaymentLink.instalment_id.is_(None) if instalment_id is None else PaymentLink.instalment_id == instalment_id,
             PaymentLink.expires_at > now + REUSE_MARGIN,
         )
         .options(selectinload(PaymentLink.invoices))
@@ -102,11 +123,12 @@ def _reusable_link(session, customer_id, invoices, amount_cents, now) -> Payment
     return next((link for link in candidates if {i.id for i in link.invoices} == wanted), None)
 
 
-def _new_link(session, customer_id, invoices, amount_cents, settings, now) -> PaymentLink:
+def _new_link(session, customer_id, invoices, amount_cents, settings, now, instalment_id=None) -> PaymentLink:
     link = PaymentLink(
         reference=secrets.token_urlsafe(12),
         customer_id=customer_id,
         amount_cents=amount_cents,
+        instalment_id=instalment_id,
         created_at=now,
         expires_at=now + timedelta(days=settings.link_ttl_days),
         status=LinkStatus.OPEN,
@@ -124,7 +146,7 @@ def link_token(link: PaymentLink, secret: bytes) -> str:
 
 def _signed_values(link: PaymentLink) -> tuple:
     numbers = ",".join(sorted(invoice.number for invoice in link.invoices))
-    return link.reference, link.customer_id, link.amount_cents, int(link.expires_at.timestamp()), numbers
+    return link.reference, link.customer_id, link.amount_cents, int(link.expires_at.timestamp()), numbers, link.instalment_id
 
 
 def open_link(session: Session, token: str, settings: Settings, now: datetime) -> PaymentLink:
@@ -141,9 +163,22 @@ def open_link(session: Session, token: str, settings: Settings, now: datetime) -
         raise LinkProblem("changed")
     if link.expires_at <= now:
         raise LinkProblem("expired")
+    if link.instalment_id is not None:
+        return _open_instalment_link(session, link)
     still_open = [open_cents(session, invoice) for invoice in link.invoices]
     if all(cents <= 0 for cents in still_open):
         raise LinkProblem("paid")
     if sum(still_open) != link.amount_cents or any(i.status == InvoiceStatus.CANCELLED for i in link.invoices):
+        raise LinkProblem("changed")
+    return link
+
+
+def _open_instalment_link(session: Session, link: PaymentLink) -> PaymentLink:
+    """An instalment link stays good while its instalment still has exactly its amount to pay."""
+    instalment = session.get(Instalment, link.instalment_id)
+    left = instalment.amount_cents - instalment.paid_cents
+    if left <= 0:
+        raise LinkProblem("paid")
+    if left != link.amount_cents or instalment.plan.status != PlanStatus.ACTIVE:
         raise LinkProblem("changed")
     return link

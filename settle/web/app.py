@@ -64,13 +64,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             except LinkProblem as error:
                 return problem(request, error.reason)
             today = local_today(settings)
-            bills = [_bill_view(session, invoice, settings, today) for invoice in link.invoices]
+            bills = [_bill_view(session, invoice, today) for invoice in link.invoices]
+            if link.instalment_id is None:
+                transfers = [_transfer(settings, f"Bill {b['invoice'].number}", b["open_amount"], b["invoice"].number) for b in bills]
+            else:
+                first = link.invoices[0].number
+                transfers = [_transfer(settings, "This part of your payment plan", euros(link.amount_cents), first)]
             return page(
                 request,
                 "pay.html",
                 token=token,
                 customer=link.customer,
                 bills=bills,
+                transfers=transfers,
                 amount=euros(link.amount_cents),
                 expires_at=link.expires_at,
                 online_label="Pay online (demo)" if settings.payment_provider == "sandbox" else "Pay online",
@@ -151,21 +157,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _bill_view(session, invoice, settings: Settings, today) -> dict:
-    """What the payment page shows of one invoice, with its transfer details and QR code."""
+def _bill_view(session, invoice, today) -> dict:
+    """What the payment page shows of one invoice."""
     open_amount = euros(open_cents(session, invoice))
     total = euros(invoice.total_cents)
-    communication = structured_communication(invoice.number)
-    qr = ""
-    if open_amount > 0:
-        qr = qr_svg(epc_payload(settings.company_name, settings.company_iban, settings.company_bic, open_amount, communication))
     return {
         "invoice": invoice,
         "open_amount": open_amount,
         "total": total,
         "paid": total - open_amount,
         "overdue": invoice.due_date < today,
-        "communication": communication,
-        "qr_svg": qr,
         "lines": [(line, euros(line.amount_cents), Decimal(line.quantity).normalize()) for line in invoice.lines],
     }
+
+
+def _transfer(settings: Settings, label: str, amount: Decimal, invoice_number: str) -> dict:
+    """Bank transfer details for an amount, with the invoice's structured communication and a QR code."""
+    communication = structured_communication(invoice_number)
+    qr = ""
+    if amount > 0:
+        qr = qr_svg(epc_payload(settings.company_name, settings.company_iban, settings.company_bic, amount, communication))
+    return {"label": label, "amount": amount, "communication": communication, "qr_svg": qr}

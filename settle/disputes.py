@@ -1,0 +1,135 @@
+"""Disputing a bill: the customer's own words are kept, the bill is put on hold (reminders and
+default payment links skip disputed invoices) and a person is asked to look at it."""
+from __future__ import annotations
+
+import secrets
+import string
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from settle.escalations import escalate
+from settle.models import Dispute, Invoice, InvoiceStatus
+from settle.money import euros
+from settle.payment_links import InvoiceNotFound
+
+#: How many bills to offer when asking "which bill?".
+DISPUTABLE_LIMIT = 6
+#: The longest reason kept; what is longer is cut, since a person will talk to the customer anyway.
+MAX_REASON_LENGTH = 1000
+OPEN = "open"
+REFERENCE_PREFIX = "DSP-"
+_REFERENCE_ALPHABET = string.ascii_uppercase + string.digits
+
+
+class AlreadyDisputed(Exception):
+    """The invoice is already disputed; `reference` is that dispute's, or None when it has no record."""
+
+    def __init__(self, reference: str | None) -> None:
+        super().__init__(reference)
+        self.reference = reference
+
+
+def disputable_invoices(session: Session, customer_id: int) -> list[Invoice]:
+    """The customer's latest bills that can still be disputed, newest first, for asking "which bill?"."""
+    return list(
+        session.execute(
+            select(Invoice)
+            .where(
+                Invoice.customer_id == customer_id,
+                Invoice.status.not_in((InvoiceStatus.CANCELLED, InvoiceStatus.DISPUTED)),
+                ~_open_dispute_exists(),
+            )
+            .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+            .limit(DISPUTABLE_LIMIT)
+        ).scalars()
+    )
+
+
+def open_dispute(
+    session: Session,
+    customer_id: int,
+    invoice_number: str | None,
+    reason: str,
+    conversation_id: str,
+    now: datetime,
+) -> Dispute:
+    """Records the customer's dispute of one bill (None: the latest), puts the bill on hold and escalates it.
+
+    Raises:
+        ValueError: the reason is empty once whitespace is removed.
+        InvoiceNotFound: no such invoice for this customer (or no invoice at all).
+        AlreadyDisputed: the invoice is disputed already; carries the existing reference.
+    """
+    reason = _clean_reason(reason)
+    invoice = _invoice_to_dispute(session, customer_id, invoice_number)
+    existing = session.execute(
+        select(Dispute.reference)
+        .where(Dispute.invoice_id == invoice.id, Dispute.status == OPEN)
+        .order_by(Dispute.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if existing is not None or invoice.status == InvoiceStatus.DISPUTED:
+        raise AlreadyDisputed(existing)
+    dispute = Dispute(
+        reference=_new_reference(session),
+        invoice_id=invoice.id,
+        customer_id=customer_id,
+        reason=reason,
+        status=OPEN,
+        previous_invoice_status=invoice.status,
+        created_at=now,
+    )
+    session.add(dispute)
+    invoice.status = InvoiceStatus.DISPUTED
+    session.flush()
+    escalate(
+        session,
+        "dispute",
+        conversation_id,
+        customer_id,
+        {
+            "invoice_number": invoice.number,
+            "amount": str(euros(invoice.total_cents)),
+            "due_date": invoice.due_date.isoformat(),
+            "dispute_reference": dispute.reference,
+            "reason": reason,
+        },
+        now,
+    )
+    return dispute
+
+
+def _clean_reason(reason: str) -> str:
+    cleaned = " ".join((reason or "").split())
+    if not cleaned:
+        raise ValueError("a dispute needs the customer's reason")
+    return cleaned[:MAX_REASON_LENGTH].rstrip()
+
+
+def _invoice_to_dispute(session: Session, customer_id: int, invoice_number: str | None) -> Invoice:
+    query = select(Invoice).where(Invoice.customer_id == customer_id)
+    if invoice_number is None:
+        query = query.where(Invoice.status != InvoiceStatus.CANCELLED).order_by(
+            Invoice.issue_date.desc(), Invoice.id.desc()
+        ).limit(1)
+    else:
+        query = query.where(Invoice.number == invoice_number.strip().upper())
+    invoice = session.execute(query).scalar_one_or_none()
+    if invoice is None:
+        raise InvoiceNotFound(invoice_number)
+    return invoice
+
+
+def _open_dispute_exists():
+    return exists().where(Dispute.invoice_id == Invoice.id, Dispute.status == OPEN)
+
+
+def _new_reference(session: Session) -> str:
+    """DSP- and six random capitals or digits, not used before."""
+    while True:
+        reference = REFERENCE_PREFIX + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
+        taken = session.execute(select(Dispute.id).where(Dispute.reference == reference)).first()
+        if taken is None:
+            return reference

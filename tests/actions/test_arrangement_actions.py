@@ -1,0 +1,177 @@
+"""Can't pay now, as the action server runs it: plans, extensions, disputes, hardship."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from actions.arrangements import (
+    ActionAskDisputeInvoice,
+    ActionAskPlanConfirmed,
+    ActionFinishDispute,
+    ActionFinishExtension,
+    ActionFinishPlan,
+    ActionHandleHardship,
+    ActionOfferExtension,
+    ActionOfferPlan,
+    ValidateDisputeForm,
+    ValidateExtensionForm,
+    ValidateInstalmentPlanForm,
+)
+from settle.clock import local_today
+from settle.db import session_factory
+from settle.models import Customer, Escalation, HardshipReport, InstalmentPlan, Invoice, InvoiceStatus
+from settle.seed import PERSONAS
+from tests.actions.conftest import make_tracker, responses, slot_events
+
+PERSONA = {persona.shape: persona for persona in PERSONAS}
+
+
+def verified(url: str, shape: str, **slots):
+    with session_factory(url).begin() as session:
+        customer_id = session.execute(select(Customer.id).where(Customer.customer_number == PERSONA[shape].customer_number)).scalar_one()
+    return make_tracker(slots={"verification": "verified", "verified_customer_id": str(customer_id), **slots}), customer_id
+
+
+def fills_its_text(domain, message) -> bool:
+    domain["responses"][message["response"]][0]["text"].format(**message)
+    return True
+
+
+async def test_plan_offer_says_the_months_allowed(fresh_actions_database, dispatcher, domain):
+    tracker, _ = verified(fresh_actions_database, "overdue")
+    events = await ActionOfferPlan().run(dispatcher, tracker, domain)
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_plan_possible" and fills_its_text(domain, message)
+    assert (message["min_months"], message["max_months"]) == (2, 3)  # €203.69 is in the band up to €250
+    assert slot_events(events)["plan_eligible"] is True
+
+
+async def test_no_plan_below_the_minimum(fresh_actions_database, dispatcher, domain):
+    tracker, _ = verified(fresh_actions_database, "partly_paid")
+    events = await ActionOfferPlan().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_plan_not_possible_below_minimum"]
+    assert fills_its_text(domain, dispatcher.messages[0])
+    assert slot_events(events)["plan_eligible"] is False
+
+
+@pytest.mark.parametrize("typed, accepted", [("2", "2"), ("three", "3"), ("3 months please", "3"), ("six", None), ("1", None), ("lots", None)])
+async def test_months_outside_the_range_are_explained(fresh_actions_database, dispatcher, domain, typed, accepted):
+    tracker, _ = verified(fresh_actions_database, "overdue")
+    result = ValidateInstalmentPlanForm().validate_plan_months(typed, dispatcher, tracker, domain)
+    assert result == {"plan_months": accepted}
+    assert responses(dispatcher) == ([] if accepted else ["utter_invalid_plan_months"])
+
+
+@pytest.mark.parametrize("typed, ok", [("tomorrow", True), ("next Friday", True), ("yesterday", False), ("in three months", False), ("whenever", False)])
+async def test_start_dates_in_natural_forms(fresh_actions_database, dispatcher, domain, typed, ok):
+    tracker, _ = verified(fresh_actions_database, "overdue")
+    result = ValidateInstalmentPlanForm().validate_plan_start(typed, dispatcher, tracker, domain)
+    if ok:
+        assert date.fromisoformat(result["plan_start"]) >= local_today()
+    else:
+        assert result == {"plan_start": None} and responses(dispatcher) == ["utter_invalid_plan_start"]
+
+
+async def test_the_schedule_shown_adds_up_to_the_cent(fresh_actions_database, dispatcher, domain):
+    start = (local_today() + timedelta(days=3)).isoformat()
+    tracker, _ = verified(fresh_actions_database, "overdue", plan_months="3", plan_start=start)
+    await ActionAskPlanConfirmed().run(dispatcher, tracker, domain)
+    total = Decimal(dispatcher.messages[0]["total"].lstrip("€"))
+    parts = [m for m in dispatcher.messages if m["response"] == "utter_plan_instalment"]
+    assert len(parts) == 3 and sum(Decimal(p["amount"].lstrip("€")) for p in parts) == total
+    assert dispatcher.messages[-1]["response"] == "utter_ask_plan_confirmed"
+
+
+async def test_a_confirmed_plan_is_stored_with_a_link_for_the_first_part(fresh_actions_database, dispatcher, domain):
+    start = (local_today() + timedelta(days=3)).isoformat()
+    tracker, customer_id = verified(fresh_actions_database, "overdue", plan_months="2", plan_start=start, plan_confirmed=True)
+    events = await ActionFinishPlan().run(dispatcher, tracker, domain)
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_plan_created" and "/pay/" in message["link"] and fills_its_text(domain, message)
+    assert slot_events(events)["plan_months"] is None
+    with session_factory(fresh_actions_database).begin() as session:
+        plan = session.execute(select(InstalmentPlan).where(InstalmentPlan.customer_id == customer_id)).scalar_one()
+        assert {invoice.status for invoice in plan.invoices} == {InvoiceStatus.IN_PLAN}
+        assert message["amount"] == f"€{Decimal(plan.instalments[0].amount_cents) / 100:.2f}"
+
+    dispatcher.messages.clear()
+    await ActionOfferPlan().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_active_plan", "utter_active_plan_next"]
+
+
+async def test_a_declined_plan_stores_nothing(fresh_actions_database, dispatcher, domain):
+    tracker, customer_id = verified(fresh_actions_database, "overdue", plan_months="2", plan_start=local_today().isoformat(), plan_confirmed=False)
+    await ActionFinishPlan().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_plan_not_set"]
+    with session_factory(fresh_actions_database).begin() as session:
+        assert session.execute(select(func.count()).select_from(InstalmentPlan)).scalar_one() == 0
+
+
+async def test_an_extension_once_per_bill(fresh_actions_database, dispatcher, domain):
+    tracker, _ = verified(fresh_actions_database, "usage_up")
+    events = await ActionOfferExtension().run(dispatcher, tracker, domain)
+    offer = dispatcher.messages[0]
+    assert offer["response"] == "utter_extension_possible" and fills_its_text(domain, offer)
+    number = slot_events(events)["invoice_number"]
+
+    dispatcher.messages.clear()
+    tracker.slots["invoice_number"] = number
+    chosen = ValidateExtensionForm().validate_extension_date("in 5 days", dispatcher, tracker, domain)
+    assert chosen["extension_date"] and dispatcher.messages == []
+    too_far = ValidateExtensionForm().validate_extension_date("in 2 months", dispatcher, tracker, domain)
+    assert too_far == {"extension_date": None} and responses(dispatcher) == ["utter_invalid_extension_date"]
+
+    dispatcher.messages.clear()
+    tracker.slots.update(extension_date=chosen["extension_date"], extension_confirmed=True)
+    await ActionFinishExtension().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_extension_granted"]
+    with session_factory(fresh_actions_database).begin() as session:
+        due = session.execute(select(Invoice.due_date).where(Invoice.number == number)).scalar_one()
+    assert due.isoformat() == chosen["extension_date"]
+
+    dispatcher.messages.clear()
+    tracker.slots["invoice_number"] = number
+    await ActionOfferExtension().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_extension_not_possible_already_extended"]
+    assert number in dispatcher.messages[0]["invoice_number"]
+
+
+async def test_a_dispute_puts_the_bill_on_hold_and_tells_a_person(fresh_actions_database, dispatcher, domain):
+    tracker, customer_id = verified(fresh_actions_database, "usage_up")
+    await ActionAskDisputeInvoice().run(dispatcher, tracker, domain)
+    buttons = dispatcher.messages[0]["buttons"]
+    assert buttons and all(b["payload"].startswith('/inform{"invoice_number": "INV-') for b in buttons)
+    number = buttons[0]["payload"].split('"')[3]
+
+    dispatcher.messages.clear()
+    assert ValidateDisputeForm().validate_dispute_invoice("INV-1999-000000", dispatcher, tracker, domain) == {"dispute_invoice": None}
+    assert ValidateDisputeForm().validate_dispute_invoice(number.lower(), dispatcher, tracker, domain) == {"dispute_invoice": number}
+
+    dispatcher.messages.clear()
+    tracker.slots.update(dispute_invoice=number, dispute_reason="I was away all month, the meter reading can't be right")
+    await ActionFinishDispute().run(dispatcher, tracker, domain)
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_dispute_opened" and message["reference"].startswith("DSP-")
+    with session_factory(fresh_actions_database).begin() as session:
+        assert session.execute(select(Invoice.status).where(Invoice.number == number)).scalar_one() == InvoiceStatus.DISPUTED
+        escalation = session.execute(select(Escalation).where(Escalation.customer_id == customer_id)).scalar_one()
+        assert escalation.reason == "dispute" and number in escalation.context_json
+
+
+async def test_hardship_gives_the_local_welfare_service_and_records_only_the_fact(fresh_actions_database, dispatcher, domain):
+    tracker, customer_id = verified(fresh_actions_database, "usage_up")  # Emma lives in 1000 Brussels
+    await ActionHandleHardship().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_hardship", "utter_hardship_options", "utter_hardship_welfare"]
+    assert "Brussel" in dispatcher.messages[-1]["name"] and fills_its_text(domain, dispatcher.messages[-1])
+    with session_factory(fresh_actions_database).begin() as session:
+        assert session.execute(select(func.count()).select_from(HardshipReport).where(HardshipReport.customer_id == customer_id)).scalar_one() == 1
+
+
+async def test_hardship_before_verification_records_nothing_and_points_to_the_general_service(fresh_actions_database, dispatcher, domain):
+    await ActionHandleHardship().run(dispatcher, make_tracker(), domain)
+    assert "your municipality" in dispatcher.messages[-1]["name"]
+    with session_factory(fresh_actions_database).begin() as session:
+        assert session.execute(select(func.count()).select_from(HardshipReport)).scalar_one() == 0

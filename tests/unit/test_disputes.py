@@ -1,0 +1,222 @@
+"""Disputing a bill: only the customer's own bills, their words kept, the bill on hold, a person asked."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from settle import disputes
+from settle.disputes import AlreadyDisputed, disputable_invoices, open_dispute
+from settle.models import Dispute, Escalation, Invoice, InvoiceStatus
+from settle.payment_links import InvoiceNotFound
+
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
+CONVERSATION = "conversation-disputes-1"
+
+
+def invoices_of(session, customer_id: int) -> list[Invoice]:
+    return session.execute(select(Invoice).where(Invoice.customer_id == customer_id)).scalars().all()
+
+
+def latest_invoice(session, customer_id: int) -> Invoice:
+    return max(invoices_of(session, customer_id), key=lambda invoice: (invoice.issue_date, invoice.id))
+
+
+def count(session, model) -> int:
+    return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def as_euro_string(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+# --- which bill? ---------------------------------------------------------------------------------
+
+def test_disputable_invoices_are_the_newest_six_not_cancelled_nor_disputed(session, persona_customer):
+    louis = persona_customer("disputed")
+    everything = invoices_of(session, louis.id)
+    seeded_disputed = [i for i in everything if i.status == InvoiceStatus.DISPUTED]
+    assert len(seeded_disputed) == 1
+    expected = sorted(
+        (i for i in everything if i.status not in (InvoiceStatus.CANCELLED, InvoiceStatus.DISPUTED)),
+        key=lambda i: (i.issue_date, i.id),
+        reverse=True,
+    )[:6]
+    found = disputable_invoices(session, louis.id)
+    assert [i.number for i in found] == [i.number for i in expected]
+    assert len(found) == 6
+    assert seeded_disputed[0] not in found
+    assert all(i.customer_id == louis.id for i in found)
+
+
+def test_cancelled_and_just_disputed_bills_are_not_offered(session, persona_customer):
+    lucas = persona_customer("overdue")
+    before = disputable_invoices(session, lucas.id)
+    before[0].status = InvoiceStatus.CANCELLED
+    open_dispute(session, lucas.id, before[1].number, "Too high", CONVERSATION, NOW)
+    after = [i.number for i in disputable_invoices(session, lucas.id)]
+    assert before[0].number not in after
+    assert before[1].number not in after
+    assert len(after) == 6
+
+
+def test_a_bill_with_an_open_dispute_is_not_offered_even_once_paid(session, persona_customer):
+    lucas = persona_customer("overdue")
+    latest = latest_invoice(session, lucas.id)
+    open_dispute(session, lucas.id, latest.number, "Too high", CONVERSATION, NOW)
+    latest.status = InvoiceStatus.PAID  # paid in full while the dispute is still open
+    session.flush()
+    assert latest.number not in [i.number for i in disputable_invoices(session, lucas.id)]
+
+
+def test_nobody_has_no_disputable_bills(session):
+    assert disputable_invoices(session, -1) == []
+
+
+# --- opening a dispute ---------------------------------------------------------------------------
+
+def test_a_dispute_of_the_latest_bill_puts_it_on_hold_and_asks_a_person(session, persona_customer):
+    lucas = persona_customer("overdue")
+    latest = latest_invoice(session, lucas.id)
+    assert latest.status == InvoiceStatus.OPEN
+
+    dispute = open_dispute(session, lucas.id, None, "  I was  not home\nin October ", CONVERSATION, NOW)
+
+    assert re.fullmatch(r"DSP-[A-Z0-9]{6}", dispute.reference)
+    assert (dispute.invoice_id, dispute.customer_id) == (latest.id, lucas.id)
+    assert dispute.reason == "I was not home in October"
+    assert dispute.status == "open"
+    assert dispute.previous_invoice_status == InvoiceStatus.OPEN
+    assert dispute.created_at == NOW
+    session.expire_all()
+    assert session.get(Invoice, latest.id).status == InvoiceStatus.DISPUTED
+    stored = session.execute(select(Dispute).where(Dispute.invoice_id == latest.id)).scalar_one()
+    assert stored.previous_invoice_status == InvoiceStatus.OPEN
+
+    escalation = session.execute(select(Escalation).where(Escalation.conversation_id == CONVERSATION)).scalar_one()
+    assert (escalation.reason, escalation.customer_id, escalation.status) == ("dispute", lucas.id, "waiting")
+    assert escalation.created_at == NOW
+    assert json.loads(escalation.context_json) == {
+        "invoice_number": latest.number,
+        "amount": as_euro_string(latest.total_cents),
+        "due_date": latest.due_date.isoformat(),
+        "dispute_reference": dispute.reference,
+        "reason": "I was not home in October",
+    }
+
+
+def test_the_invoice_number_is_matched_without_case(session, persona_customer):
+    lucas = persona_customer("overdue")
+    older = sorted(invoices_of(session, lucas.id), key=lambda i: i.issue_date)[-2]
+    dispute = open_dispute(session, lucas.id, f" {older.number.lower()} ", "Wrong meter", CONVERSATION, NOW)
+    assert dispute.invoice_id == older.id
+
+
+def test_a_paid_bill_can_be_disputed_and_keeps_paid_as_its_previous_status(session, persona_customer):
+    arthur = persona_customer("all_paid")
+    latest = latest_invoice(session, arthur.id)
+    assert latest.status == InvoiceStatus.PAID
+    dispute = open_dispute(session, arthur.id, latest.number, "Charged twice", CONVERSATION, NOW)
+    assert dispute.previous_invoice_status == InvoiceStatus.PAID
+    assert latest.status == InvoiceStatus.DISPUTED
+
+
+def test_a_partly_paid_bill_keeps_its_previous_status(session, persona_customer):
+    noor = persona_customer("partly_paid")
+    latest = latest_invoice(session, noor.id)
+    dispute = open_dispute(session, noor.id, None, "Wrong tariff", CONVERSATION, NOW)
+    assert dispute.previous_invoice_status == InvoiceStatus.PARTIALLY_PAID
+
+
+def test_another_customers_bill_is_not_found_and_nothing_changes(session, persona_customer):
+    lucas, emma = persona_customer("overdue"), persona_customer("usage_up")
+    emmas = latest_invoice(session, emma.id)
+    status = emmas.status
+    with pytest.raises(InvoiceNotFound):
+        open_dispute(session, lucas.id, emmas.number, "Not mine", CONVERSATION, NOW)
+    assert emmas.status == status
+    assert count(session, Dispute) == 0
+    assert count(session, Escalation) == 0
+
+
+def test_an_unknown_number_is_not_found(session, persona_customer):
+    lucas = persona_customer("overdue")
+    with pytest.raises(InvoiceNotFound):
+        open_dispute(session, lucas.id, "INV-1999-999999", "Too high", CONVERSATION, NOW)
+
+
+def test_a_customer_without_bills_has_no_latest_bill(session):
+    with pytest.raises(InvoiceNotFound):
+        open_dispute(session, -1, None, "Too high", CONVERSATION, NOW)
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "\n\t  \r\n"])
+def test_an_empty_reason_is_refused_and_nothing_is_stored(session, persona_customer, reason):
+    lucas = persona_customer("overdue")
+    latest = latest_invoice(session, lucas.id)
+    with pytest.raises(ValueError):
+        open_dispute(session, lucas.id, None, reason, CONVERSATION, NOW)
+    assert latest.status == InvoiceStatus.OPEN
+    assert count(session, Dispute) == 0
+    assert count(session, Escalation) == 0
+
+
+def test_a_very_long_reason_is_cut_to_1000_characters(session, persona_customer):
+    lucas = persona_customer("overdue")
+    dispute = open_dispute(session, lucas.id, None, "x" * 1500, CONVERSATION, NOW)
+    assert dispute.reason == "x" * 1000
+    session.expire_all()
+    assert session.get(Dispute, dispute.id).reason == "x" * 1000
+    context = json.loads(session.execute(select(Escalation.context_json)).scalar_one())
+    assert context["reason"] == "x" * 1000
+
+
+def test_a_long_reason_with_spaces_is_collapsed_before_it_is_cut(session, persona_customer):
+    lucas = persona_customer("overdue")
+    words = "meter   " * 300  # 2400 characters, 2099 once collapsed
+    dispute = open_dispute(session, lucas.id, None, words, CONVERSATION, NOW)
+    assert len(dispute.reason) <= 1000
+    assert dispute.reason == ("meter " * 200)[:1000].rstrip()
+
+
+def test_a_second_dispute_of_the_same_bill_gives_the_first_reference(session, persona_customer):
+    lucas = persona_customer("overdue")
+    first = open_dispute(session, lucas.id, None, "Too high", CONVERSATION, NOW)
+    with pytest.raises(AlreadyDisputed) as raised:
+        open_dispute(session, lucas.id, None, "Still too high", "another-conversation", NOW)
+    assert raised.value.reference == first.reference
+    assert count(session, Dispute) == 1
+    assert count(session, Escalation) == 1
+
+
+def test_a_bill_with_an_open_dispute_stays_disputed_after_payment(session, persona_customer):
+    lucas = persona_customer("overdue")
+    latest = latest_invoice(session, lucas.id)
+    first = open_dispute(session, lucas.id, latest.number, "Too high", CONVERSATION, NOW)
+    latest.status = InvoiceStatus.PAID
+    session.flush()
+    with pytest.raises(AlreadyDisputed) as raised:
+        open_dispute(session, lucas.id, latest.number, "Too high", CONVERSATION, NOW)
+    assert raised.value.reference == first.reference
+
+
+def test_a_bill_disputed_without_a_record_is_already_disputed_without_reference(session, persona_customer):
+    louis = persona_customer("disputed")
+    seeded = next(i for i in invoices_of(session, louis.id) if i.status == InvoiceStatus.DISPUTED)
+    with pytest.raises(AlreadyDisputed) as raised:
+        open_dispute(session, louis.id, seeded.number, "Too high", CONVERSATION, NOW)
+    assert raised.value.reference is None
+
+
+def test_references_are_unique(session, persona_customer, monkeypatch):
+    lucas = persona_customer("overdue")
+    newest, older = sorted(invoices_of(session, lucas.id), key=lambda i: i.issue_date, reverse=True)[:2]
+    first = open_dispute(session, lucas.id, newest.number, "Too high", CONVERSATION, NOW)
+    # The next draw repeats the first reference, then draws a new one: the repeat must be skipped.
+    draws = iter(first.reference.removeprefix("DSP-") + "Q7Q7Q7")
+    monkeypatch.setattr(disputes.secrets, "choice", lambda alphabet: next(draws))
+    second = open_dispute(session, lucas.id, older.number, "Also too high", CONVERSATION, NOW)
+    assert second.reference == "DSP-Q7Q7Q7"
