@@ -58,7 +58,8 @@ class ActionOfferPlan(AccountAction):
             response="utter_plan_possible", total=format_euros(offer.total),
             min_months=offer.min_months, max_months=offer.max_months,
         )
-        return [SlotSet("plan_eligible", True), *_cleared(*PLAN_SLOTS)]
+        # plan_months is kept: "can I pay in 6 months?" already said it.
+        return [SlotSet("plan_eligible", True), *_cleared("plan_start", "plan_confirmed")]
 
 
 def _say_active_plan(dispatcher: CollectingDispatcher, running) -> None:
@@ -169,7 +170,8 @@ class ActionOfferExtension(AccountAction):
             amount=format_euros(euros(offer.invoice.total_cents)), due_date=format_date(offer.current_due),
             latest=format_date(offer.latest),
         )
-        return [SlotSet("extension_eligible", True), SlotSet("invoice_number", offer.invoice.number), *_cleared(*EXTENSION_SLOTS)]
+        # extension_date is kept: "can I pay next Friday?" already said it.
+        return [SlotSet("extension_eligible", True), SlotSet("invoice_number", offer.invoice.number), SlotSet("extension_confirmed", None)]
 
 
 class ValidateExtensionForm(FormValidationAction):
