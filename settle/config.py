@@ -31,6 +31,17 @@ class Settings:
     payment_provider: str
     mollie_api_key: str | None
     mollie_api_url: str
+    rasa_url: str
+    rasa_api_token: str | None
+    smtp_host: str
+    smtp_port: int
+    smtp_from: str
+    smtp_username: str | None
+    smtp_password: str | None
+    smtp_starttls: bool
+    sms_api_url: str
+    sms_api_key: str | None
+    sms_sender: str
 
     @classmethod
     def from_environment(cls) -> "Settings":
@@ -53,4 +64,15 @@ class Settings:
             payment_provider=env.get("SETTLE_PAYMENT_PROVIDER", "sandbox"),
             mollie_api_key=env.get("MOLLIE_API_KEY") or None,
             mollie_api_url=env.get("MOLLIE_API_URL", "https://api.mollie.com/v2").rstrip("/"),
+            rasa_url=env.get("SETTLE_RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
+            rasa_api_token=env.get("RASA_API_TOKEN") or None,
+            smtp_host=env.get("SETTLE_SMTP_HOST", "127.0.0.1"),
+            smtp_port=int(env.get("SETTLE_SMTP_PORT", "1025")),
+            smtp_from=env.get("SETTLE_SMTP_FROM", "Settle Energy <billing@settle.example>"),
+            smtp_username=env.get("SETTLE_SMTP_USERNAME") or None,
+            smtp_password=env.get("SETTLE_SMTP_PASSWORD") or None,
+            smtp_starttls=env.get("SETTLE_SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"),
+            sms_api_url=env.get("SETTLE_SMS_API_URL", "http://127.0.0.1:8025/v1/messages").rstrip("/"),
+            sms_api_key=env.get("SETTLE_SMS_API_KEY") or None,
+            sms_sender=env.get("SETTLE_SMS_SENDER", "Settle"),
         )

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import declarative_base, relationship
 
@@ -139,6 +140,8 @@ class Customer(Base):
     language = Column(String(5), nullable=False, default="en")
     municipality = Column(String(80), nullable=False)
     region = Column(String(40), nullable=False)
+    # Heads-up reminders before the due date are sent only to customers who asked for them.
+    wants_heads_up = Column(Boolean, nullable=False, default=False, server_default=false())
 
     invoices = relationship("Invoice", back_populates="customer", order_by="Invoice.issue_date")
 
@@ -399,3 +402,44 @@ class Escalation(Base):
     context_json = Column(Text, nullable=False, default="{}")
     status = Column(String(20), nullable=False, default="waiting", index=True)
     created_at = Column(UTCDateTime, nullable=False)
+
+
+class ChatConversation(Base):
+    """The customer's latest verified chat conversation, where in-app reminders are delivered."""
+
+    __tablename__ = "chat_conversations"
+
+    customer_id = Column(Integer, ForeignKey("customers.id"), primary_key=True)
+    conversation_id = Column(String(255), nullable=False)
+    last_seen_at = Column(UTCDateTime, nullable=False)
+
+
+class Reminder(Base):
+    """One reminder stage for one invoice (or one plan instalment): the unique key makes 'never twice'."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("subject", "subject_id", "stage"),)
+
+    id = Column(Integer, primary_key=True)
+    subject = Column(String(20), nullable=False)  # "invoice" or "instalment"
+    subject_id = Column(Integer, nullable=False)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
+    stage = Column(String(40), nullable=False)
+    stage_order = Column(Integer, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    flagged_for_review = Column(Boolean, nullable=False, default=False)
+
+
+class OutboxMessage(Base):
+    """A reminder's delivery through one channel: every attempt and its result, retried with backoff."""
+
+    __tablename__ = "outbox_messages"
+
+    id = Column(Integer, primary_key=True)
+    reminder_id = Column(Integer, ForeignKey("reminders.id"), nullable=False, index=True)
+    channel = Column(String(10), nullable=False)  # chat, email, sms
+    status = Column(String(20), nullable=False, default="pending", index=True)  # pending, sent, failed
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(UTCDateTime, nullable=False, index=True)
+    last_error = Column(String(300))
+    sent_at = Column(UTCDateTime)

@@ -3,6 +3,8 @@ versioned YAML file, checked when Settle starts."""
 from __future__ import annotations
 
 import os
+import re
+from datetime import time
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -11,6 +13,9 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, root_validator, validator
 
 DEFAULT_POLICY_FILE = "policy/arrangements.yml"
+DEFAULT_REMINDER_POLICY_FILE = "policy/reminders.yml"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+CHANNELS = ("chat", "email", "sms")
 
 
 class PolicyError(ValueError):
@@ -74,9 +79,91 @@ class ArrangementPolicy(BaseModel):
         extra = "forbid"
 
 
+class Stage(BaseModel):
+    name: str = Field(..., regex=r"^[a-z][a-z_]*$")
+    offset_days: int = Field(..., ge=-30, le=120)
+    response: str = Field(..., regex=r"^utter_[a-z_]+$")
+    only_if_opted_in: bool = False
+    flag_for_review: bool = False
+
+    class Config:
+        extra = "forbid"
+
+
+class ChannelRules(BaseModel):
+    fallback_order: list[str] = Field(..., min_items=1)
+    attempts_per_channel: int = Field(..., ge=1, le=10)
+    retry_after_minutes: list[int] = Field(..., min_items=1)
+
+    @validator("fallback_order")
+    def _known_channels(cls, channels):
+        unknown = [c for c in channels if c not in CHANNELS]
+        if unknown or len(set(channels)) != len(channels):
+            raise ValueError(f"use each of {', '.join(CHANNELS)} at most once")
+        return channels
+
+    class Config:
+        extra = "forbid"
+
+
+class QuietHours(BaseModel):
+    start: time
+    end: time
+
+    @validator("start", "end", pre=True)
+    def _hh_mm(cls, value):
+        if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("write the time as HH:MM, e.g. \"20:00\"")
+        return value
+
+
+class ReminderPolicy(BaseModel):
+    version: int = Field(..., ge=1)
+    stages: list[Stage] = Field(..., min_items=1)
+    instalment_stages: list[Stage] = Field(default_factory=list)
+    channels: ChannelRules
+    quiet_hours: QuietHours
+    quiet_days: list[str] = Field(default_factory=list)
+    hardship_pause_days: int = Field(..., ge=0)
+
+    @validator("stages", "instalment_stages")
+    def _ordered_and_unique(cls, stages):
+        if [s.offset_days for s in stages] != sorted({s.offset_days for s in stages}):
+            raise ValueError("stages must be in order of offset_days, each offset once")
+        return stages
+
+    @validator("quiet_days")
+    def _weekdays(cls, days):
+        wrong = [day for day in days if day not in WEEKDAYS]
+        if wrong:
+            raise ValueError(f"not a weekday: {', '.join(wrong)} (use {', '.join(WEEKDAYS)})")
+        return days
+
+    @root_validator(skip_on_failure=True)
+    def _stage_names_unique(cls, values):
+        names = [s.name for s in values["stages"] + values["instalment_stages"]]
+        if len(names) != len(set(names)):
+            raise ValueError("stage names must be unique")
+        return values
+
+    class Config:
+        extra = "forbid"
+
+
+def load_reminder_policy(path: str | Path | None = None) -> ReminderPolicy:
+    """Reads and checks the reminder policy (SETTLE_REMINDER_POLICY_FILE, or policy/reminders.yml)."""
+    path = Path(path or os.environ.get("SETTLE_REMINDER_POLICY_FILE") or DEFAULT_REMINDER_POLICY_FILE)
+    return _load(path, ReminderPolicy)
+
+
 def load_policy(path: str | Path | None = None) -> ArrangementPolicy:
     """Reads and checks the policy file (SETTLE_POLICY_FILE, or policy/arrangements.yml)."""
     path = Path(path or os.environ.get("SETTLE_POLICY_FILE") or DEFAULT_POLICY_FILE)
+    return _load(path, ArrangementPolicy)
+
+
+def _load(path: Path, model):
+    """A policy file parsed and checked, or PolicyError naming the file and the wrong values."""
     try:
         raw = yaml.safe_load(path.read_text())
     except OSError as error:
@@ -84,7 +171,7 @@ def load_policy(path: str | Path | None = None) -> ArrangementPolicy:
     except yaml.YAMLError as error:
         raise PolicyError(f"{path}: not valid YAML ({error})") from None
     try:
-        return ArrangementPolicy.parse_obj(raw or {})
+        return model.parse_obj(raw or {})
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'] if p != '__root__')}: {e['msg']}" for e in error.errors())
         raise PolicyError(f"{path}: {problems}") from None

@@ -135,6 +135,7 @@ def _make_customer(rng: random.Random, index: int, persona: Persona | None) -> C
         language="en",
         municipality=municipality,
         region=region,
+        wants_heads_up=index % 3 == 0,
     )
 
 
