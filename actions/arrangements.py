@@ -240,6 +240,11 @@ class ValidateDisputeForm(FormValidationAction):
     def name(self) -> str:
         return "validate_dispute_form"
 
+    async def extract_dispute_invoice(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
+        """The bill the conversation is already about (named earlier, or a reminder's) needs no question."""
+        known = tracker.get_slot("invoice_number")
+        return {"dispute_invoice": known} if known and not tracker.get_slot("dispute_invoice") else {}
+
     def validate_dispute_invoice(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
         with database() as session:
             numbers = {bill.number for bill in disputable_invoices(session, verified_customer_id(tracker))}

@@ -14,7 +14,15 @@ from actions.common import database
 from settle.card_numbers import contains_card_number
 from settle.clock import now_utc
 from settle.config import Settings
-from settle.verification import Outcome, lockout_until, parse_customer_number, parse_secret, verify, verify_app_token
+from settle.verification import (
+    Outcome,
+    lockout_until,
+    parse_customer_number,
+    parse_secret,
+    remember_conversation,
+    verify,
+    verify_app_token,
+)
 
 FINISHED = ("verified", "locked")
 
@@ -39,6 +47,8 @@ class ActionCheckMessage(Action):
             return []
         with database() as session:
             customer = verify_app_token(session, token, Settings.from_environment().app_token_secret)
+            if customer is not None:
+                remember_conversation(session, customer.customer_id, tracker.sender_id, now_utc())
         if customer is None:
             return []
         return [SlotSet("verification", "verified"), SlotSet("verified_customer_id", str(customer.customer_id))]
@@ -89,6 +99,8 @@ class ValidateVerifyCustomerForm(FormValidationAction):
             return {"postcode_or_birth_date": None}
         with database() as session:
             result = verify(session, tracker.sender_id, customer_number, secret, now_utc(), Settings.from_environment())
+            if result.outcome == Outcome.VERIFIED:
+                remember_conversation(session, result.customer.customer_id, tracker.sender_id, now_utc())
         cleared = {"customer_number": None, "postcode_or_birth_date": None}
         if result.outcome == Outcome.VERIFIED:
             dispatcher.utter_message(response="utter_verified", first_name=result.customer.first_name)

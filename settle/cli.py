@@ -5,7 +5,8 @@ import argparse
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -14,7 +15,7 @@ from settle.clock import local_today, now_utc
 from settle.config import Settings
 from settle.db import session_factory
 from settle.models import Customer
-from settle.policy import PolicyError, load_policy
+from settle.policy import PolicyError, load_policy, load_reminder_policy
 from settle.seed import seed
 from settle.verification import issue_app_token
 
@@ -143,6 +144,61 @@ def cmd_import_statement(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_remind(args: argparse.Namespace) -> int:
+    """Sends the reminders that are due, per policy/reminders.yml; safe to run twice or after a crash."""
+    from settle import reminders
+    from settle.senders import senders_from
+
+    try:
+        policy, arrangements_policy = load_reminder_policy(), load_policy()
+    except PolicyError as error:
+        print(f"settle remind: {error}. Nothing was sent.", file=sys.stderr)
+        return 1
+    settings = Settings.from_environment()
+    now = args.now or now_utc()
+    say(f"Reminders as of {now.isoformat(timespec='minutes')}{' (dry run: nothing is sent or stored)' if args.dry_run else ''}")
+    summary = reminders.run(
+        session_factory(settings.database_url), policy, arrangements_policy, senders_from(settings), settings, now,
+        dry_run=args.dry_run, progress=lambda line: print(f"    {line}", flush=True),
+    )
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+def cmd_catch_messages(_args: argparse.Namespace) -> int:
+    from settle.catcher import catch_messages
+
+    catch_messages(Settings.from_environment())
+    return 0
+
+
+def _moment(text: str) -> datetime:
+    """--now as 2026-11-27 or 2026-11-27T10:00, in the company's timezone unless one is given."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a moment like 2026-11-27T10:00") from None
+    if len(text) == 10:  # a day alone: at 10:00, a sensible hour to hear from us
+        moment = moment.replace(hour=10)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(Settings.from_environment().timezone))
+    return moment.astimezone(timezone.utc)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Prints the benchmark figures; the targets are in the README, never asserted here."""
+    from settle.bench import reminder_selection
+
+    if not args.database_url.startswith("postgresql"):
+        print("settle bench: the scale benchmark needs PostgreSQL (--database-url postgresql://…).", file=sys.stderr)
+        return 1
+    for invoices in args.invoices:
+        say(f"Reminder selection over {invoices:,} invoices (PostgreSQL)")
+        reminder_selection(args.database_url, invoices, say=lambda line: print(f"    {line}", flush=True))
+    return 0
+
+
 def _print_where_to_talk(token: str | None) -> None:
     base = f"http://127.0.0.1:{RASA_PORT}"
     print(
@@ -184,6 +240,18 @@ def build_parser() -> argparse.ArgumentParser:
     statement = commands.add_parser("import-statement", help="record the payments of a CAMT.053 bank statement")
     statement.add_argument("file", help="the statement file (XML)")
     statement.set_defaults(handler=cmd_import_statement)
+    remind = commands.add_parser("remind", help="send the reminders that are due (run it from cron)")
+    remind.add_argument("--now", type=_moment, help="act as if it were this moment (default: now)")
+    remind.add_argument("--dry-run", action="store_true", help="show what would go out; send and store nothing")
+    remind.set_defaults(handler=cmd_remind)
+    commands.add_parser(
+        "catch-messages", help="demo only: local stand-ins for the mail server and SMS provider that print what arrives"
+    ).set_defaults(handler=cmd_catch_messages)
+    bench = commands.add_parser("bench", help="run the benchmarks and print their figures")
+    bench.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/settle_bench"),
+                       help="a PostgreSQL database the benchmark may wipe (default: settle_bench on localhost)")
+    bench.add_argument("--invoices", type=int, nargs="+", default=[10_000, 1_000_000], help="sizes to measure")
+    bench.set_defaults(handler=cmd_bench)
     run = commands.add_parser("run", help="start the action server and the Rasa server")
     run.add_argument("--shell", action="store_true", help="chat in this terminal instead of serving REST/socket.io")
     run.set_defaults(handler=cmd_run)

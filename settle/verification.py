@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from settle.config import Settings
-from settle.models import Customer, VerificationFailure, VerificationLockout
+from settle.models import ChatConversation, Customer, VerificationFailure, VerificationLockout
 
 CUSTOMER_NUMBER = re.compile(r"^5\d{7}$")
 POSTCODE = re.compile(r"^[1-9]\d{3}$")
@@ -172,3 +172,12 @@ def verify_app_token(session: Session, token: str, secret: str | None) -> Verifi
     ).scalar_one_or_none()
     return _identity(customer) if customer else None
 
+
+
+def remember_conversation(session: Session, customer_id: int, conversation_id: str, now: datetime) -> None:
+    """Notes the customer's latest verified chat, where in-app reminders will be delivered."""
+    known = session.get(ChatConversation, customer_id)
+    if known is None:
+        session.add(ChatConversation(customer_id=customer_id, conversation_id=conversation_id, last_seen_at=now))
+    else:
+        known.conversation_id, known.last_seen_at = conversation_id, now

@@ -5,13 +5,17 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from settle.models import InvoiceStatus
 from tests.actions.conftest import DOMAIN
 
 ROOT = Path(__file__).parents[2]
 ACTION_CODE = "\n".join(path.read_text() for path in (ROOT / "actions").glob("*.py"))
-NAMED_IN_CODE = sorted(set(re.findall(r'"(utter_[a-z_]+)"', ACTION_CODE)))
+CORE_CODE = "\n".join(path.read_text() for path in (ROOT / "settle").rglob("*.py"))
+NAMED_IN_CODE = sorted(set(re.findall(r'"(utter_[a-z_]*[a-z])"', ACTION_CODE + CORE_CODE)))
+REMINDER_POLICY = yaml.safe_load((ROOT / "policy" / "reminders.yml").read_text())
+NAMED_IN_POLICY = {stage["response"] for key in ("stages", "instalment_stages") for stage in REMINDER_POLICY[key]}
 NAMED_BY_PREFIX_IN_CODE = set(re.findall(r'f"(utter_[a-z_]+)\{', ACTION_CODE))
 DIALOGUE_DATA = "\n".join(path.read_text() for path in (ROOT / "data").rglob("*.yml") if "nlu" not in path.parts)
 EXPLANATION_KINDS = ["usage_up", "usage_down", "price_up", "price_down", "one_off", "fee", "fixed_up", "fixed_down"]
@@ -40,11 +44,17 @@ def test_every_form_slot_has_a_question_and_a_correction():
 
 @pytest.mark.parametrize("response", sorted(DOMAIN["responses"]))
 def test_every_response_is_used(response):
-    """Rasa's own check only sees rules and stories; this one also counts what actions and forms send."""
+    """Rasa's own check only sees rules and stories; this one also counts what actions, forms and reminders send."""
     used = (
         f"action: {response}" in DIALOGUE_DATA
         or response in NAMED_IN_CODE
+        or response in NAMED_IN_POLICY
         or any(response.startswith(prefix) for prefix in NAMED_BY_PREFIX_IN_CODE)
         or response.removeprefix("utter_ask_") in DOMAIN["slots"]
     )
     assert used, f"{response} is sent by no rule, story, action or form"
+
+
+@pytest.mark.parametrize("response", sorted(NAMED_IN_POLICY))
+def test_every_reminder_stage_has_its_text(response):
+    assert response in DOMAIN["responses"]

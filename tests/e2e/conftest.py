@@ -13,6 +13,8 @@ from tests.conftest import free_port, seeded_sqlite
 ROOT = Path(__file__).parents[2]
 MODEL = ROOT / "models" / "settle.tar.gz"
 APP_TOKEN_SECRET = "e2e-app-token-secret-0123456789abcdef"
+RASA_API_TOKEN = "e2e-rasa-api-token"
+LINK_SECRET = "e2e-link-secret"
 
 
 @dataclass
@@ -20,6 +22,13 @@ class Stack:
     rasa_url: str
     web_url: str
     database_url: str
+    env: dict
+
+    def bot_said(self, sender: str) -> list[str]:
+        """Everything the bot said in a conversation, from the tracker (also what REST did not return)."""
+        tracker = requests.get(f"{self.rasa_url}/conversations/{sender}/tracker", params={"token": RASA_API_TOKEN}, timeout=30)
+        tracker.raise_for_status()
+        return [event.get("text") or "" for event in tracker.json()["events"] if event["event"] == "bot"]
 
     def say(self, sender: str, text: str, metadata: dict | None = None) -> list[str]:
         """Sends one message over the REST channel and returns Settle's replies."""
@@ -42,18 +51,20 @@ def stack(tmp_path_factory) -> Stack:
     env = {
         "DATABASE_URL": database_url,
         "SETTLE_APP_TOKEN_SECRET": APP_TOKEN_SECRET,
-        "SETTLE_LINK_SECRET": "e2e-link-secret",
+        "SETTLE_LINK_SECRET": LINK_SECRET,
+        "RASA_API_TOKEN": RASA_API_TOKEN,
+        "SETTLE_RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "SETTLE_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
         "SETTLE_PAYMENT_PROVIDER": "sandbox",
     }
     parts = [
         (runner.web_app(web_port, log_dir=work), web_port),
         (runner.action_server(actions_port, log_dir=work), actions_port),
-        (runner.rasa_server(rasa_port, str(MODEL), api_token=None, endpoints=str(endpoints), log_dir=work), rasa_port),
+        (runner.rasa_server(rasa_port, str(MODEL), api_token=RASA_API_TOKEN, endpoints=str(endpoints), log_dir=work), rasa_port),
     ]
     try:
         for part, port in parts:
             runner.start(part, port, env=env)
-        yield Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{web_port}", database_url)
+        yield Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{web_port}", database_url, env)
     finally:
         runner.stop([part for part, _ in parts])

@@ -70,3 +70,22 @@ def test_app_token_needs_the_secret(monkeypatch, capsys):
     monkeypatch.delenv("SETTLE_APP_TOKEN_SECRET", raising=False)
     assert main(["app-token", LUCAS.customer_number]) == 1
     assert "SETTLE_APP_TOKEN_SECRET" in capsys.readouterr().err
+
+
+def test_remind_dry_run_stores_and_sends_nothing(database, capsys):
+    from settle.models import OutboxMessage, Reminder
+
+    assert main(["remind", "--dry-run", "--now", "2026-11-27"]) == 0
+    out = capsys.readouterr().out
+    assert "Would claim:" in out and "nudge" in out and "nothing was stored or sent" in out
+    with session_factory(database).begin() as session:
+        assert session.execute(select(func.count()).select_from(Reminder)).scalar_one() == 0
+        assert session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 0
+
+
+def test_remind_refuses_a_broken_policy(database, tmp_path, monkeypatch, capsys):
+    broken = tmp_path / "reminders.yml"
+    broken.write_text("version: 1\nstages: []\n")
+    monkeypatch.setenv("SETTLE_REMINDER_POLICY_FILE", str(broken))
+    assert main(["remind"]) == 1
+    assert "Nothing was sent" in capsys.readouterr().err

@@ -1,0 +1,536 @@
+"""The reminder engine: which bills and instalments get which reminder today, and their delivery.
+
+Selection is set-based: one INSERT … SELECT per stage claims a Reminder row for every invoice (or plan
+instalment) that is due for that stage, from the last stage to the first, so a late run sends only the
+most relevant stage and never an earlier one after a later one. The unique (subject, subject_id, stage)
+key with ON CONFLICT DO NOTHING makes two runs at once claim each reminder once.
+
+Delivery goes through an outbox: each reminder gets one message per channel tried, retried with backoff,
+then handed to the next channel of the customer's order. One transaction per message, so a crash loses at
+most the message being sent, and nothing is sent during quiet hours or after the bill was settled.
+`stage_order` is the stage's `offset_days`: a later stage always has a higher order, whatever the list.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Callable, Iterable, Mapping
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Boolean, Integer, String, exists, func, insert, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from settle.arrangements import break_late_plans
+from settle.clock import format_date
+from settle.config import Settings
+from settle.models import (
+    ChatConversation,
+    Customer,
+    Extension,
+    HardshipReport,
+    Instalment,
+    InstalmentPlan,
+    Invoice,
+    InvoiceStatus,
+    OutboxMessage,
+    Payment,
+    PlanStatus,
+    Reminder,
+    UTCDateTime,
+)
+from settle.money import euros, format_euros
+from settle.payment_links import offer_instalment_link, offer_link
+from settle.payments import open_cents
+from settle.policy import WEEKDAYS, ArrangementPolicy, ReminderPolicy, Stage
+from settle.senders import ReminderContent, Sender, SendError
+from settle.signing import link_secret, sign
+
+#: Invoices that may be reminded; disputed, in-plan, paid and cancelled ones never are.
+REMINDABLE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
+INVOICE, INSTALMENT = "invoice", "instalment"
+PENDING, SENT, FAILED, CANCELLED = "pending", "sent", "failed", "cancelled"
+#: Messages claimed per short transaction while delivering.
+BATCH = 100
+#: Length of OutboxMessage.last_error.
+ERROR_ROOM = 300
+_URL_QUERY = re.compile(r"(https?://[^\s?#]+)[?#]\S*")
+_PAY_TOKEN = re.compile(r"/pay/[^\s/?#]+")
+_SECRET_PAIR = re.compile(r"\b(token|key|password|secret|authorization)\b(\s*[=:]\s*)(bearer\s+)?\S+", re.IGNORECASE)
+
+
+class UnknownStage(LookupError):
+    """A stored reminder names a stage the reminder policy no longer has."""
+
+
+@dataclass
+class RunSummary:
+    """What one run did (or, on a dry run, would claim), for the operator and the cron log."""
+
+    claimed: dict[str, int] = field(default_factory=dict)
+    sent: dict[str, int] = field(default_factory=dict)
+    failed: int = 0
+    retried: int = 0
+    fell_back: int = 0
+    cancelled: int = 0
+    flagged_for_review: int = 0
+    waiting_for_quiet_hours: int = 0
+    dry_run: bool = False
+
+    def lines(self) -> list[str]:
+        """The summary as short lines for the terminal."""
+        claimed = ", ".join(f"{stage} {count}" for stage, count in self.claimed.items()) or "none"
+        if self.dry_run:
+            return [
+                f"Would claim: {claimed}",
+                f"Would flag for a person to review: {self.flagged_for_review}",
+                "Dry run: nothing was stored or sent.",
+            ]
+        sent = ", ".join(f"{channel} {count}" for channel, count in self.sent.items()) or "none"
+        return [
+            f"Claimed: {claimed}",
+            f"Flagged for a person to review: {self.flagged_for_review}",
+            f"Sent: {sent}",
+            f"To retry later on the same channel: {self.retried}",
+            f"Handed to the next channel: {self.fell_back}",
+            f"Failed on every usable channel: {self.failed}",
+            f"Cancelled (paid, disputed, in a plan or extended since): {self.cancelled}",
+            f"Waiting for the end of quiet hours: {self.waiting_for_quiet_hours}",
+        ]
+
+
+# -- selection ------------------------------------------------------------------------------------
+
+
+def select_due(
+    session: Session,
+    policy: ReminderPolicy,
+    today: date,
+    now: datetime,
+    arrangements_policy: ArrangementPolicy,
+    timezone: str,
+) -> list[Reminder]:
+    """Claims the reminders due today and queues each one's first message; returns the new reminders.
+
+    Late plans are broken first, so their invoices are reminded as ordinary bills again.
+    """
+    break_late_plans(session, arrangements_policy, today, now)
+    hardship_since = now - timedelta(days=policy.hardship_pause_days) if policy.hardship_pause_days else None
+    ids: list[int] = []
+    for stage in reversed(policy.stages):
+        ids += _claim(session, INVOICE, stage, _due_invoices(stage, today, now, hardship_since))
+    for stage in reversed(policy.instalment_stages):
+        ids += _claim(session, INSTALMENT, stage, _due_instalments(stage, today, now, hardship_since))
+    if not ids:
+        return []
+    _queue_first_messages(session, ids, policy, next_allowed_moment(now, policy, timezone))
+    return session.execute(select(Reminder).where(Reminder.id.in_(ids)).order_by(Reminder.id)).scalars().all()
+
+
+def _claim_columns(subject: str, subject_id, customer_id, stage: Stage, now: datetime) -> list:
+    return [
+        literal(subject, String(20)),
+        subject_id,
+        customer_id,
+        literal(stage.name, String(40)),
+        literal(stage.offset_days, Integer),
+        literal(now, UTCDateTime()),
+        literal(stage.flag_for_review, Boolean),
+    ]
+
+
+def _stage_window(column, stage: Stage, today: date) -> list:
+    """Due for the stage: `offset_days` after the due date at the latest today; before it, not yet due."""
+    conditions = [column <= today - timedelta(days=stage.offset_days)]
+    if stage.offset_days < 0:
+        conditions.append(column > today)
+    return conditions
+
+
+def _not_yet_at_stage(subject: str, subject_id, stage: Stage):
+    """No reminder of this stage or a later one for this subject yet."""
+    return ~exists().where(
+        Reminder.subject == subject, Reminder.subject_id == subject_id, Reminder.stage_order >= stage.offset_days
+    )
+
+
+def _common_conditions(customer_id, stage: Stage, hardship_since: datetime | None) -> list:
+    conditions = []
+    if stage.only_if_opted_in:
+        conditions.append(Customer.wants_heads_up.is_(True))
+    if hardship_since is not None:
+        conditions.append(
+            ~exists().where(HardshipReport.customer_id == customer_id, HardshipReport.reported_at >= hardship_since)
+        )
+    return conditions
+
+
+def _due_invoices(stage: Stage, today: date, now: datetime, hardship_since: datetime | None):
+    paid = (
+        select(Payment.invoice_id, func.sum(Payment.amount_cents).label("paid_cents"))
+        .group_by(Payment.invoice_id)
+        .subquery("paid")
+    )
+    return (
+        select(*_claim_columns(INVOICE, Invoice.id, Invoice.customer_id, stage, now))
+        .select_from(Invoice)
+        .join(Customer, Customer.id == Invoice.customer_id)
+        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+        .where(
+            Invoice.status.in_(REMINDABLE_STATUSES),
+            Invoice.total_cents > func.coalesce(paid.c.paid_cents, 0),
+            *_stage_window(Invoice.due_date, stage, today),
+            _not_yet_at_stage(INVOICE, Invoice.id, stage),
+            *_common_conditions(Invoice.customer_id, stage, hardship_since),
+        )
+    )
+
+
+def _due_instalments(stage: Stage, today: date, now: datetime, hardship_since: datetime | None):
+    return (
+        select(*_claim_columns(INSTALMENT, Instalment.id, InstalmentPlan.customer_id, stage, now))
+        .select_from(Instalment)
+        .join(InstalmentPlan, InstalmentPlan.id == Instalment.plan_id)
+        .join(Customer, Customer.id == InstalmentPlan.customer_id)
+        .where(
+            InstalmentPlan.status == PlanStatus.ACTIVE,
+            Instalment.paid_cents < Instalment.amount_cents,
+            *_stage_window(Instalment.due_date, stage, today),
+            _not_yet_at_stage(INSTALMENT, Instalment.id, stage),
+            *_common_conditions(InstalmentPlan.customer_id, stage, hardship_since),
+        )
+    )
+
+
+def _claim(session: Session, subject: str, stage: Stage, due) -> list[int]:
+    """One INSERT … SELECT … ON CONFLICT DO NOTHING; the ids of the rows this statement inserted."""
+    dialect = session.get_bind().dialect.name
+    columns = ["subject", "subject_id", "customer_id", "stage", "stage_order", "created_at", "flagged_for_review"]
+    if dialect == "postgresql":
+        statement = (
+            postgresql.insert(Reminder)
+            .from_select(columns, due)
+            .on_conflict_do_nothing(index_elements=["subject", "subject_id", "stage"])
+            .returning(Reminder.id)
+        )
+        return list(session.execute(statement).scalars())
+    if dialect != "sqlite":
+        raise NotImplementedError(f"reminders are selected on SQLite and PostgreSQL, not on {dialect}")
+    # SQLite (in SQLAlchemy 1.4) has no RETURNING; it lets one writer at a time, so the rows above the
+    # highest id seen in this transaction are the ones this statement inserted.
+    before = session.execute(select(func.coalesce(func.max(Reminder.id), 0))).scalar_one()
+    session.execute(
+        sqlite.insert(Reminder)
+        .from_select(columns, due)
+        .on_conflict_do_nothing(index_elements=["subject", "subject_id", "stage"])
+    )
+    return list(
+        session.execute(
+            select(Reminder.id).where(Reminder.id > before, Reminder.subject == subject, Reminder.stage == stage.name)
+        ).scalars()
+    )
+
+
+def _queue_first_messages(session: Session, reminder_ids: list[int], policy: ReminderPolicy, due_at: datetime) -> None:
+    """Each new reminder's first message, on the first channel the customer can be reached on."""
+    rows = session.execute(
+        select(Reminder.id, Customer, ChatConversation.conversation_id)
+        .join(Customer, Customer.id == Reminder.customer_id)
+        .outerjoin(ChatConversation, ChatConversation.customer_id == Customer.id)
+        .where(Reminder.id.in_(reminder_ids))
+    ).all()
+    messages = []
+    for reminder_id, customer, conversation_id in rows:
+        order = channel_order(policy, customer.preferred_channel)
+        usable = [channel for channel in order if _reachable(channel, customer, conversation_id)]
+        if usable:
+            messages.append(dict(reminder_id=reminder_id, channel=usable[0], status=PENDING, attempts=0,
+                                 next_attempt_at=due_at, last_error=None))
+        else:
+            messages.append(dict(reminder_id=reminder_id, channel=order[0], status=FAILED, attempts=0,
+                                 next_attempt_at=due_at, last_error=_unreachable(customer, conversation_id)))
+    session.execute(insert(OutboxMessage), messages)
+
+
+def channel_order(policy: ReminderPolicy, preferred) -> list[str]:
+    """The policy's fallback order, starting with the customer's preferred channel when it is in it."""
+    preferred = getattr(preferred, "value", preferred)
+    order = list(policy.channels.fallback_order)
+    if preferred in order:
+        order.remove(preferred)
+        order.insert(0, preferred)
+    return order
+
+
+def _reachable(channel: str, customer: Customer, conversation_id: str | None) -> bool:
+    return {"chat": bool(conversation_id), "email": bool(customer.email), "sms": bool(customer.phone)}.get(channel, False)
+
+
+def _unreachable(customer: Customer, conversation_id: str | None) -> str:
+    missing = [what for what, present in (("chat conversation", conversation_id), ("e-mail address", customer.email),
+                                          ("phone number", customer.phone)) if not present]
+    return "no usable channel: the customer has no " + ", no ".join(missing) if missing else "no usable channel in the policy"
+
+
+# -- quiet hours ----------------------------------------------------------------------------------
+
+
+def next_allowed_moment(now: datetime, policy: ReminderPolicy, timezone: str) -> datetime:
+    """`now` if messages may go out now (local time in `timezone`), else the first moment they may."""
+    if now.tzinfo is None:
+        raise ValueError("naive datetime: pass a timezone-aware value")
+    zone = ZoneInfo(timezone)
+    start, end = policy.quiet_hours.start, policy.quiet_hours.end
+    local = moment = now.astimezone(zone)
+    for _ in range(16):  # each step ends a quiet day or a quiet night; a week has at most 14 of them
+        if WEEKDAYS[moment.weekday()] in policy.quiet_days:
+            moment = datetime.combine(moment.date() + timedelta(days=1), time(0, 0), tzinfo=zone)
+        elif _quiet(moment.time(), start, end):
+            after_midnight = start > end and moment.time() < end
+            day = moment.date() if after_midnight or start < end else moment.date() + timedelta(days=1)
+            moment = datetime.combine(day, end, tzinfo=zone)
+        else:
+            return now if moment == local else moment.astimezone(now.tzinfo)
+    raise ValueError("the reminder policy's quiet days and hours leave no moment to send")
+
+
+def _quiet(moment: time, start: time, end: time) -> bool:
+    if start < end:
+        return start <= moment < end
+    if start > end:  # the quiet period crosses midnight
+        return moment >= start or moment < end
+    return False
+
+
+# -- delivery -------------------------------------------------------------------------------------
+
+
+def claim_deliverable(session: Session, now: datetime, limit: int = BATCH) -> list[OutboxMessage]:
+    """Pending messages due by `now`, oldest first, locked; rows another worker holds are skipped."""
+    return session.execute(
+        select(OutboxMessage)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).scalars().all()
+
+
+def still_wanted(session: Session, message: OutboxMessage) -> bool:
+    """Whether the reminder still makes sense right before sending; if not, the message is cancelled.
+
+    A bill paid, disputed, put in a plan or given a later due date since the reminder was chosen, or an
+    instalment paid or a plan ended since, is never reminded.
+    """
+    reminder = session.get(Reminder, message.reminder_id)
+    if reminder.subject == INVOICE:
+        invoice = session.get(Invoice, reminder.subject_id)
+        extended_since = session.execute(
+            select(exists().where(Extension.invoice_id == invoice.id, Extension.created_at >= reminder.created_at))
+        ).scalar_one()
+        wanted = invoice.status in REMINDABLE_STATUSES and open_cents(session, invoice) > 0 and not extended_since
+    else:
+        instalment = session.get(Instalment, reminder.subject_id)
+        wanted = instalment.paid_cents < instalment.amount_cents and instalment.plan.status == PlanStatus.ACTIVE
+    if not wanted:
+        message.status = CANCELLED
+        session.flush()
+    return wanted
+
+
+def content_for(
+    session: Session, message: OutboxMessage, settings: Settings, now: datetime, policy: ReminderPolicy
+) -> ReminderContent:
+    """What the message says and where it goes: the stage's response and its values, with a personal link."""
+    reminder = session.get(Reminder, message.reminder_id)
+    response = _stage(policy, reminder.stage).response
+    customer = session.get(Customer, reminder.customer_id)
+    if reminder.subject == INVOICE:
+        invoice = session.get(Invoice, reminder.subject_id)
+        invoice_number, due_date, left = invoice.number, invoice.due_date, open_cents(session, invoice)
+        link = offer_link(session, customer.id, settings, now, invoice_number=invoice.number).url
+    else:
+        instalment = session.get(Instalment, reminder.subject_id)
+        plan = instalment.plan
+        # The chat and the e-mail subject speak of a bill: the plan's first invoice stands for the plan.
+        invoice_number = plan.invoices[0].number if plan.invoices else plan.reference
+        due_date, left = instalment.due_date, instalment.amount_cents - instalment.paid_cents
+        link = offer_instalment_link(session, plan, settings, now).url
+    conversation = session.get(ChatConversation, customer.id)
+    return ReminderContent(
+        customer_name=f"{customer.first_name} {customer.last_name}",
+        email=customer.email,
+        phone=customer.phone,
+        conversation_id=conversation.conversation_id if conversation else None,
+        response=response,
+        values={
+            "customer_id": str(customer.id),
+            "first_name": customer.first_name,
+            "invoice_number": invoice_number,
+            "amount": format_euros(euros(left)),
+            "due_date": format_date(due_date),
+            "link": link,
+            "stage": reminder.stage,
+        },
+        reminder_token=sign(link_secret(settings), "reminder", customer.id, invoice_number, reminder.stage),
+    )
+
+
+def _stage(policy: ReminderPolicy, name: str) -> Stage:
+    stage = next((s for s in policy.stages + policy.instalment_stages if s.name == name), None)
+    if stage is None:
+        raise UnknownStage(f"the reminder policy has no stage {name!r} any more")
+    return stage
+
+
+def record_attempt(
+    session: Session, message: OutboxMessage, error: SendError | None, now: datetime, policy: ReminderPolicy
+) -> None:
+    """Notes one sending attempt: sent, to be retried on this channel later, or handed to the next channel."""
+    _record(session, message, error, now, policy)
+
+
+def _record(session: Session, message: OutboxMessage, error, now: datetime, policy: ReminderPolicy) -> str:
+    """record_attempt, saying what happened: "sent", "retried", "fell_back" or "failed"."""
+    message.attempts = (message.attempts or 0) + 1
+    if error is None:
+        message.status, message.sent_at, message.last_error = SENT, now, None
+        session.flush()
+        return "sent"
+    message.last_error = safe_error(error)
+    rules = policy.channels
+    if getattr(error, "retryable", False) and message.attempts < rules.attempts_per_channel:
+        wait = rules.retry_after_minutes[min(message.attempts - 1, len(rules.retry_after_minutes) - 1)]
+        message.next_attempt_at = now + timedelta(minutes=wait)
+        session.flush()
+        return "retried"
+    message.status = FAILED
+    channel = _next_channel(session, message, policy)
+    if channel is not None:
+        session.add(OutboxMessage(reminder_id=message.reminder_id, channel=channel, status=PENDING, attempts=0,
+                                  next_attempt_at=now))
+    session.flush()
+    return "fell_back" if channel else "failed"
+
+
+def _next_channel(session: Session, message: OutboxMessage, policy: ReminderPolicy) -> str | None:
+    """The next channel in the customer's order after this one that can reach them and wasn't tried."""
+    reminder = session.get(Reminder, message.reminder_id)
+    customer = session.get(Customer, reminder.customer_id)
+    conversation = session.get(ChatConversation, customer.id)
+    tried = set(session.execute(
+        select(OutboxMessage.channel).where(OutboxMessage.reminder_id == message.reminder_id)
+    ).scalars()) | {message.channel}
+    order = channel_order(policy, customer.preferred_channel)
+    after = order[order.index(message.channel) + 1:] if message.channel in order else order
+    conversation_id = conversation.conversation_id if conversation else None
+    return next((c for c in after if c not in tried and _reachable(c, customer, conversation_id)), None)
+
+
+def safe_error(error: Exception) -> str:
+    """The error on one line, fit for the log: no link tokens, query strings or key values, at most 300 characters."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    text = _URL_QUERY.sub(r"\1?…", text)
+    text = _PAY_TOKEN.sub("/pay/…", text)
+    text = _SECRET_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    return text if len(text) <= ERROR_ROOM else text[: ERROR_ROOM - 1] + "…"
+
+
+# -- a whole run ----------------------------------------------------------------------------------
+
+
+def run(
+    session_factory: sessionmaker,
+    policy: ReminderPolicy,
+    arrangements_policy: ArrangementPolicy,
+    senders: Mapping[str, Sender],
+    settings: Settings,
+    now: datetime,
+    dry_run: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> RunSummary:
+    """Claims what is due today, then sends every message deliverable now; safe to run twice or after a crash."""
+    say = progress or (lambda _line: None)
+    summary = RunSummary(dry_run=dry_run)
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    with session_factory() as session:
+        claimed = select_due(session, policy, today, now, arrangements_policy, settings.timezone)
+        _count_claimed(session, summary, claimed)
+        if dry_run:
+            session.rollback()
+            say(f"would claim {len(claimed)} reminders")
+            return summary
+        session.commit()
+    say(f"claimed {len(claimed)} reminders")
+
+    allowed = next_allowed_moment(now, policy, settings.timezone)
+    if allowed > now:
+        with session_factory() as session:
+            summary.waiting_for_quiet_hours = session.execute(
+                select(func.count()).select_from(OutboxMessage)
+                .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= allowed)
+            ).scalar_one()
+        say(f"quiet hours: {summary.waiting_for_quiet_hours} messages wait until {allowed.isoformat(timespec='minutes')}")
+        return summary
+
+    while True:
+        with session_factory.begin() as session:
+            batch = [message.id for message in claim_deliverable(session, now)]
+        if not batch:
+            return summary
+        for message_id in batch:
+            _deliver(session_factory, message_id, policy, senders, settings, now, summary, say)
+
+
+def _count_claimed(session: Session, summary: RunSummary, claimed: Iterable[Reminder]) -> None:
+    claimed = list(claimed)
+    for reminder in claimed:
+        summary.claimed[reminder.stage] = summary.claimed.get(reminder.stage, 0) + 1
+    summary.flagged_for_review = sum(1 for reminder in claimed if reminder.flagged_for_review)
+    if claimed:
+        summary.failed += session.execute(
+            select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.reminder_id.in_([reminder.id for reminder in claimed]), OutboxMessage.status == FAILED
+            )
+        ).scalar_one()
+
+
+def _deliver(session_factory, message_id, policy, senders, settings, now, summary: RunSummary, say) -> None:
+    """One message in its own transaction: checked, sent and recorded, or left to whoever holds it."""
+    with session_factory.begin() as session:
+        message = session.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
+            .with_for_update(skip_locked=True)
+        ).scalar_one_or_none()
+        if message is None:
+            return
+        label = f"message {message.id} (reminder {message.reminder_id}, {message.channel})"
+        if not still_wanted(session, message):
+            summary.cancelled += 1
+            say(f"{label}: cancelled, no longer wanted")
+            return
+        try:
+            content = content_for(session, message, settings, now, policy)
+        except UnknownStage as error:
+            message.status, message.attempts, message.last_error = FAILED, message.attempts + 1, safe_error(error)
+            summary.failed += 1
+            say(f"{label}: failed, {message.last_error}")
+            return
+        sender = senders.get(message.channel)
+        error = None
+        if sender is None:
+            error = SendError(f"no sender is set up for the {message.channel} channel", retryable=False)
+        else:
+            try:
+                sender.send(content)
+            except SendError as failure:
+                error = failure
+        outcome = _record(session, message, error, now, policy)
+    if outcome == "sent":
+        summary.sent[message.channel] = summary.sent.get(message.channel, 0) + 1
+        say(f"{label}: sent")
+    else:
+        setattr(summary, outcome, getattr(summary, outcome) + 1)
+        say(f"{label}: {outcome.replace('_', ' ')} after {message.last_error}")

@@ -1,0 +1,344 @@
+"""The three ways a reminder reaches a customer: their open chat (Rasa), e-mail (SMTP) and SMS (an HTTP API).
+
+Each sender sends one ReminderContent or raises SendError. `retryable` tells the reminder engine whether
+the same channel may work later (no answer, a timeout, a 5xx or 429, a temporary SMTP 4xx) or will refuse
+again until someone changes something (a 4xx, a refused recipient, no address, no credentials). Messages
+are one line and never contain a token, key or password.
+"""
+from __future__ import annotations
+
+import html
+import re
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from pathlib import Path
+from typing import Any, Mapping, Protocol
+from urllib.parse import urlsplit
+
+import requests
+
+from settle.texts import DEFAULT_DOMAIN_FILE, TextError, render
+
+#: Refusals that may pass by themselves: a request timeout and rate limiting (and every 5xx).
+RETRYABLE_STATUSES = frozenset({408, 429})
+#: Rasa answers 409 Conflict while no model is loaded yet, e.g. just after it started.
+RASA_RETRYABLE_STATUSES = RETRYABLE_STATUSES | {409}
+
+#: Conversation ids Rasa's HTTP API can address: Rasa 3.6 (Sanic) does not percent-decode the id in
+#: the path, so only characters that travel unencoded reach the right conversation.
+CONVERSATION_ID = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@-][A-Za-z0-9._~!$&'()*+,;=:@/-]*")
+
+#: Four concatenated SMS segments of 153 GSM-7 characters; a longer text is cut at a word.
+SMS_MAX_CHARS = 612
+
+
+class SendError(Exception):
+    """A reminder could not be sent; `retryable` says whether trying the same channel later may work."""
+
+    def __init__(self, message: str, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReminderContent:
+    """One reminder for one customer: where to reach them, which response to say, and its values."""
+
+    customer_name: str
+    email: str | None
+    phone: str | None
+    conversation_id: str | None
+    response: str  # the stage's response name in domain.yml, e.g. utter_reminder_nudge
+    subject_response: str = "utter_reminder_email_subject"
+    values: dict[str, str]  # invoice_number, amount, due_date, link, stage, first_name…
+    reminder_token: str
+
+
+class Sender(Protocol):
+    channel: str
+
+    def send(self, content: ReminderContent) -> None:
+        """Sends the reminder, or raises SendError."""
+
+
+class ChatSender:
+    """Puts the reminder in the customer's open chat through Rasa's HTTP API (`rasa run --enable-api --auth-token`)."""
+
+    channel = "chat"
+    intent = "EXTERNAL_reminder"
+
+    def __init__(self, rasa_url: str, api_token: str | None, timeout: float = 10, http: requests.Session | None = None) -> None:
+        self.rasa_url = rasa_url.rstrip("/")
+        self.api_token = api_token
+        self.timeout = timeout
+        self.http = http or requests.Session()
+
+    def send(self, content: ReminderContent) -> None:
+        """Triggers EXTERNAL_reminder in the conversation; Rasa answers on the channel the customer last used."""
+        if not content.conversation_id:
+            raise SendError("no chat conversation to remind the customer in", retryable=False)
+        if not CONVERSATION_ID.fullmatch(content.conversation_id):
+            raise SendError(
+                f"the chat conversation id {content.conversation_id[:80]!r} has characters Rasa's HTTP API can't address",
+                retryable=False,
+            )
+        if not self.api_token:
+            raise SendError("no Rasa API token is set (RASA_API_TOKEN), so the chat can't be reached", retryable=False)
+        _post(
+            self.http,
+            f"{self.rasa_url}/conversations/{content.conversation_id}/trigger_intent",
+            service="Rasa",
+            purpose=f"trigger the reminder in conversation {content.conversation_id}",
+            secret=self.api_token,
+            timeout=self.timeout,
+            retryable_statuses=RASA_RETRYABLE_STATUSES,
+            params={"output_channel": "latest", "token": self.api_token},
+            json={
+                "name": self.intent,
+                "entities": {
+                    **content.values,
+                    "reminder_token": content.reminder_token,
+                    "reminder_response": content.response,
+                },
+            },
+        )
+
+
+class EmailSender:
+    """Sends the reminder by e-mail over SMTP: the chat text as plain text, and the same text as simple HTML."""
+
+    channel = "email"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = False,
+        timeout: float = 10,
+        domain_path: str | Path = DEFAULT_DOMAIN_FILE,
+        language: str = "en",
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.sender = sender
+        self.username = username
+        self.password = password
+        self.starttls = starttls
+        self.timeout = timeout
+        self.domain_path = domain_path
+        self.language = language
+
+    def send(self, content: ReminderContent) -> None:
+        """Delivers one e-mail; with starttls the server's certificate must be trusted by the system."""
+        if not content.email:
+            raise SendError("the customer has no e-mail address", retryable=False)
+        message = self.message(content)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(message, from_addr=parseaddr(self.sender)[1], to_addrs=[content.email])
+        except (OSError, smtplib.SMTPException) as error:
+            raise self._error(error) from error
+
+    def message(self, content: ReminderContent) -> EmailMessage:
+        """The e-mail: plain text first, HTML as the preferred alternative, with the link as a real link."""
+        text = _text(content.response, content.values, self.domain_path)
+        subject = " ".join(_text(content.subject_response, content.values, self.domain_path).split())
+        domain = parseaddr(self.sender)[1].rpartition("@")[2] or "settle.invalid"
+        message = EmailMessage()
+        try:
+            message["Subject"] = subject
+            message["From"] = self.sender
+            message["To"] = formataddr((content.customer_name or "", content.email or ""))
+            message["Date"] = formatdate(usegmt=True)
+            message["Message-ID"] = make_msgid(domain=domain)
+            message["Auto-Submitted"] = "auto-generated"
+        except (ValueError, TypeError) as error:
+            raise SendError(f"the e-mail headers can't be written: {error}", retryable=False) from None
+        message.set_content(text)
+        message.add_alternative(self._html(text, subject, content.values.get("link")), subtype="html")
+        return message
+
+    def _html(self, text: str, subject: str, link: str | None) -> str:
+        """The same text, escaped, in a plain readable page; the link becomes an <a> (only http and https)."""
+        body = html.escape(text)
+        if link and urlsplit(link).scheme in ("http", "https"):
+            anchor = f'<a href="{html.escape(link)}">{html.escape(link)}</a>'
+            if html.escape(link) in body:
+                body = body.replace(html.escape(link), anchor)
+            else:
+                body += "\n\n" + anchor
+        paragraphs = "\n".join("<p>" + part.strip().replace("\n", "<br>\n") + "</p>" for part in body.split("\n\n") if part.strip())
+        return (
+            "<!DOCTYPE html>\n"
+            f'<html lang="{html.escape(self.language)}">\n'
+            '<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{html.escape(subject)}</title>\n</head>\n"
+            '<body style="margin:0; padding:16px; font-family:Arial, Helvetica, sans-serif; font-size:16px; line-height:1.5; color:#1a1a1a; background:#ffffff;">\n'
+            f'<div role="article" aria-label="{html.escape(subject)}" style="max-width:40em;">\n'
+            f"{paragraphs}\n"
+            "</div>\n</body>\n</html>\n"
+        )
+
+    def _error(self, error: Exception) -> SendError:
+        where = f"the mail server {self.host}:{self.port}"
+        if isinstance(error, smtplib.SMTPRecipientsRefused):
+            answers = list(error.recipients.values())
+            retryable = bool(answers) and all(400 <= code < 500 for code, _ in answers)
+            detail = "; ".join(f"{code} {_decode(reply)}" for code, reply in answers)
+            return self._scrubbed(f"{where} refused the recipient: {detail}", retryable)
+        if isinstance(error, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)):
+            return self._scrubbed(f"{where} could not be reached or hung up: {type(error).__name__}", True)
+        if isinstance(error, smtplib.SMTPResponseException):
+            retryable = 400 <= error.smtp_code < 500
+            return self._scrubbed(f"{where} refused the e-mail: {error.smtp_code} {_decode(error.smtp_error)}", retryable)
+        if isinstance(error, smtplib.SMTPNotSupportedError):
+            return self._scrubbed(f"{where} does not support what Settle asked for: {error}", False)
+        if isinstance(error, smtplib.SMTPException):
+            return self._scrubbed(f"{where} could not take the e-mail: {error}", False)
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return self._scrubbed(f"{where} has a TLS certificate that can't be trusted: {error.verify_message}", False)
+        return self._scrubbed(f"{where} could not be reached: {type(error).__name__}", True)
+
+    def _scrubbed(self, message: str, retryable: bool) -> SendError:
+        return SendError(_one_line(message, self.password), retryable)
+
+
+class SmsSender:
+    """Sends the reminder as an SMS through an HTTP API: POST {"from", "to", "text"} with a bearer key."""
+
+    channel = "sms"
+
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str | None,
+        sender: str,
+        timeout: float = 10,
+        http: requests.Session | None = None,
+        domain_path: str | Path = DEFAULT_DOMAIN_FILE,
+    ) -> None:
+        self.api_url = api_url
+        self.api_key = api_key
+        self.sender = sender
+        self.timeout = timeout
+        self.http = http or requests.Session()
+        self.domain_path = domain_path
+
+    def send(self, content: ReminderContent) -> None:
+        """Sends one SMS; the provider accepting it (any 2xx) counts as sent."""
+        if not content.phone:
+            raise SendError("the customer has no mobile number", retryable=False)
+        if not self.api_key:
+            raise SendError("no SMS API key is set (SETTLE_SMS_API_KEY), so no SMS can be sent", retryable=False)
+        text = sms_text(_text(content.response, content.values, self.domain_path))
+        _post(
+            self.http,
+            self.api_url,
+            service="The SMS service",
+            purpose="send the SMS",
+            secret=self.api_key,
+            timeout=self.timeout,
+            headers={"Authorization": f"Bearer {self.api_key}"},
+            json={"from": self.sender, "to": content.phone, "text": text},
+        )
+
+
+def sms_text(text: str, limit: int = SMS_MAX_CHARS) -> str:
+    """The text as is when it fits, else cut at the last word boundary before the limit, ending in "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    boundary = max(cut.rfind(" "), cut.rfind("\n"))
+    if boundary > limit // 2:
+        cut = cut[:boundary]
+    return cut.rstrip() + "…"
+
+
+def senders_from(settings: Any) -> dict[str, Sender]:
+    """The three senders configured from Settings, by channel name."""
+    senders: list[Sender] = [
+        ChatSender(settings.rasa_url, settings.rasa_api_token),
+        EmailSender(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+        ),
+        SmsSender(settings.sms_api_url, settings.sms_api_key, settings.sms_sender),
+    ]
+    return {sender.channel: sender for sender in senders}
+
+
+def _text(response: str, values: Mapping[str, Any], domain_path: str | Path) -> str:
+    """The response's text, or a SendError: a missing wording won't appear by trying again."""
+    try:
+        return render(response, values, domain_path)
+    except TextError as error:
+        raise SendError(f"the reminder text can't be made: {error}", retryable=False) from None
+
+
+def _post(
+    http: requests.Session,
+    url: str,
+    *,
+    service: str,
+    purpose: str,
+    secret: str,
+    timeout: float,
+    retryable_statuses: frozenset[int] = RETRYABLE_STATUSES,
+    **kwargs: Any,
+) -> None:
+    """One POST; any 2xx is success, everything else a SendError that never contains `secret`."""
+    try:
+        response = http.post(url, timeout=timeout, allow_redirects=False, **kwargs)
+    except requests.Timeout as error:
+        raise SendError(_one_line(f"{service} did not answer in time to {purpose}: {type(error).__name__}", secret), retryable=True) from None
+    except requests.RequestException as error:
+        raise SendError(_one_line(f"{service} could not be reached to {purpose}: {type(error).__name__}", secret), retryable=True) from None
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    retryable = status >= 500 or status in retryable_statuses
+    raise SendError(_one_line(f"{service} refused to {purpose}: {_refusal(response)}", secret), retryable=retryable)
+
+
+def _refusal(response: requests.Response) -> str:
+    """The status and what the service said, e.g. "401 Unauthorized — User is not authenticated."."""
+    try:
+        problem = response.json()
+    except ValueError:
+        problem = None
+    detail = None
+    if isinstance(problem, dict):
+        for key in ("message", "detail", "error", "title"):
+            if isinstance(problem.get(key), str) and problem[key]:
+                detail = problem[key]
+                break
+        else:
+            nested = problem.get("error")
+            if isinstance(nested, dict) and isinstance(nested.get("message"), str):
+                detail = nested["message"]
+    answer = f"{response.status_code} {response.reason or ''}".strip()
+    return answer + (f" — {detail[:200]}" if detail else "")
+
+
+def _decode(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _one_line(message: str, secret: str | None) -> str:
+    message = " ".join(message.split())
+    return message.replace(secret, "***") if secret else message

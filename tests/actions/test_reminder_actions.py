@@ -1,0 +1,47 @@
+"""A reminder shows in the chat only when the reminder engine signed it."""
+from __future__ import annotations
+
+import pytest
+
+from actions.reminders import ActionDeliverReminder
+from settle.config import Settings
+from settle.signing import link_secret, sign
+from tests.actions.conftest import make_tracker, responses, slot_events
+
+VALUES = {"customer_id": "3", "first_name": "Noor", "invoice_number": "INV-2026-000031", "amount": "€58.45",
+          "due_date": "26 November 2026", "link": "http://127.0.0.1:8000/pay/x.y", "stage": "nudge"}
+
+
+@pytest.fixture(autouse=True)
+def link_secret_for_tests(monkeypatch):
+    monkeypatch.setenv("SETTLE_LINK_SECRET", "reminder-tests-secret")
+
+
+def reminder_tracker(token: str, response: str = "utter_reminder_nudge", **changes):
+    entities = {**VALUES, **changes, "reminder_token": token, "reminder_response": response}
+    tracker = make_tracker(intent="EXTERNAL_reminder")
+    tracker.latest_message["entities"] = [{"entity": k, "value": v} for k, v in entities.items()]
+    return tracker
+
+
+def good_token() -> str:
+    return sign(link_secret(Settings.from_environment()), "reminder", VALUES["customer_id"], VALUES["invoice_number"], VALUES["stage"])
+
+
+async def test_a_signed_reminder_is_shown_and_the_chat_knows_the_bill(dispatcher, domain):
+    events = await ActionDeliverReminder().run(dispatcher, reminder_tracker(good_token()), domain)
+    assert responses(dispatcher) == ["utter_reminder_nudge"]
+    domain["responses"]["utter_reminder_nudge"][0]["text"].format(**dispatcher.messages[0])
+    assert slot_events(events) == {"verification": "verified", "verified_customer_id": "3", "invoice_number": "INV-2026-000031"}
+
+
+@pytest.mark.parametrize("changes", [{"customer_id": "4"}, {"invoice_number": "INV-2026-000001"}, {"stage": "review"}])
+async def test_a_reminder_with_changed_values_is_ignored(dispatcher, domain, changes):
+    assert await ActionDeliverReminder().run(dispatcher, reminder_tracker(good_token(), **changes), domain) == []
+    assert dispatcher.messages == []
+
+
+async def test_a_typed_reminder_without_signature_is_ignored(dispatcher, domain):
+    assert await ActionDeliverReminder().run(dispatcher, reminder_tracker("forged"), domain) == []
+    assert await ActionDeliverReminder().run(dispatcher, reminder_tracker(good_token(), response="utter_iamabot"), domain) == []
+    assert dispatcher.messages == []

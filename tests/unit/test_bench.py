@@ -1,0 +1,19 @@
+"""The scale benchmark's own correctness, on a small size (its timings are printed by `make bench`)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from settle.bench import reminder_selection
+
+pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="the scale benchmark runs on PostgreSQL")
+
+
+def test_the_bulk_data_yields_reminders_once():
+    url = os.environ["TEST_DATABASE_URL"].rsplit("/", 1)[0] + "/settle_bench_test"
+    lines = []
+    figures = reminder_selection(url, 1200, say=lines.append)
+    assert figures["first_run_claimed"] > 0 and figures["second_run_claimed"] == 0
+    assert figures["reminders"] == figures["queued_messages"] == figures["first_run_claimed"]
+    assert any("seeded 1,200 invoices" in line for line in lines)
