@@ -320,11 +320,16 @@ def claim_deliverable(session: Session, now: datetime, limit: int = BATCH) -> li
 def still_wanted(session: Session, message: OutboxMessage) -> bool:
     """Whether the reminder still makes sense right before sending; if not, the message is cancelled.
 
-    A bill paid, disputed, put in a plan or given a later due date since the reminder was chosen, or an
-    instalment paid or a plan ended since, is never reminded.
+    A bill paid, disputed, put in a plan or given a later due date since the reminder was chosen, an
+    instalment paid or a plan ended since, or a customer who reported hardship since, is never reminded.
     """
     reminder = session.get(Reminder, message.reminder_id)
-    if reminder.subject == INVOICE:
+    hardship_since = session.execute(
+        select(exists().where(HardshipReport.customer_id == reminder.customer_id, HardshipReport.reported_at >= reminder.created_at))
+    ).scalar_one()
+    if hardship_since:
+        wanted = False
+    elif reminder.subject == INVOICE:
         invoice = session.get(Invoice, reminder.subject_id)
         extended_since = session.execute(
             select(exists().where(Extension.invoice_id == invoice.id, Extension.created_at >= reminder.created_at))

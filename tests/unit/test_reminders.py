@@ -763,3 +763,16 @@ def test_run_summary_lines_read_well():
     lines = summary.lines()
     assert lines[0] == "Claimed: nudge 2"
     assert "Sent: email 1" in lines
+
+
+def test_a_message_for_a_customer_who_reported_hardship_in_between_is_cancelled(session):
+    from settle.hardship import report_hardship
+
+    customer = new_customer(session)
+    invoice = new_invoice(session, customer, 8000, MONDAY - timedelta(days=1))
+    message = queued(session, customer, invoice)
+    reminder = session.get(Reminder, message.reminder_id)
+    assert still_wanted(session, message)
+    report_hardship(session, customer.id, reminder.created_at + timedelta(minutes=5))
+    session.flush()
+    assert not still_wanted(session, message) and message.status == "cancelled"
