@@ -84,20 +84,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     started: list[runner.Part] = []
     try:
-        web = runner.web_app(WEB_PORT)
-        if args.shell and runner.answers(web.health_url):
-            say(f"Using the web app already running on 127.0.0.1:{WEB_PORT}")
-        else:
-            say(f"Starting the web app (payment pages) on 127.0.0.1:{WEB_PORT}")
-            started.append(web)
-            runner.start(web, WEB_PORT)
-        actions = runner.action_server(ACTIONS_PORT)
-        if args.shell and runner.answers(actions.health_url):
-            say(f"Using the action server already running on 127.0.0.1:{ACTIONS_PORT}")
-        else:
-            say(f"Starting the action server on 127.0.0.1:{ACTIONS_PORT}")
-            started.append(actions)
-            runner.start(actions, ACTIONS_PORT)
+        for part, port in ((runner.web_app(WEB_PORT), WEB_PORT), (runner.action_server(ACTIONS_PORT), ACTIONS_PORT)):
+            if args.shell and runner.answers(part.health_url):
+                say(f"Using the {part.name} already running on 127.0.0.1:{port}")
+                continue
+            say(f"Starting the {part.name} on 127.0.0.1:{port}")
+            started.append(part)
+            runner.start(part, port)
         if args.shell:
             say("Starting a chat in this terminal (loading the model takes about a minute; /stop ends it)")
             shell = runner.rasa_command(

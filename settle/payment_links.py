@@ -73,17 +73,7 @@ def offer_link(
     if not invoices:
         raise NothingToPay()
     amount_cents = sum(open_cents(session, invoice) for invoice in invoices)
-    link = _reusable_link(session, customer_id, invoices, amount_cents, now) or _new_link(
-        session, customer_id, invoices, amount_cents, settings, now
-    )
-    token = link_token(link, link_secret(settings))
-    return LinkOffer(
-        url=f"{settings.public_url}/pay/{token}",
-        token=token,
-        amount=euros(amount_cents),
-        expires_at=link.expires_at,
-        invoice_numbers=[invoice.number for invoice in invoices],
-    )
+    return _offer(session, customer_id, invoices, amount_cents, settings, now)
 
 
 def offer_instalment_link(session: Session, plan: InstalmentPlan, settings: Settings, now: datetime) -> LinkOffer:
@@ -93,8 +83,13 @@ def offer_instalment_link(session: Session, plan: InstalmentPlan, settings: Sett
         raise NothingToPay()
     amount_cents = instalment.amount_cents - instalment.paid_cents
     invoices = [invoice for invoice in plan.invoices if open_cents(session, invoice) > 0]
-    link = _reusable_link(session, plan.customer_id, invoices, amount_cents, now, instalment.id) or _new_link(
-        session, plan.customer_id, invoices, amount_cents, settings, now, instalment.id
+    return _offer(session, plan.customer_id, invoices, amount_cents, settings, now, instalment.id)
+
+
+def _offer(session, customer_id, invoices, amount_cents, settings, now, instalment_id=None) -> LinkOffer:
+    """The open link for exactly these invoices, amount (and instalment), or a new one."""
+    link = _reusable_link(session, customer_id, invoices, amount_cents, now, instalment_id) or _new_link(
+        session, customer_id, invoices, amount_cents, settings, now, instalment_id
     )
     token = link_token(link, link_secret(settings))
     return LinkOffer(

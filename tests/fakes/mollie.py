@@ -6,7 +6,6 @@ application/hal+json errors. Tests move a payment along with `set_status`, as a 
 """
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import string
@@ -14,8 +13,9 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
+
+from tests.fakes.http import FakeHandler, serve
 
 AMOUNT_VALUE = re.compile(r"\d+\.\d{2}")
 PAYMENT_PATH = re.compile(r"/v2/payments/(?P<id>[^/]+)")
@@ -136,77 +136,47 @@ def _invalid_payment(body: Any) -> tuple[str, str] | None:
     return None
 
 
-def _handler_for(fake: FakeMollie) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self._handle()
+class _Handler(FakeHandler):
+    json_content_type = "application/hal+json"
+    fake: FakeMollie
 
-        def do_POST(self) -> None:
-            self._handle()
+    def handle_request(self) -> None:
+        fake = self.fake
+        body = self.read_body()
+        with fake.lock:
+            fake.requests.append(RecordedRequest(self.command, self.path, dict(self.headers), body))
+            raw_answer = fake.raw_answers.pop(0) if fake.raw_answers else None
+        checkout = CHECKOUT_PATH.fullmatch(self.path)
+        if raw_answer:
+            self.answer(*raw_answer)
+        elif self.command == "GET" and checkout:
+            page = f"<h1>Fake Mollie checkout {checkout['id']}</h1>".encode()
+            self.answer(200, page, {"Content-Type": "text/html"})
+        else:
+            self.answer_json(*self._route(body))
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: the test output is not the place for an access log."""
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = raw.decode("utf-8", "replace")
+    def _route(self, body: Any) -> tuple[int, dict[str, Any]]:
+        fake = self.fake
+        if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+            return 401, _error(401, "Unauthorized Request", "Missing authentication, or failed to authenticate")
+        if self.command == "POST" and self.path == "/v2/payments":
+            if isinstance(body, str):
+                return 400, _error(400, "Bad Request", "The request body is not valid JSON")
+            return fake.create_payment(body, self.headers.get("Idempotency-Key"))
+        shown = PAYMENT_PATH.fullmatch(self.path)
+        if self.command == "GET" and shown:
             with fake.lock:
-                fake.requests.append(RecordedRequest(self.command, self.path, dict(self.headers), body))
-                raw_answer = fake.raw_answers.pop(0) if fake.raw_answers else None
-            checkout = CHECKOUT_PATH.fullmatch(self.path)
-            if raw_answer:
-                self._send(*raw_answer)
-            elif self.command == "GET" and checkout:
-                page = f"<h1>Fake Mollie checkout {checkout['id']}</h1>".encode()
-                self._send(200, page, {"Content-Type": "text/html"})
-            else:
-                self._send_json(*self._route(body))
-
-        def _route(self, body: Any) -> tuple[int, dict[str, Any]]:
-            if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
-                return 401, _error(401, "Unauthorized Request", "Missing authentication, or failed to authenticate")
-            if self.command == "POST" and self.path == "/v2/payments":
-                if isinstance(body, str):
-                    return 400, _error(400, "Bad Request", "The request body is not valid JSON")
-                return fake.create_payment(body, self.headers.get("Idempotency-Key"))
-            shown = PAYMENT_PATH.fullmatch(self.path)
-            if self.command == "GET" and shown:
-                with fake.lock:
-                    payment = dict(fake.payments.get(shown["id"]) or {})
-                if not payment:
-                    return 404, _error(404, "Not Found", f"No payment exists with token {shown['id']}.")
-                return 200, payment
-            return 404, _error(404, "Not Found", "The resource does not exist")
-
-        def _send_json(self, status: int, body: dict[str, Any]) -> None:
-            self._send(status, json.dumps(body).encode(), {"Content-Type": "application/hal+json"})
-
-        def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    return Handler
+                payment = dict(fake.payments.get(shown["id"]) or {})
+            if not payment:
+                return 404, _error(404, "Not Found", f"No payment exists with token {shown['id']}.")
+            return 200, payment
+        return 404, _error(404, "Not Found", "The resource does not exist")
 
 
 @contextmanager
 def running_fake_mollie(api_key: str) -> Iterator[FakeMollie]:
     """Runs a fake Mollie on a free port for the duration of the block; `.url` ends in /v2."""
     fake = FakeMollie(api_key=api_key)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(fake))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/v2"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    try:
+    with serve(type("Handler", (_Handler,), {"fake": fake})) as base_url:
+        fake.url = f"{base_url}/v2"
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

@@ -6,15 +6,15 @@ query parameter (401 NotAuthenticated otherwise), `output_channel` is read, the 
 """
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.http import FakeHandler, serve
 
 #: Like Rasa's `<conversation_id:path>`: the id may hold slashes and is NOT percent-decoded (Sanic 21.12).
 TRIGGER_PATH = re.compile(r"/conversations/(?P<id>[^/].*?)/trigger_intent")
@@ -74,71 +74,43 @@ def _answer(conversation_id: str, body: dict[str, Any], output_channel: str) -> 
     }
 
 
-def _handler_for(fake: FakeRasa) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self._handle()
+class _Handler(FakeHandler):
+    fake: FakeRasa
 
-        def do_GET(self) -> None:
-            self._handle()
+    def handle_request(self) -> None:
+        fake = self.fake
+        body = self.read_body()
+        url = urlsplit(self.path)
+        query = {name: values[-1] for name, values in parse_qs(url.query).items()}
+        with fake.lock:
+            fake.requests.append(RecordedRequest(self.command, url.path, query, dict(self.headers), body))
+            failure = fake.failures.pop(0) if fake.failures else None
+        if failure:
+            self.answer_json(failure, _error(failure, "FakeFailure", f"the fake was told to answer {failure}"))
+            return
+        self.answer_json(*self._route(url.path, query, body))
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = raw.decode("utf-8", "replace")
-            url = urlsplit(self.path)
-            query = {name: values[-1] for name, values in parse_qs(url.query).items()}
-            with fake.lock:
-                fake.requests.append(RecordedRequest(self.command, url.path, query, dict(self.headers), body))
-                failure = fake.failures.pop(0) if fake.failures else None
-            if failure:
-                self._send(failure, _error(failure, "FakeFailure", f"the fake was told to answer {failure}"))
-                return
-            self._send(*self._route(url.path, query, body))
-
-        def _route(self, path: str, query: dict[str, str], body: Any) -> tuple[int, dict[str, Any]]:
-            if query.get("token") != fake.api_token:
-                return 401, _error(401, "NotAuthenticated", "User is not authenticated.")
-            trigger = TRIGGER_PATH.fullmatch(path)
-            if self.command != "POST" or not trigger:
-                return 404, _error(404, "NotFound", "Requested URL not found")
-            if not isinstance(body, dict) or not isinstance(body.get("name"), str):
-                return 400, _error(400, "BadRequest", "Name of the intent not provided in request body.")
-            if fake.intents is not None and body["name"] not in fake.intents:
-                return 404, _error(404, "NotFound", f"The intent {body['name']} does not exist in the domain.")
-            conversation_id = trigger["id"]
-            with fake.lock:
-                fake.triggered.append((conversation_id, body))
-            return 200, _answer(conversation_id, body, query.get("output_channel", "collector"))
-
-        def _send(self, status: int, body: dict[str, Any]) -> None:
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-    return Handler
+    def _route(self, path: str, query: dict[str, str], body: Any) -> tuple[int, dict[str, Any]]:
+        fake = self.fake
+        if query.get("token") != fake.api_token:
+            return 401, _error(401, "NotAuthenticated", "User is not authenticated.")
+        trigger = TRIGGER_PATH.fullmatch(path)
+        if self.command != "POST" or not trigger:
+            return 404, _error(404, "NotFound", "Requested URL not found")
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+            return 400, _error(400, "BadRequest", "Name of the intent not provided in request body.")
+        if fake.intents is not None and body["name"] not in fake.intents:
+            return 404, _error(404, "NotFound", f"The intent {body['name']} does not exist in the domain.")
+        conversation_id = trigger["id"]
+        with fake.lock:
+            fake.triggered.append((conversation_id, body))
+        return 200, _answer(conversation_id, body, query.get("output_channel", "collector"))
 
 
 @contextmanager
 def running_fake_rasa(api_token: str, intents: set[str] | None = None) -> Iterator[FakeRasa]:
     """Runs the fake on a free loopback port for the block; `.url` is the server's base URL."""
     fake = FakeRasa(api_token=api_token, intents=frozenset(intents) if intents is not None else None)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(fake))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    try:
+    with serve(type("Handler", (_Handler,), {"fake": fake})) as base_url:
+        fake.url = base_url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

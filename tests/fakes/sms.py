@@ -6,13 +6,13 @@ POST /v1/messages with `Authorization: Bearer <key>` and JSON {"from", "to", "te
 """
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
+
+from tests.fakes.http import FakeHandler, serve
 
 #: The longest text the fake accepts, like a provider that allows four concatenated segments.
 MAX_TEXT = 612
@@ -52,67 +52,38 @@ def _invalid(body: Any) -> str | None:
     return None
 
 
-def _handler_for(fake: FakeSms) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self._handle()
+class _Handler(FakeHandler):
+    fake: FakeSms
 
-        def do_GET(self) -> None:
-            self._handle()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = raw.decode("utf-8", "replace")
-            with fake.lock:
-                fake.requests.append(RecordedRequest(self.command, self.path, dict(self.headers), body))
-                failure = fake.failures.pop(0) if fake.failures else None
-            if failure:
-                self._send(failure, {"error": "failure", "message": f"the fake was told to answer {failure}"})
-                return
-            if self.command != "POST" or self.path != "/v1/messages":
-                self._send(404, {"error": "not_found", "message": "no such resource"})
-                return
-            if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
-                self._send(401, {"error": "unauthorized", "message": "invalid API key"})
-                return
-            problem = _invalid(body)
-            if problem:
-                self._send(422, {"error": "invalid_request", "message": problem})
-                return
-            message = {"id": "sms_" + secrets.token_hex(8), "status": "queued", **body}
-            with fake.lock:
-                fake.messages.append(message)
-            self._send(201, {"id": message["id"], "status": "queued"})
-
-        def _send(self, status: int, body: dict[str, Any]) -> None:
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-    return Handler
+    def handle_request(self) -> None:
+        fake = self.fake
+        body = self.read_body()
+        with fake.lock:
+            fake.requests.append(RecordedRequest(self.command, self.path, dict(self.headers), body))
+            failure = fake.failures.pop(0) if fake.failures else None
+        if failure:
+            self.answer_json(failure, {"error": "failure", "message": f"the fake was told to answer {failure}"})
+            return
+        if self.command != "POST" or self.path != "/v1/messages":
+            self.answer_json(404, {"error": "not_found", "message": "no such resource"})
+            return
+        if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+            self.answer_json(401, {"error": "unauthorized", "message": "invalid API key"})
+            return
+        problem = _invalid(body)
+        if problem:
+            self.answer_json(422, {"error": "invalid_request", "message": problem})
+            return
+        message = {"id": "sms_" + secrets.token_hex(8), "status": "queued", **body}
+        with fake.lock:
+            fake.messages.append(message)
+        self.answer_json(201, {"id": message["id"], "status": "queued"})
 
 
 @contextmanager
 def running_fake_sms(api_key: str) -> Iterator[FakeSms]:
     """Runs the fake on a free loopback port for the block; `.url` is the full messages URL."""
     fake = FakeSms(api_key=api_key)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(fake))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/v1/messages"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    try:
+    with serve(type("Handler", (_Handler,), {"fake": fake})) as base_url:
+        fake.url = f"{base_url}/v1/messages"
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
