@@ -40,7 +40,7 @@ class Settings:
     smtp_password: str | None
     smtp_starttls: bool
     sms_api_url: str
-    sms_api_key: str | None
+    sms_api_key: str
     sms_sender: str
 
     @classmethod
@@ -73,6 +73,6 @@ class Settings:
             smtp_password=env.get("SETTLE_SMTP_PASSWORD") or None,
             smtp_starttls=env.get("SETTLE_SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"),
             sms_api_url=env.get("SETTLE_SMS_API_URL", "http://127.0.0.1:8025/v1/messages").rstrip("/"),
-            sms_api_key=env.get("SETTLE_SMS_API_KEY") or None,
+            sms_api_key=env.get("SETTLE_SMS_API_KEY") or "demo-sms-key",
             sms_sender=env.get("SETTLE_SMS_SENDER", "Settle"),
         )
