@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import AccountAction, database, verified_customer_id
 from settle import arrangements
 from settle.arrangements import NotEligibleForExtension, NotEligibleForPlan, OutOfRange
+from settle.card_numbers import contains_card_number
 from settle.clock import format_date, local_today, now_utc
 from settle.config import Settings
 from settle.disputes import AlreadyDisputed, disputable_invoices, open_dispute
@@ -76,6 +77,13 @@ class ValidateInstalmentPlanForm(FormValidationAction):
     def name(self) -> str:
         return "validate_instalment_plan_form"
 
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict):
+        try:
+            return await super().run(dispatcher, tracker, domain)
+        except NotEligibleForPlan:  # paid or changed while the form was open
+            dispatcher.utter_message(response="utter_arrangement_changed")
+            return [SlotSet("plan_confirmed", False), SlotSet("requested_slot", None)]
+
     def _offer(self, tracker: Tracker):
         with database() as session:
             return arrangements.plan_offer(session, verified_customer_id(tracker), current_policy(), local_today())
@@ -109,8 +117,12 @@ class ActionAskPlanConfirmed(Action):
         return "action_ask_plan_confirmed"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict):
-        with database() as session:
-            offer = arrangements.plan_offer(session, verified_customer_id(tracker), current_policy(), local_today())
+        try:
+            with database() as session:
+                offer = arrangements.plan_offer(session, verified_customer_id(tracker), current_policy(), local_today())
+        except NotEligibleForPlan:
+            dispatcher.utter_message(response="utter_arrangement_changed")
+            return [SlotSet("plan_confirmed", False), SlotSet("requested_slot", None)]
         months, start = int(tracker.get_slot("plan_months")), date.fromisoformat(tracker.get_slot("plan_start"))
         total_cents = int(offer.total * 100)
         dispatcher.utter_message(response="utter_plan_schedule", total=format_euros(offer.total))
@@ -133,10 +145,14 @@ class ActionFinishPlan(AccountAction):
         if not tracker.get_slot("plan_confirmed"):
             dispatcher.utter_message(response="utter_plan_not_set")
             return _cleared("plan_eligible", *PLAN_SLOTS)
-        plan = arrangements.create_plan(
-            session, customer_id, int(tracker.get_slot("plan_months")), date.fromisoformat(tracker.get_slot("plan_start")),
-            current_policy(), local_today(), now_utc(),
-        )
+        try:
+            plan = arrangements.create_plan(
+                session, customer_id, int(tracker.get_slot("plan_months")), date.fromisoformat(tracker.get_slot("plan_start")),
+                current_policy(), local_today(), now_utc(),
+            )
+        except (NotEligibleForPlan, OutOfRange):  # every rule is checked again when storing
+            dispatcher.utter_message(response="utter_arrangement_changed")
+            return _cleared("plan_eligible", *PLAN_SLOTS)
         link = offer_instalment_link(session, plan, Settings.from_environment(), now_utc())
         first = plan.instalments[0]
         dispatcher.utter_message(
@@ -178,6 +194,13 @@ class ValidateExtensionForm(FormValidationAction):
     def name(self) -> str:
         return "validate_extension_form"
 
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict):
+        try:
+            return await super().run(dispatcher, tracker, domain)
+        except NotEligibleForExtension:  # extended, paid or disputed while the form was open
+            dispatcher.utter_message(response="utter_arrangement_changed")
+            return [SlotSet("extension_confirmed", False), SlotSet("requested_slot", None)]
+
     def validate_extension_date(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
         today = local_today()
         with database() as session:
@@ -205,10 +228,17 @@ class ActionFinishExtension(AccountAction):
         if not tracker.get_slot("extension_confirmed"):
             dispatcher.utter_message(response="utter_extension_not_set")
             return _cleared("extension_eligible", "invoice_number", *EXTENSION_SLOTS)
-        extension = arrangements.grant_extension(
-            session, customer_id, tracker.get_slot("invoice_number"), date.fromisoformat(tracker.get_slot("extension_date")),
-            current_policy(), local_today(), now_utc(),
-        )
+        try:
+            extension = arrangements.grant_extension(
+                session, customer_id, tracker.get_slot("invoice_number"), date.fromisoformat(tracker.get_slot("extension_date")),
+                current_policy(), local_today(), now_utc(),
+            )
+        except NotEligibleForExtension as refusal:  # e.g. granted in another chat a moment ago
+            dispatcher.utter_message(response=f"utter_extension_not_possible_{refusal.reason}", invoice_number=refusal.invoice_number or "")
+            return _cleared("extension_eligible", "invoice_number", *EXTENSION_SLOTS)
+        except OutOfRange:
+            dispatcher.utter_message(response="utter_arrangement_changed")
+            return _cleared("extension_eligible", "invoice_number", *EXTENSION_SLOTS)
         dispatcher.utter_message(
             response="utter_extension_granted", invoice_number=extension.invoice.number, due_date=format_date(extension.new_due_date)
         )
@@ -255,6 +285,9 @@ class ValidateDisputeForm(FormValidationAction):
         return {"dispute_invoice": match}
 
     def validate_dispute_reason(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
+        if contains_card_number(str(value)):  # never stored where agents read it
+            dispatcher.utter_message(response="utter_no_card_numbers_in_reason")
+            return {"dispute_reason": None}
         if len(str(value).strip()) < 3:
             dispatcher.utter_message(response="utter_invalid_dispute_reason")
             return {"dispute_reason": None}

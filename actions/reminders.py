@@ -1,6 +1,8 @@
 """A reminder from the reminder engine, shown in the customer's chat, which then knows the bill."""
 from __future__ import annotations
 
+import time
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.types import DomainDict
@@ -13,23 +15,25 @@ REMINDER_VALUES = ("first_name", "invoice_number", "amount", "due_date", "link",
 
 
 class ActionDeliverReminder(Action):
-    """Shows the reminder only when the engine signed it: EXTERNAL_reminder typed by hand does nothing."""
+    """Shows the reminder only when the engine signed it for this very conversation, and only until it
+    expires: EXTERNAL_reminder typed by hand, replayed elsewhere or late does nothing.
+
+    The reminder never verifies anyone: the chat learns which bill it is about, and a conversation
+    that is not verified (any more) is asked to verify before account details are shown.
+    """
 
     def name(self) -> str:
         return "action_deliver_reminder"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict):
         sent = {entity["entity"]: str(entity["value"]) for entity in tracker.latest_message.get("entities") or []}
-        response, token = sent.get("reminder_response", ""), sent.get("reminder_token", "")
+        response, expires = sent.get("reminder_response", ""), sent.get("expires", "")
         signed = signature_matches(
-            link_secret(Settings.from_environment()), token,
-            "reminder", sent.get("customer_id"), sent.get("invoice_number"), sent.get("stage"),
+            link_secret(Settings.from_environment()), sent.get("reminder_token", ""),
+            "reminder", sent.get("customer_id"), sent.get("invoice_number"), sent.get("stage"), tracker.sender_id, expires,
         )
-        if not signed or not response.startswith("utter_reminder_"):
+        fresh = expires.isdigit() and int(expires) > time.time()
+        if not (signed and fresh) or not response.startswith("utter_reminder_"):
             return []
         dispatcher.utter_message(response=response, **{key: sent.get(key, "") for key in REMINDER_VALUES})
-        return [
-            SlotSet("verification", "verified"),
-            SlotSet("verified_customer_id", sent["customer_id"]),
-            SlotSet("invoice_number", sent.get("invoice_number")),
-        ]
+        return [SlotSet("invoice_number", sent.get("invoice_number"))]

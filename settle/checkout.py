@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from settle.config import Settings
-from settle.models import Checkout, Instalment, LinkStatus, PaymentLink, PlanStatus
+from settle.models import Checkout, LinkStatus, PaymentLink
 from settle.payments import receive_payment
 from settle.providers import CheckoutRequest, PaymentProvider, ProviderError
 from settle.providers.sandbox import SandboxProvider
@@ -91,17 +91,5 @@ def handle_notification(session: Session, provider: PaymentProvider, provider_pa
         customer_id=link.customer_id,
         review_reason=review,
     )
-    if receipt.is_new and link.instalment_id is not None:
-        _count_towards_instalment(session, link.instalment_id, payment.amount_cents, now)
     link.status = LinkStatus.PAID
     return "recorded" if receipt.is_new else "already recorded"
-
-
-def _count_towards_instalment(session: Session, instalment_id: int, cents: int, now: datetime) -> None:
-    """Marks what was paid on the instalment, and the plan completed when every part is paid."""
-    instalment = session.get(Instalment, instalment_id)
-    instalment.paid_cents = min(instalment.amount_cents, instalment.paid_cents + cents)
-    plan = instalment.plan
-    if all(part.paid_cents >= part.amount_cents for part in plan.instalments):
-        plan.status = PlanStatus.COMPLETED
-        plan.ended_at = now

@@ -17,6 +17,7 @@ from settle.db import session_factory
 from settle.models import Customer
 from settle.policy import PolicyError, load_policy, load_reminder_policy
 from settle.seed import seed
+from settle.signing import MissingSecret, link_secret
 from settle.verification import issue_app_token
 
 RASA_PORT = 5005
@@ -79,8 +80,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     try:
         load_policy()
+        load_reminder_policy()
+        link_secret(Settings.from_environment())
     except PolicyError as error:
         print(f"settle run: {error}. Fix the policy file and run again.", file=sys.stderr)
+        return 1
+    except MissingSecret as error:
+        print(f"settle run: {error}.", file=sys.stderr)
         return 1
     started: list[runner.Part] = []
     try:

@@ -21,6 +21,10 @@ REASONS = ("asked", "repeated_fallback", "upset", "dispute", "hardship", "verifi
 WAITING = "waiting"
 
 
+#: Reasons where each escalation is a case of its own (two disputed bills are two things to look at).
+SEPARATE_CASES = ("dispute",)
+
+
 def escalate(
     session: Session,
     reason: str,
@@ -29,7 +33,8 @@ def escalate(
     context: Mapping[str, object],
     now: datetime,
 ) -> Escalation:
-    """Puts the conversation in the agents' queue, or updates its waiting escalation for the same reason.
+    """Puts the conversation in the agents' queue, or updates its waiting escalation for the same reason
+    (except for disputes: each one is its own case).
 
     Args:
         customer_id: the verified customer, or None when nobody is verified (e.g. a locked verification).
@@ -47,7 +52,7 @@ def escalate(
     if now.tzinfo is None:
         raise ValueError("naive datetime: pass a timezone-aware value")
     fresh = json.loads(_to_json(context))
-    waiting = session.execute(
+    waiting = None if reason in SEPARATE_CASES else session.execute(
         select(Escalation)
         .where(
             Escalation.conversation_id == conversation_id,

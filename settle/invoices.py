@@ -33,9 +33,9 @@ class InvoiceSummary:
         return self.total - self.paid
 
     def days_overdue(self, today: date) -> int:
-        """Days past the due date while something is still open; 0 when not overdue."""
-        if self.open_amount <= 0 or self.status not in UNPAID_STATUSES:
-            return 0
+        """Days past the due date while something is still to pay; 0 when not overdue."""
+        if self.open_amount <= 0 or self.status not in (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID):
+            return 0  # paid, or on hold (disputed, in a plan): nothing is late
         return max((today - self.due_date).days, 0)
 
 

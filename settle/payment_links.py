@@ -16,7 +16,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from settle.config import Settings
-from settle.models import Instalment, InstalmentPlan, Invoice, InvoiceStatus, LinkStatus, PaymentLink, PlanStatus
+from settle.models import (
+    Instalment,
+    InstalmentPlan,
+    Invoice,
+    InvoiceStatus,
+    LinkStatus,
+    PaymentLink,
+    PlanStatus,
+    plan_invoices,
+)
 from settle.money import euros
 from settle.payments import open_cents
 from settle.signing import link_secret, sign, signature_matches
@@ -70,10 +79,24 @@ def offer_link(
 ) -> LinkOffer:
     """The customer's link for one invoice or for everything open, reusing an open one."""
     invoices = payable_invoices(session, customer_id, invoice_number)
+    plan = _active_plan_of(session, invoices)
+    if plan is not None:  # a bill in a payment plan is paid by its instalments
+        return offer_instalment_link(session, plan, settings, now)
     if not invoices:
         raise NothingToPay()
     amount_cents = sum(open_cents(session, invoice) for invoice in invoices)
     return _offer(session, customer_id, invoices, amount_cents, settings, now)
+
+
+def _active_plan_of(session: Session, invoices: list[Invoice]) -> InstalmentPlan | None:
+    in_plan = [invoice.id for invoice in invoices if invoice.status == InvoiceStatus.IN_PLAN]
+    if not in_plan:
+        return None
+    return session.execute(
+        select(InstalmentPlan)
+        .join(plan_invoices, plan_invoices.c.plan_id == InstalmentPlan.id)
+        .where(plan_invoices.c.invoice_id.in_(in_plan), InstalmentPlan.status == PlanStatus.ACTIVE)
+    ).scalars().first()
 
 
 def offer_instalment_link(session: Session, plan: InstalmentPlan, settings: Settings, now: datetime) -> LinkOffer:

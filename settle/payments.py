@@ -9,7 +9,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from settle.models import Invoice, InvoiceStatus, Payment, ReceivedPayment
+from settle.models import (
+    InstalmentPlan,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PlanStatus,
+    ReceivedPayment,
+    plan_invoices,
+)
 from settle.money import euros, format_euros
 
 #: Length of ReceivedPayment.review_reason.
@@ -89,11 +97,34 @@ def receive_payment(
             invoice.status = InvoiceStatus.PAID
         elif invoice.status == InvoiceStatus.OPEN:
             invoice.status = InvoiceStatus.PARTIALLY_PAID
+    _credit_plans(session, received, received_at)
     if left > 0:
         received.needs_review = True
         overpaid = f"{format_euros(euros(left))} more than was open"
         received.review_reason = f"{review_reason[:REASON_ROOM - len(overpaid) - 2]}; {overpaid}" if review_reason else overpaid
     return Receipt(received, is_new=True)
+
+
+def _credit_plans(session: Session, received: ReceivedPayment, now: datetime) -> None:
+    """Money applied to bills in a payment plan pays the plan's instalments, oldest first, however it
+    came in (the instalment link, a bank transfer, a link for the whole bill)."""
+    session.flush()
+    for payment in received.allocations:
+        plan = session.execute(
+            select(InstalmentPlan)
+            .join(plan_invoices, plan_invoices.c.plan_id == InstalmentPlan.id)
+            .where(plan_invoices.c.invoice_id == payment.invoice_id, InstalmentPlan.status == PlanStatus.ACTIVE)
+        ).scalar_one_or_none()
+        if plan is None:
+            continue
+        left = payment.amount_cents
+        for instalment in plan.instalments:
+            paid_now = min(left, instalment.amount_cents - instalment.paid_cents)
+            if paid_now > 0:
+                instalment.paid_cents += paid_now
+                left -= paid_now
+        if all(part.paid_cents >= part.amount_cents for part in plan.instalments):
+            plan.status, plan.ended_at = PlanStatus.COMPLETED, now
 
 
 def _received(session: Session, external_reference: str) -> ReceivedPayment | None:

@@ -344,6 +344,10 @@ def still_wanted(session: Session, message: OutboxMessage) -> bool:
     return wanted
 
 
+#: How long a chat reminder's signature holds: it is delivered at once, or not at all.
+REMINDER_TOKEN_LIFETIME = timedelta(hours=1)
+
+
 def content_for(
     session: Session, message: OutboxMessage, settings: Settings, now: datetime, policy: ReminderPolicy
 ) -> ReminderContent:
@@ -363,11 +367,13 @@ def content_for(
         due_date, left = instalment.due_date, instalment.amount_cents - instalment.paid_cents
         link = offer_instalment_link(session, plan, settings, now).url
     conversation = session.get(ChatConversation, customer.id)
+    conversation_id = conversation.conversation_id if conversation else None
+    expires = str(int((now + REMINDER_TOKEN_LIFETIME).timestamp()))
     return ReminderContent(
         customer_name=f"{customer.first_name} {customer.last_name}",
         email=customer.email,
         phone=customer.phone,
-        conversation_id=conversation.conversation_id if conversation else None,
+        conversation_id=conversation_id,
         response=response,
         values={
             "customer_id": str(customer.id),
@@ -377,8 +383,11 @@ def content_for(
             "due_date": format_date(due_date),
             "link": link,
             "stage": reminder.stage,
+            "expires": expires,
         },
-        reminder_token=sign(link_secret(settings), "reminder", customer.id, invoice_number, reminder.stage),
+        reminder_token=sign(
+            link_secret(settings), "reminder", customer.id, invoice_number, reminder.stage, conversation_id or "", expires
+        ),
     )
 
 

@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             bills = [_bill_view(session, invoice, today) for invoice in link.invoices]
             if link.instalment_id is None:
                 transfers = [_transfer(settings, f"Bill {b['invoice'].number}", b["open_amount"], b["invoice"].number) for b in bills]
-            else:
+            else:  # open_link guarantees an unpaid instalment, so the plan still has open bills
                 first = link.invoices[0].number
                 transfers = [_transfer(settings, "This part of your payment plan", euros(link.amount_cents), first)]
             return page(
@@ -107,31 +107,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             last = link.checkouts[-1].status if link.checkouts else "open"
             return page(request, "pay_pending.html", token=token, failed=last in ("failed", "canceled", "expired"))
 
-    @app.get("/sandbox/checkout/{payment_id}", response_class=HTMLResponse)
-    def sandbox_page(request: Request, payment_id: str):
-        with database() as session:
-            payment = session.get(SandboxPayment, payment_id)
-            if payment is None:
-                return page(request, "link_problem.html", 404, reason="unknown")
-            return page(request, "sandbox.html", payment=payment, amount=euros(payment.amount_cents))
+    if settings.payment_provider == "sandbox":  # the demo provider's pages exist only when it is the provider
 
-    @app.post("/sandbox/checkout/{payment_id}")
-    def sandbox_outcome(request: Request, payment_id: str, outcome: str = Form(...)):
-        now = now_utc()
-        with database() as session:
-            sandbox = provider_for("sandbox", session, settings, now)
-            try:
-                payment = sandbox.complete(payment_id, succeeded=outcome == "pay")
-            except ProviderError:
-                return page(request, "link_problem.html", 404, reason="unknown")
-            redirect_url = payment.redirect_url
-            # The same path a real provider's webhook takes.
-            handle_notification(session, sandbox, payment_id, now)
-        return RedirectResponse(redirect_url, status_code=303)
+        @app.get("/sandbox/checkout/{payment_id}", response_class=HTMLResponse)
+        def sandbox_page(request: Request, payment_id: str):
+            with database() as session:
+                payment = session.get(SandboxPayment, payment_id)
+                if payment is None:
+                    return page(request, "link_problem.html", 404, reason="unknown")
+                return page(request, "sandbox.html", payment=payment, amount=euros(payment.amount_cents))
+
+        @app.post("/sandbox/checkout/{payment_id}")
+        def sandbox_outcome(request: Request, payment_id: str, outcome: str = Form(...)):
+            now = now_utc()
+            with database() as session:
+                sandbox = provider_for("sandbox", session, settings, now)
+                try:
+                    payment = sandbox.complete(payment_id, succeeded=outcome == "pay")
+                except ProviderError:
+                    return page(request, "link_problem.html", 404, reason="unknown")
+                redirect_url = payment.redirect_url
+                # The same path a real provider's webhook takes.
+                handle_notification(session, sandbox, payment_id, now)
+            return RedirectResponse(redirect_url, status_code=303)
 
     @app.post("/webhooks/{provider_name}", response_class=PlainTextResponse)
     def webhook(provider_name: str, id: str = Form("")):
-        if provider_name not in ("sandbox", settings.payment_provider):
+        if provider_name != settings.payment_provider:
             return PlainTextResponse("unknown provider", status_code=404)
         now = now_utc()
         try:

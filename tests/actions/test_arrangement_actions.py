@@ -175,3 +175,30 @@ async def test_hardship_before_verification_records_nothing_and_points_to_the_ge
     assert "your municipality" in dispatcher.messages[-1]["name"]
     with session_factory(fresh_actions_database).begin() as session:
         assert session.execute(select(func.count()).select_from(HardshipReport)).scalar_one() == 0
+
+
+async def test_a_plan_whose_start_date_has_passed_is_not_stored_and_explained(fresh_actions_database, dispatcher, domain):
+    past = (local_today() - timedelta(days=2)).isoformat()
+    tracker, _ = verified(fresh_actions_database, "overdue", plan_months="2", plan_start=past, plan_confirmed=True)
+    await ActionFinishPlan().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_arrangement_changed"]
+    with session_factory(fresh_actions_database).begin() as session:
+        assert session.execute(select(func.count()).select_from(InstalmentPlan)).scalar_one() == 0
+
+
+async def test_an_extension_granted_meanwhile_in_another_chat_is_explained(fresh_actions_database, dispatcher, domain):
+    tracker, _ = verified(fresh_actions_database, "usage_up")
+    events = await ActionOfferExtension().run(dispatcher, tracker, domain)
+    number = slot_events(events)["invoice_number"]
+    chosen = (local_today() + timedelta(days=5)).isoformat()
+    tracker.slots.update(invoice_number=number, extension_date=chosen, extension_confirmed=True)
+    await ActionFinishExtension().run(dispatcher, tracker, domain)
+    dispatcher.messages.clear()
+    await ActionFinishExtension().run(dispatcher, tracker, domain)  # the same confirmation from a second chat
+    assert responses(dispatcher) == ["utter_extension_not_possible_already_extended"]
+
+
+async def test_a_card_number_is_never_taken_as_a_dispute_reason(fresh_actions_database, dispatcher, domain):
+    tracker, _ = verified(fresh_actions_database, "usage_up")
+    result = ValidateDisputeForm().validate_dispute_reason("charged twice on 4111 1111 1111 1111", dispatcher, tracker, domain)
+    assert result == {"dispute_reason": None} and responses(dispatcher) == ["utter_no_card_numbers_in_reason"]

@@ -8,8 +8,12 @@ from settle.config import Settings
 from settle.signing import link_secret, sign
 from tests.actions.conftest import make_tracker, responses, slot_events
 
+import time
+
 VALUES = {"customer_id": "3", "first_name": "Noor", "invoice_number": "INV-2026-000031", "amount": "€58.45",
-          "due_date": "26 November 2026", "link": "http://127.0.0.1:8000/pay/x.y", "stage": "nudge"}
+          "due_date": "26 November 2026", "link": "http://127.0.0.1:8000/pay/x.y", "stage": "nudge",
+          "expires": str(int(time.time()) + 3600)}
+CONVERSATION = "conversation-1"
 
 
 @pytest.fixture(autouse=True)
@@ -24,18 +28,22 @@ def reminder_tracker(token: str, response: str = "utter_reminder_nudge", **chang
     return tracker
 
 
-def good_token() -> str:
-    return sign(link_secret(Settings.from_environment()), "reminder", VALUES["customer_id"], VALUES["invoice_number"], VALUES["stage"])
+def good_token(conversation: str = CONVERSATION, expires: str = VALUES["expires"]) -> str:
+    return sign(
+        link_secret(Settings.from_environment()), "reminder",
+        VALUES["customer_id"], VALUES["invoice_number"], VALUES["stage"], conversation, expires,
+    )
 
 
 async def test_a_signed_reminder_is_shown_and_the_chat_knows_the_bill(dispatcher, domain):
     events = await ActionDeliverReminder().run(dispatcher, reminder_tracker(good_token()), domain)
     assert responses(dispatcher) == ["utter_reminder_nudge"]
     domain["responses"]["utter_reminder_nudge"][0]["text"].format(**dispatcher.messages[0])
-    assert slot_events(events) == {"verification": "verified", "verified_customer_id": "3", "invoice_number": "INV-2026-000031"}
+    assert slot_events(events) == {"invoice_number": "INV-2026-000031"}  # the bill, never a verification
 
 
-@pytest.mark.parametrize("changes", [{"customer_id": "4"}, {"invoice_number": "INV-2026-000001"}, {"stage": "review"}])
+@pytest.mark.parametrize("changes", [{"customer_id": "4"}, {"invoice_number": "INV-2026-000001"}, {"stage": "review"},
+                                     {"expires": str(int(time.time()) + 7200)}])
 async def test_a_reminder_with_changed_values_is_ignored(dispatcher, domain, changes):
     assert await ActionDeliverReminder().run(dispatcher, reminder_tracker(good_token(), **changes), domain) == []
     assert dispatcher.messages == []
@@ -44,4 +52,13 @@ async def test_a_reminder_with_changed_values_is_ignored(dispatcher, domain, cha
 async def test_a_typed_reminder_without_signature_is_ignored(dispatcher, domain):
     assert await ActionDeliverReminder().run(dispatcher, reminder_tracker("forged"), domain) == []
     assert await ActionDeliverReminder().run(dispatcher, reminder_tracker(good_token(), response="utter_iamabot"), domain) == []
+    assert dispatcher.messages == []
+
+
+async def test_a_reminder_replayed_in_another_conversation_or_late_is_ignored(dispatcher, domain):
+    elsewhere = reminder_tracker(good_token(conversation="someone-elses-chat"))
+    assert await ActionDeliverReminder().run(dispatcher, elsewhere, domain) == []
+    past = str(int(time.time()) - 1)
+    late = reminder_tracker(good_token(expires=past), expires=past)
+    assert await ActionDeliverReminder().run(dispatcher, late, domain) == []
     assert dispatcher.messages == []

@@ -220,3 +220,22 @@ def test_references_are_unique(session, persona_customer, monkeypatch):
     monkeypatch.setattr(disputes.secrets, "choice", lambda alphabet: next(draws))
     second = open_dispute(session, lucas.id, older.number, "Also too high", CONVERSATION, NOW)
     assert second.reference == "DSP-Q7Q7Q7"
+
+
+def test_two_disputes_in_one_conversation_are_two_cases_for_the_agents(session):
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select as query
+
+    from settle.models import Customer as C, Escalation as E
+    from settle.seed import PERSONAS as P
+
+    emma = session.execute(query(C).where(C.customer_number == P[0].customer_number)).scalar_one()
+    newest, older = sorted(emma.invoices, key=lambda i: i.issue_date, reverse=True)[:2]
+    now = datetime(2026, 11, 22, 10, tzinfo=timezone.utc)
+    open_dispute(session, emma.id, newest.number, "too high", "same-chat", now)
+    open_dispute(session, emma.id, older.number, "also wrong", "same-chat", now)
+    cases = session.execute(query(E).where(E.conversation_id == "same-chat", E.reason == "dispute")).scalars().all()
+    import json
+
+    assert len(cases) == 2 and {json.loads(c.context_json)["invoice_number"] for c in cases} == {newest.number, older.number}

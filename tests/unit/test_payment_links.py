@@ -174,3 +174,10 @@ def test_a_double_click_reuses_the_open_checkout(session, settings):
 def test_a_notification_for_an_unknown_payment_changes_nothing(session, settings):
     sandbox = provider_for("sandbox", session, settings, NOW)
     assert handle_notification(session, sandbox, "sbx_not_ours", NOW) == "unknown"
+
+
+def test_a_shared_database_needs_a_shared_link_secret(settings):
+    from settle.signing import MissingSecret, link_secret
+
+    with pytest.raises(MissingSecret, match="SETTLE_LINK_SECRET"):
+        link_secret(replace(settings, link_secret=None, database_url="postgresql://db.example/settle"))

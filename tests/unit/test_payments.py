@@ -58,3 +58,30 @@ def test_digits_scattered_through_a_sentence_are_not_a_structured_communication(
     assert parse_structured_communication("Factuur INV-2026-000123, betaald op 20 november") is None
     assert parse_structured_communication("+++202/6000/12320+++ thanks") == "202600012320"
     assert parse_structured_communication("202 6000 12320") == "202600012320"
+
+
+def test_money_for_a_bill_in_a_plan_pays_its_instalments_however_it_came(session):
+    from dataclasses import replace as changed
+
+    from settle.arrangements import create_plan
+    from settle.config import Settings
+    from settle.models import PlanStatus
+    from settle.payment_links import offer_link
+    from settle.policy import load_policy
+
+    invoices = lucas_open_invoices(session)
+    customer_id = invoices[0].customer_id
+    today = NOW.date()
+    plan = create_plan(session, customer_id, 2, today, load_policy("policy/arrangements.yml"), today, NOW)
+    first, second = plan.instalments
+    settings = changed(Settings.from_environment(), link_secret="unit-test")
+
+    # "pay now" for a bill in the plan gives the instalment's link, not the whole bill's
+    offer = offer_link(session, customer_id, settings, NOW, invoice_number=invoices[0].number)
+    assert int(offer.amount * 100) == first.amount_cents
+
+    # a bank transfer for part of the plan counts towards the instalments, oldest first
+    receive(session, "camt:plan-1", first.amount_cents + 100, invoices)
+    assert first.paid_cents == first.amount_cents and second.paid_cents == 100
+    receive(session, "camt:plan-2", plan.total_cents - first.amount_cents - 100, invoices)
+    assert second.paid_cents == second.amount_cents and plan.status == PlanStatus.COMPLETED

@@ -532,9 +532,13 @@ def test_content_carries_the_open_amount_a_personal_link_and_a_signed_token(sess
     assert content.conversation_id == f"conversation-{customer.id}"
     values = dict(content.values)
     assert values.pop("link").startswith("https://pay.example/pay/")
+    expires = values.pop("expires")
+    assert int(expires) == int((at(MONDAY) + timedelta(hours=1)).timestamp())  # delivered at once, or not at all
     assert values == {"customer_id": str(customer.id), "first_name": "Ann", "invoice_number": invoice.number,
                       "amount": "€100.00", "due_date": "13 November 2026", "stage": "second"}
-    assert content.reminder_token == sign(SECRET.encode(), "reminder", customer.id, invoice.number, "second")
+    assert content.reminder_token == sign(
+        SECRET.encode(), "reminder", customer.id, invoice.number, "second", f"conversation-{customer.id}", expires
+    )
     assert content.subject_response == "utter_reminder_email_subject"
 
 

@@ -187,3 +187,6 @@ def test_mollie_being_down_gives_a_clear_page_and_a_retry_later(web_database, br
             assert "Online payment is not available right now" in page.text and "wrong_key" not in page.text
             retry = browser_like.post(f"{web.url}/webhooks/mollie", data={"id": "tr_abcdefghij"}, timeout=10)
             assert retry.text == "ok"  # not one of ours: nothing to fetch
+            # with a real provider, the demo sandbox can't be used to mark bills paid
+            assert browser_like.get(f"{web.url}/sandbox/checkout/sbx_any", timeout=10).status_code == 404
+            assert browser_like.post(f"{web.url}/webhooks/sandbox", data={"id": "sbx_any"}, timeout=10).status_code == 404
