@@ -24,7 +24,7 @@ from settle.numbers import parse_count
 from settle.payment_links import InvoiceNotFound, offer_instalment_link
 from settle.policy import current_policy
 
-PLAN_SLOTS = ("plan_months", "plan_start", "plan_confirmed")
+PLAN_SLOTS = ("plan_months", "plan_start", "plan_confirmed", "plan_total_cents")
 EXTENSION_SLOTS = ("extension_date", "extension_confirmed")
 
 
@@ -60,7 +60,7 @@ class ActionOfferPlan(AccountAction):
             min_months=offer.min_months, max_months=offer.max_months,
         )
         # plan_months is kept: "can I pay in 6 months?" already said it.
-        return [SlotSet("plan_eligible", True), *_cleared("plan_start", "plan_confirmed")]
+        return [SlotSet("plan_eligible", True), *_cleared("plan_start", "plan_confirmed", "plan_total_cents")]
 
 
 def _say_active_plan(dispatcher: CollectingDispatcher, running) -> None:
@@ -132,7 +132,7 @@ class ActionAskPlanConfirmed(Action):
                 amount=format_euros(euros(part.amount_cents)), due_date=format_date(part.due_date),
             )
         dispatcher.utter_message(response="utter_ask_plan_confirmed")
-        return []
+        return [SlotSet("plan_total_cents", str(total_cents))]  # what the customer is agreeing to
 
 
 class ActionFinishPlan(AccountAction):
@@ -148,9 +148,9 @@ class ActionFinishPlan(AccountAction):
         try:
             plan = arrangements.create_plan(
                 session, customer_id, int(tracker.get_slot("plan_months")), date.fromisoformat(tracker.get_slot("plan_start")),
-                current_policy(), local_today(), now_utc(),
+                current_policy(), local_today(), now_utc(), agreed_total_cents=int(tracker.get_slot("plan_total_cents") or 0) or None,
             )
-        except (NotEligibleForPlan, OutOfRange):  # every rule is checked again when storing
+        except (NotEligibleForPlan, OutOfRange):  # every rule (and the agreed total) is checked again when storing
             dispatcher.utter_message(response="utter_arrangement_changed")
             return _cleared("plan_eligible", *PLAN_SLOTS)
         link = offer_instalment_link(session, plan, Settings.from_environment(), now_utc())

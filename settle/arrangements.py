@@ -255,14 +255,21 @@ def create_plan(
     policy: ArrangementPolicy,
     today: date,
     now: datetime,
+    agreed_total_cents: int | None = None,
 ) -> InstalmentPlan:
-    """Stores a plan after checking every rule again, and puts its invoices in the plan."""
+    """Stores a plan after checking every rule again, and puts its invoices in the plan.
+
+    With `agreed_total_cents` (the total of the schedule the customer confirmed), a total that changed
+    since (a payment in between) raises OutOfRange instead of storing a schedule nobody agreed to.
+    """
     # Taken first, so two conversations of one customer can't both pass the active-plan check.
     session.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
     offer = plan_offer(session, customer_id, policy, today)
     months = check_months(offer, months)
     start = check_start(offer, start, today, policy)
     total_cents = sum(open_cents(session, invoice) for invoice in offer.invoices)
+    if agreed_total_cents is not None and total_cents != agreed_total_cents:
+        raise OutOfRange(f"the open total changed from {agreed_total_cents} to {total_cents} cents since it was agreed")
     plan = _insert_plan(session, customer_id, total_cents, now)
     plan.instalments = [
         Instalment(number=part.number, due_date=part.due_date, amount_cents=part.amount_cents, paid_cents=0)

@@ -202,3 +202,21 @@ async def test_a_card_number_is_never_taken_as_a_dispute_reason(fresh_actions_da
     tracker, _ = verified(fresh_actions_database, "usage_up")
     result = ValidateDisputeForm().validate_dispute_reason("charged twice on 4111 1111 1111 1111", dispatcher, tracker, domain)
     assert result == {"dispute_reason": None} and responses(dispatcher) == ["utter_no_card_numbers_in_reason"]
+
+
+async def test_a_plan_is_not_stored_when_the_total_changed_after_it_was_shown(fresh_actions_database, dispatcher, domain):
+    start = (local_today() + timedelta(days=3)).isoformat()
+    tracker, customer_id = verified(fresh_actions_database, "overdue", plan_months="2", plan_start=start)
+    events = await ActionAskPlanConfirmed().run(dispatcher, tracker, domain)
+    shown_total = slot_events(events)["plan_total_cents"]
+    tracker.slots.update(plan_total_cents=str(int(shown_total) + 500), plan_confirmed=True)  # a payment landed meanwhile
+    dispatcher.messages.clear()
+    await ActionFinishPlan().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_arrangement_changed"]
+    with session_factory(fresh_actions_database).begin() as session:
+        assert session.execute(select(func.count()).select_from(InstalmentPlan)).scalar_one() == 0
+
+    tracker.slots["plan_total_cents"] = shown_total
+    dispatcher.messages.clear()
+    await ActionFinishPlan().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_plan_created"]
