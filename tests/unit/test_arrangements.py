@@ -46,6 +46,7 @@ from settle.models import (
 )
 from settle.policy import load_policy
 from settle.seed import PERSONAS
+from tests.unit.builders import add_invoice
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = load_policy(ROOT / "policy" / "arrangements.yml")
@@ -80,11 +81,7 @@ def new_customer(session) -> Customer:
 def new_invoice(session, customer, cents: int, due: date, status=InvoiceStatus.OPEN, paid_cents: int = 0) -> Invoice:
     """A bill of `cents` due on `due`, with `paid_cents` already paid on it."""
     serial = next(_serial)
-    invoice = Invoice(number=f"TEST-{serial:06d}", customer_id=customer.id, period_start=due - timedelta(days=52),
-                      period_end=due - timedelta(days=22), issue_date=due - timedelta(days=21), due_date=due,
-                      total_cents=cents, status=status)
-    session.add(invoice)
-    session.flush()
+    invoice = add_invoice(session, customer.id, f"TEST-{serial:06d}", cents, due, status)
     if paid_cents:
         session.add(Payment(invoice_id=invoice.id, amount_cents=paid_cents, paid_at=NOW - timedelta(days=1),
                             method="card", reference=f"TEST-PAY-{serial}"))

@@ -50,6 +50,7 @@ from settle.reminders import (
 from settle.senders import ReminderContent, SendError
 from settle.signing import sign
 from tests.conftest import BACKENDS, seeded_sqlite
+from tests.unit.builders import add_invoice
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = load_reminder_policy(ROOT / "policy" / "reminders.yml")
@@ -87,11 +88,7 @@ def new_customer(session, *, channel="chat", email="test@example.com", phone="+3
 
 def new_invoice(session, customer, cents: int, due: date, status=InvoiceStatus.OPEN, paid_cents: int = 0) -> Invoice:
     serial = next(_serial)
-    invoice = Invoice(number=f"REM-{serial:06d}", customer_id=customer.id, period_start=due - timedelta(days=52),
-                      period_end=due - timedelta(days=22), issue_date=due - timedelta(days=21), due_date=due,
-                      total_cents=cents, status=status)
-    session.add(invoice)
-    session.flush()
+    invoice = add_invoice(session, customer.id, f"REM-{serial:06d}", cents, due, status)
     if paid_cents:
         pay(session, invoice, paid_cents, status=None)
     return invoice
