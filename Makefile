@@ -19,7 +19,16 @@ $(BIN)/.installed: pyproject.toml
 	@$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
-install: $(BIN)/.installed  ## create the virtualenv and install everything
+# The chat widget's socket.io client is vendored from the npm lock file, so no page fetches it from the internet.
+WIDGET_JS := settle/web/static/vendor/socket.io.min.js
+$(WIDGET_JS): settle/web/widget/package-lock.json
+	@command -v npm >/dev/null || { echo "The chat widget needs Node.js and npm to vendor socket.io-client: install them (e.g. 'apt-get install npm'), then run make again." >&2; exit 1; }
+	@echo "==> Vendoring socket.io-client for the chat widget"
+	@npm ci --prefix settle/web/widget --no-audit --no-fund --loglevel=error
+	@mkdir -p $(@D)
+	@cp settle/web/widget/node_modules/socket.io-client/dist/socket.io.min.js $@
+
+install: $(BIN)/.installed $(WIDGET_JS)  ## create the virtualenv and install everything
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download needs the internet).
 /usr/bin/chromium:
@@ -60,10 +69,11 @@ test: install train /usr/bin/chromium  ## run every test: data validation, unit,
 	@echo "==> Running pytest (unit, actions, end-to-end)"
 	@$(BIN)/pytest
 
-bench: install  ## print the benchmark figures (PostgreSQL at 127.0.0.1:5432, database settle_bench)
-	@$(BIN)/settle bench
+bench: install train  ## NLU, dialogue, latency, cost and scale figures; report in var/bench/ (wipes the settle_bench PostgreSQL database)
+	@$(BIN)/settle bench --nlu-test tests/nlu/held_out.yml
 
 clean:  ## remove the demo database, models and logs (keeps the virtualenv)
 	rm -rf var models/*.tar.gz
+	rm -rf settle/web/static/vendor settle/web/widget/node_modules
 
 .PHONY: help install db train run shell validate test bench clean

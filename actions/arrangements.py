@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import AccountAction, database, verified_customer_id
+from actions.handoff import queue_for_a_person
 from settle import arrangements
 from settle.arrangements import NotEligibleForExtension, NotEligibleForPlan, OutOfRange
 from settle.card_numbers import contains_card_number
@@ -332,6 +333,7 @@ class ActionHandleHardship(Action):
             if customer is not None:
                 report_hardship(session, customer.id, now_utc())
             service = welfare_service_for(customer)
+        queue_for_a_person(tracker, "hardship")  # a person can reach out; the options above say how to ask
         dispatcher.utter_message(
             response="utter_hardship_welfare", name=service.name, phone=service.phone, address=service.address, web=service.web
         )

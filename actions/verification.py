@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import database
+from actions.handoff import queue_for_a_person
 from settle.card_numbers import contains_card_number
 from settle.clock import now_utc
 from settle.config import Settings
@@ -107,6 +108,7 @@ class ValidateVerifyCustomerForm(FormValidationAction):
             return {**cleared, "verification": "verified", "verified_customer_id": str(result.customer.customer_id)}
         if result.outcome == Outcome.LOCKED:
             _say_locked(dispatcher, result.locked_until)
+            queue_for_a_person(tracker, "verification_locked")
             return {**cleared, "verification": "locked"}
         dispatcher.utter_message(response="utter_verification_failed", attempts_left=result.attempts_left)
         return cleared

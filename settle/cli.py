@@ -5,6 +5,7 @@ import argparse
 import os
 import subprocess
 import sys
+from pathlib import Path
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -15,9 +16,10 @@ from settle.clock import local_today, now_utc
 from settle.config import Settings
 from settle.db import session_factory
 from settle.models import Customer
+from settle.office_hours import OfficeHours
 from settle.policy import PolicyError, load_policy, load_reminder_policy
-from settle.seed import seed
-from settle.signing import MissingSecret, link_secret
+from settle.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, seed
+from settle.signing import MissingSecret, link_secret, rasa_api_token, session_secret
 from settle.verification import issue_app_token
 
 RASA_PORT = 5005
@@ -25,10 +27,16 @@ ACTIONS_PORT = 5055
 SHELL_PORT = 5006
 WEB_PORT = 8000
 MODEL = "models/settle.tar.gz"
+BENCH_PARTS = ("nlu", "dialogue", "load", "cost", "scale", "reminders")
 
 
 def say(message: str) -> None:
     print(f"==> {message}", flush=True)
+
+
+def say_indented(line: str) -> None:
+    """A line of progress under the step `say` announced."""
+    print(f"    {line}", flush=True)
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
@@ -78,16 +86,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not os.path.exists(MODEL):
         print(f"settle run: no trained model at {MODEL}; run `make train` first.", file=sys.stderr)
         return 1
+    settings = Settings.from_environment()
     try:
         load_policy()
         load_reminder_policy()
-        link_secret(Settings.from_environment())
+        link_secret(settings)
+        session_secret(settings)
+        OfficeHours.parse(settings.office_hours, settings.timezone)
     except PolicyError as error:
         print(f"settle run: {error}. Fix the policy file and run again.", file=sys.stderr)
         return 1
     except MissingSecret as error:
         print(f"settle run: {error}.", file=sys.stderr)
         return 1
+    except ValueError as error:
+        print(f"settle run: {error} (SETTLE_OFFICE_HOURS).", file=sys.stderr)
+        return 1
+    token = rasa_api_token(settings)
+    if token:  # every part started below inherits it: the console and reminders reach the chat with it
+        os.environ["RASA_API_TOKEN"] = token
     started: list[runner.Part] = []
     try:
         for part, port in ((runner.web_app(WEB_PORT), WEB_PORT), (runner.action_server(ACTIONS_PORT), ACTIONS_PORT)):
@@ -103,7 +120,6 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "shell", "--model", MODEL, "--endpoints", "endpoints.yml", "--interface", "127.0.0.1", "--port", str(SHELL_PORT)
             )
             return subprocess.call(shell)
-        token = os.environ.get("RASA_API_TOKEN") or None
         rasa = runner.rasa_server(RASA_PORT, MODEL, token)
         say(f"Starting the Rasa server on 127.0.0.1:{RASA_PORT} (loading the model takes about a minute)")
         started.append(rasa)
@@ -117,6 +133,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         say("Stopping")
     finally:
         runner.stop(started)
+    return 0
+
+
+def cmd_agent_add(args: argparse.Namespace) -> int:
+    """Adds a support agent for the console; the password is asked twice, or read from stdin."""
+    from getpass import getpass
+
+    from settle.agents import AgentProblem, create_agent
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass("Password for the new agent: ")
+        if getpass("The same password again: ") != password:
+            print("settle agent add: the two passwords differ; nothing was changed.", file=sys.stderr)
+            return 1
+    try:
+        with session_factory(Settings.from_environment().database_url).begin() as session:
+            agent = create_agent(session, args.email, args.name, password, now_utc())
+            say(f"Agent {agent.name} <{agent.email}> can now log in at /agent")
+    except AgentProblem as error:
+        print(f"settle agent add: {error}; nothing was changed.", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -186,15 +225,52 @@ def _moment(text: str) -> datetime:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Prints the benchmark figures; the targets are in the README, never asserted here."""
-    from settle.bench import reminder_selection
+    """Runs the benchmarks, prints their figures and writes var/bench/report.{json,md}; never asserts targets."""
+    from settle.bench import Report
 
-    if not args.database_url.startswith("postgresql"):
-        print("settle bench: the scale benchmark needs PostgreSQL (--database-url postgresql://…).", file=sys.stderr)
+    parts = args.only or list(BENCH_PARTS)
+    needs_postgres = {"scale", "reminders"} & set(parts)
+    if needs_postgres and not args.database_url.startswith("postgresql"):
+        print("settle bench: the scale benchmarks need PostgreSQL (--database-url postgresql://…).", file=sys.stderr)
         return 1
-    for invoices in args.invoices:
-        say(f"Reminder selection over {invoices:,} invoices (PostgreSQL)")
-        reminder_selection(args.database_url, invoices, say=lambda line: print(f"    {line}", flush=True))
+    if {"nlu", "dialogue", "load", "cost", "scale"} & set(parts) and not os.path.exists(MODEL):
+        print(f"settle bench: no trained model at {MODEL}; run `make train` first.", file=sys.stderr)
+        return 1
+    model = Path(MODEL)
+    report = Report()
+    for part in parts:
+        say(f"Benchmark: {part}")
+        if part == "nlu":
+            from settle.bench.nlu import run_nlu
+
+            configs = [Path("config.yml"), *sorted(Path("bench").glob("config_*.yml"))]
+            report.add(part, *run_nlu(args.folds, args.nlu_test, configs, say_indented))
+        elif part == "dialogue":
+            from settle.bench.dialogue import run_dialogue
+
+            report.add(part, *run_dialogue(model, say_indented))
+        elif part == "load":
+            from settle.bench.load import run_load
+
+            report.add(part, *run_load(model, Settings.from_environment().database_url, args.concurrency, args.seconds, say_indented))
+        elif part == "cost":
+            from settle.bench.load import run_cost
+
+            report.add(part, *run_cost(model, say_indented, train=args.train))
+        elif part == "scale":
+            from settle.bench.load import run_scale
+
+            report.add(part, *run_scale(model, args.database_url, args.invoices, say_indented))
+        elif part == "reminders":
+            from settle.bench.reminders import reminder_selection
+
+            figures = [reminder_selection(args.database_url, invoices, say=say_indented) for invoices in args.invoices]
+            rows = "\n".join(f"| {f['invoices']:,} | {f['first_run_claimed']:,} | {f['first_run_seconds']} s | {f['second_run_seconds']} s |"
+                             for f in figures)
+            report.add(part, {"runs": figures}, "## Reminder selection (PostgreSQL)\n\n| invoices | claimed and queued | first run | second run |\n"
+                                                 "| --- | --- | --- | --- |\n" + rows)
+    path = report.write()
+    say(f"Report written to {path} (and report.json beside it)")
     return 0
 
 
@@ -205,9 +281,11 @@ def _print_where_to_talk(token: str | None) -> None:
         f"  REST:      curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' "
         f"-d '{{\"sender\": \"me\", \"message\": \"hi\"}}'\n"
         f"  socket.io: {base}/socket.io\n"
+        f"  chat:      http://127.0.0.1:{WEB_PORT}/chat (the website's chat widget)\n"
+        f"  agents:    http://127.0.0.1:{WEB_PORT}/agent (demo agent: {DEMO_AGENT_EMAIL} / {DEMO_AGENT_PASSWORD})\n"
         f"  web app:   http://127.0.0.1:{WEB_PORT} (payment pages; links come from the chat)\n"
         f"  terminal:  make shell (in another terminal)\n"
-        f"  HTTP API:  {'enabled, with the token in RASA_API_TOKEN' if token else 'off (set RASA_API_TOKEN to enable it)'}\n"
+        f"  HTTP API:  {'enabled, with the token in RASA_API_TOKEN (demo: var/rasa-api-token)' if token else 'off: set RASA_API_TOKEN, or agents cannot write to the chat'}\n"
         f"  logs:      var/log/\n"
         f"Press Ctrl-C to stop everything.\n",
         flush=True,
@@ -236,6 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
     token = commands.add_parser("app-token", help="print a signed app token for a customer number")
     token.add_argument("customer_number")
     token.set_defaults(handler=cmd_app_token)
+    agent = commands.add_parser("agent", help="manage the support agents of the console").add_subparsers(dest="agent_command", required=True)
+    add_agent = agent.add_parser("add", help="add an agent (asks for the password)")
+    add_agent.add_argument("email")
+    add_agent.add_argument("--name", required=True, help="the name customers see when the agent joins their chat")
+    add_agent.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    add_agent.set_defaults(handler=cmd_agent_add)
     statement = commands.add_parser("import-statement", help="record the payments of a CAMT.053 bank statement")
     statement.add_argument("file", help="the statement file (XML)")
     statement.set_defaults(handler=cmd_import_statement)
@@ -246,10 +330,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "catch-messages", help="demo only: local stand-ins for the mail server and SMS provider that print what arrives"
     ).set_defaults(handler=cmd_catch_messages)
-    bench = commands.add_parser("bench", help="run the benchmarks and print their figures")
+    bench = commands.add_parser("bench", help="run the benchmarks, print their figures and write var/bench/report.md")
+    bench.add_argument("--only", nargs="+", choices=BENCH_PARTS, help="run only these parts (default: all)")
     bench.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/settle_bench"),
-                       help="a PostgreSQL database the benchmark may wipe (default: settle_bench on localhost)")
-    bench.add_argument("--invoices", type=int, nargs="+", default=[10_000, 1_000_000], help="sizes to measure")
+                       help="a PostgreSQL database the scale benchmarks may wipe (default: settle_bench on localhost)")
+    bench.add_argument("--invoices", type=int, nargs="+", default=[10_000, 1_000_000], help="database sizes for the scale benchmarks")
+    bench.add_argument("--folds", type=int, default=5, help="cross-validation folds for the NLU figures (default 5)")
+    bench.add_argument("--nlu-test", type=Path, help="also score this Rasa-format NLU file (e.g. tests/nlu/held_out.yml)")
+    bench.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 20, 50], help="simulated customers at once")
+    bench.add_argument("--seconds", type=float, default=20, help="how long each load level runs (default 20)")
+    bench.add_argument("--train", action="store_true", help="also time a full training (about 5 minutes)")
     bench.set_defaults(handler=cmd_bench)
     run = commands.add_parser("run", help="start the action server and the Rasa server")
     run.add_argument("--shell", action="store_true", help="chat in this terminal instead of serving REST/socket.io")

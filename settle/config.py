@@ -42,6 +42,10 @@ class Settings:
     sms_api_url: str
     sms_api_key: str
     sms_sender: str
+    chat_socket_url: str
+    office_hours: str
+    minutes_per_waiting_customer: int
+    session_secret: str | None
 
     @classmethod
     def from_environment(cls) -> "Settings":
@@ -75,4 +79,8 @@ class Settings:
             sms_api_url=env.get("SETTLE_SMS_API_URL", "http://127.0.0.1:8025/v1/messages").rstrip("/"),
             sms_api_key=env.get("SETTLE_SMS_API_KEY") or "demo-sms-key",
             sms_sender=env.get("SETTLE_SMS_SENDER", "Settle"),
+            chat_socket_url=(env.get("SETTLE_CHAT_SOCKET_URL") or env.get("SETTLE_RASA_URL", "http://127.0.0.1:5005")).rstrip("/"),
+            office_hours=env.get("SETTLE_OFFICE_HOURS", "Mon-Fri 08:00-18:00"),
+            minutes_per_waiting_customer=int(env.get("SETTLE_MINUTES_PER_WAITING_CUSTOMER", "4")),
+            session_secret=env.get("SETTLE_SESSION_SECRET") or None,
         )

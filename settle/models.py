@@ -390,6 +390,19 @@ class Dispute(Base):
     invoice = relationship("Invoice")
 
 
+class Agent(Base):
+    """A support agent who logs into the console; only a hash of the password is kept."""
+
+    __tablename__ = "agents"
+
+    id = Column(Integer, primary_key=True)
+    email = Column(String(254), nullable=False, unique=True)
+    name = Column(String(100), nullable=False)
+    password_hash = Column(String(200), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(UTCDateTime, nullable=False)
+
+
 class Escalation(Base):
     """A conversation handed to a person, with why and what the bot knew; the agents' queue reads these."""
 
@@ -400,8 +413,36 @@ class Escalation(Base):
     conversation_id = Column(String(255), nullable=False, index=True)
     customer_id = Column(Integer, ForeignKey("customers.id"), index=True)
     context_json = Column(Text, nullable=False, default="{}")
-    status = Column(String(20), nullable=False, default="waiting", index=True)
+    #: The chat up to the hand-over: a JSON list of {"who": "customer"|"bot", "text", "at"}.
+    transcript_json = Column(Text, nullable=False, default="[]", server_default="[]")
+    status = Column(String(20), nullable=False, default="waiting", index=True)  # waiting, claimed, resolved, handed_back
     created_at = Column(UTCDateTime, nullable=False)
+    agent_id = Column(Integer, ForeignKey("agents.id"), index=True)
+    claimed_at = Column(UTCDateTime)
+    closed_at = Column(UTCDateTime)
+    callback_phone = Column(String(40))
+    callback_at = Column(UTCDateTime)
+
+    agent = relationship("Agent")
+    customer = relationship("Customer")
+
+
+class EscalationMessage(Base):
+    """What was said once a person was involved: the customer's messages, the agent's replies, and
+    internal notes (author "note") that the customer never sees."""
+
+    __tablename__ = "escalation_messages"
+
+    id = Column(Integer, primary_key=True)
+    escalation_id = Column(Integer, ForeignKey("escalations.id"), nullable=False, index=True)
+    author = Column(String(10), nullable=False)  # customer, agent, note
+    agent_id = Column(Integer, ForeignKey("agents.id"))
+    text = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    #: When an agent's reply was handed to Rasa for the customer's chat; None while it waits.
+    delivered_at = Column(UTCDateTime)
+
+    agent = relationship("Agent")
 
 
 class ChatConversation(Base):

@@ -15,6 +15,7 @@ from typing import Callable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from settle.agents import create_agent
 from settle.models import Channel, Customer, Invoice, InvoiceLine, InvoiceStatus, LineCategory, Payment
 from settle.money import to_cents
 
@@ -66,8 +67,14 @@ PERSONAS = [
 ]
 
 
+#: The demo's support agent for the agent console; a real team adds its agents with `settle agent add`.
+DEMO_AGENT_EMAIL = "sam@settle.example"
+DEMO_AGENT_NAME = "Sam"
+DEMO_AGENT_PASSWORD = "settle-demo-agent"
+
+
 def seed(session: Session, today: date, customers: int = 500, progress: Callable[[int, int], None] | None = None) -> int:
-    """Fills an empty database with demo data; returns how many customers it made."""
+    """Fills an empty database with demo data and the demo agent; returns how many customers it made."""
     if session.execute(select(func.count()).select_from(Customer)).scalar_one():
         raise ValueError("the database already has customers; seed only an empty one")
     rng = random.Random(20261122)
@@ -81,6 +88,7 @@ def seed(session: Session, today: date, customers: int = 500, progress: Callable
         _make_bills(session, rng, customer, periods, today, persona.shape if persona else _random_shape(rng), numbers)
         if progress and (index + 1) % 100 == 0:
             progress(index + 1, customers)
+    create_agent(session, DEMO_AGENT_EMAIL, DEMO_AGENT_NAME, DEMO_AGENT_PASSWORD, datetime.combine(today, time(8), timezone.utc))
     return customers
 
 

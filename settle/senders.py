@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from settle.signing import rasa_api_token
 from settle.texts import DEFAULT_DOMAIN_FILE, TextError, render
 
 #: Refusals that may pass by themselves: a request timeout and rate limiting (and every 5xx).
@@ -80,31 +81,47 @@ class ChatSender:
         """Triggers EXTERNAL_reminder in the conversation; Rasa answers on the channel the customer last used."""
         if not content.conversation_id:
             raise SendError("no chat conversation to remind the customer in", retryable=False)
-        if not CONVERSATION_ID.fullmatch(content.conversation_id):
-            raise SendError(
-                f"the chat conversation id {content.conversation_id[:80]!r} has characters Rasa's HTTP API can't address",
-                retryable=False,
-            )
-        if not self.api_token:
-            raise SendError("no Rasa API token is set (RASA_API_TOKEN), so the chat can't be reached", retryable=False)
-        _post(
-            self.http,
-            f"{self.rasa_url}/conversations/{content.conversation_id}/trigger_intent",
-            service="Rasa",
-            purpose=f"trigger the reminder in conversation {content.conversation_id}",
-            secret=self.api_token,
-            timeout=self.timeout,
-            retryable_statuses=RASA_RETRYABLE_STATUSES,
-            params={"output_channel": "latest", "token": self.api_token},
-            json={
-                "name": self.intent,
-                "entities": {
-                    **content.values,
-                    "reminder_token": content.reminder_token,
-                    "reminder_response": content.response,
-                },
-            },
+        trigger_intent(
+            self.http, self.rasa_url, self.api_token, content.conversation_id, self.intent,
+            {**content.values, "reminder_token": content.reminder_token, "reminder_response": content.response},
+            purpose="trigger the reminder", timeout=self.timeout,
         )
+
+
+def trigger_intent(
+    http: requests.Session,
+    rasa_url: str,
+    api_token: str | None,
+    conversation_id: str,
+    intent: str,
+    entities: dict | None = None,
+    purpose: str = "reach the chat",
+    timeout: float = 10,
+) -> None:
+    """Triggers one of Settle's external intents in a conversation through Rasa's HTTP API; what the
+    bot says goes to the channel the customer last used (their open chat).
+
+    Raises:
+        SendError: the conversation can't be addressed, no token is set, or Rasa did not take it.
+    """
+    if not CONVERSATION_ID.fullmatch(conversation_id):
+        raise SendError(
+            f"the chat conversation id {conversation_id[:80]!r} has characters Rasa's HTTP API can't address",
+            retryable=False,
+        )
+    if not api_token:
+        raise SendError("no Rasa API token is set (RASA_API_TOKEN), so the chat can't be reached", retryable=False)
+    _post(
+        http,
+        f"{rasa_url.rstrip('/')}/conversations/{conversation_id}/trigger_intent",
+        service="Rasa",
+        purpose=f"{purpose} in conversation {conversation_id}",
+        secret=api_token,
+        timeout=timeout,
+        retryable_statuses=RASA_RETRYABLE_STATUSES,
+        params={"output_channel": "latest", "token": api_token},
+        json={"name": intent, "entities": entities or {}},
+    )
 
 
 class EmailSender:
@@ -268,7 +285,7 @@ def sms_text(text: str, limit: int = SMS_MAX_CHARS) -> str:
 def senders_from(settings: Any) -> dict[str, Sender]:
     """The three senders configured from Settings, by channel name."""
     senders: list[Sender] = [
-        ChatSender(settings.rasa_url, settings.rasa_api_token),
+        ChatSender(settings.rasa_url, rasa_api_token(settings)),
         EmailSender(
             settings.smtp_host,
             settings.smtp_port,

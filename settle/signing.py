@@ -11,7 +11,7 @@ from pathlib import Path
 
 from settle.config import Settings
 
-DEMO_SECRET_FILE = Path("var/link-secret")
+DEMO_SECRETS = Path("var")
 
 
 class MissingSecret(RuntimeError):
@@ -19,27 +19,48 @@ class MissingSecret(RuntimeError):
 
 
 def link_secret(settings: Settings) -> bytes:
-    """SETTLE_LINK_SECRET, or for the embedded demo (SQLite) a random secret kept in var/link-secret.
+    """SETTLE_LINK_SECRET, or for the embedded demo a random one kept in var/link-secret."""
+    return demo_or_configured(settings, settings.link_secret, "SETTLE_LINK_SECRET", "link-secret").encode()
+
+
+def session_secret(settings: Settings) -> str:
+    """SETTLE_SESSION_SECRET (signs the agent console's session cookie), or the demo's in var/."""
+    return demo_or_configured(settings, settings.session_secret, "SETTLE_SESSION_SECRET", "session-secret")
+
+
+def rasa_api_token(settings: Settings) -> str | None:
+    """RASA_API_TOKEN, which the console and the reminder engine need to reach the chat through Rasa's
+    HTTP API; the embedded demo makes one in var/. None when it is not set outside the demo (the API
+    stays off then)."""
+    try:
+        return demo_or_configured(settings, settings.rasa_api_token, "RASA_API_TOKEN", "rasa-api-token")
+    except MissingSecret:
+        return None
+
+
+def demo_or_configured(settings: Settings, configured: str | None, variable: str, demo_file: str) -> str:
+    """The configured secret, or for the embedded demo (SQLite) a random one kept in var/`demo_file`.
 
     With a shared database (PostgreSQL, several processes or hosts) a secret per machine would make
-    links and reminders signed by one process fail in another, so the variable is then required.
+    what one process signed fail in another, so the variable is then required.
     """
-    if settings.link_secret:
-        return settings.link_secret.encode()
+    if configured:
+        return configured
     if not settings.database_url.startswith("sqlite"):
-        raise MissingSecret("set SETTLE_LINK_SECRET (the same value for every Settle process)")
-    DEMO_SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
+        raise MissingSecret(f"set {variable} (the same value for every Settle process)")
+    path = DEMO_SECRETS / demo_file
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        descriptor = os.open(DEMO_SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # made earlier, or by another process just now
         pass
     else:
         with os.fdopen(descriptor, "w") as file:
             file.write(secrets.token_urlsafe(32))
-    secret = DEMO_SECRET_FILE.read_text().strip()
+    secret = path.read_text().strip()
     if not secret:
-        raise MissingSecret(f"{DEMO_SECRET_FILE} is empty: delete it (or set SETTLE_LINK_SECRET) and start again")
-    return secret.encode()
+        raise MissingSecret(f"{path} is empty: delete it (or set {variable}) and start again")
+    return secret
 
 
 def sign(secret: bytes, *parts: object) -> str:

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
 
 from settle.checkout import handle_notification, provider_for, start_checkout
 from settle.clock import format_date, local_today, now_utc
@@ -23,7 +26,10 @@ from settle.money import euros, format_euros
 from settle.payment_links import LinkProblem, open_link
 from settle.payments import open_cents
 from settle.providers import ProviderError
+from settle.signing import session_secret
 from settle.transfer import structured_communication
+from settle.web.chat import chat_router
+from settle.web.console import console_router
 
 HERE = Path(__file__).parent
 log = logging.getLogger("settle.web")
@@ -45,6 +51,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def database():
         with session_factory(settings.database_url).begin() as session:
             yield session
+
+    templates.env.filters["local_time"] = lambda moment: _local_time(moment, settings.timezone)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(settings),
+        session_cookie="settle_agent",
+        max_age=8 * 60 * 60,  # a working day
+        same_site="strict",
+        https_only=settings.public_url.startswith("https://"),
+    )
+    app.include_router(console_router(settings, templates, database))
+    app.include_router(chat_router(settings, templates))
 
     def page(request: Request, name: str, status_code: int = 200, **values) -> HTMLResponse:
         return templates.TemplateResponse(request, name, values, status_code=status_code)
@@ -157,6 +175,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(pdf, media_type="application/pdf", headers=headers)
 
     return app
+
+
+def _local_time(moment: datetime | None, timezone: str) -> str:
+    """ "Sun 22 Nov 14:05" in the company's timezone, for the console."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
 
 
 def _bill_view(session, invoice, today) -> dict:

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import delete
 
 from settle.db import session_factory
-from settle.models import PaymentLink, VerificationFailure, VerificationLockout, payment_link_invoices
+from settle.models import Escalation, EscalationMessage, PaymentLink, VerificationFailure, VerificationLockout, payment_link_invoices
 from tests.conftest import seeded_sqlite
 
 DOMAIN = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text())
@@ -19,7 +19,8 @@ DOMAIN = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text())
 
 @pytest.fixture
 def actions_database(database_url, monkeypatch):
-    """Points the actions at the shared test database; forgets verification attempts and links afterwards."""
+    """Points the actions at the shared test database; forgets verification attempts, links and the
+    agents' queue afterwards."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("SETTLE_LINK_SECRET", "action-tests-link-secret")
     yield database_url
@@ -28,6 +29,8 @@ def actions_database(database_url, monkeypatch):
         session.execute(delete(VerificationLockout))
         session.execute(delete(payment_link_invoices))
         session.execute(delete(PaymentLink))
+        session.execute(delete(EscalationMessage))
+        session.execute(delete(Escalation))
 
 
 @pytest.fixture

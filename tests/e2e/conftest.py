@@ -56,6 +56,10 @@ def stack(tmp_path_factory) -> Stack:
         "SETTLE_RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "SETTLE_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
         "SETTLE_PAYMENT_PROVIDER": "sandbox",
+        "SETTLE_SESSION_SECRET": "e2e-session-secret",
+        # A person can always be reached here, so the takeover is tested whatever the day; the
+        # callback outside office hours is covered by the action and unit tests.
+        "SETTLE_OFFICE_HOURS": "Mon-Sun 00:00-24:00",
     }
     parts = [
         (runner.web_app(web_port, log_dir=work), web_port),

@@ -1,0 +1,47 @@
+"""Rasa's socket.io channel for the chat widget, with its conversation rooms fixed and closed to strangers.
+
+Rasa 3.6 calls python-socketio's `enter_room` without `await`; in python-socketio 5.x it is a coroutine, so with
+`session_persistence` a browser never joins its conversation's room, which is where Rasa sends every reply,
+an agent's message and a reminder: nothing arrives (RasaHQ/rasa#13027, open). Rasa also lets a client name any
+conversation id, join it and write into it. Here the server issues the ids, and a socket writes only into the
+conversation it joined.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any, Awaitable, Callable
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput
+from sanic import Blueprint
+
+#: What an id this channel issued looks like (uuid4().hex); anything else gets a fresh one.
+ISSUED_ID = re.compile(r"[0-9a-f]{32}")
+
+
+class WebChatInput(SocketIOInput):
+    """Rasa's `socketio` channel (same name, events and options) with awaited, server-issued session rooms."""
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        blueprint = super().blueprint(on_new_message)
+        sio, namespace = self.sio, self.namespace or "/"
+        handle_message = sio.handlers[namespace][self.user_message_evt]
+
+        async def session_request(sid: str, data: Any) -> None:
+            asked = data.get("session_id") if isinstance(data, dict) else None
+            session_id = asked if isinstance(asked, str) and ISSUED_ID.fullmatch(asked) else uuid.uuid4().hex
+            if self.session_persistence:
+                await sio.enter_room(sid, session_id, namespace=namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+
+        async def user_message(sid: str, data: Any) -> None:
+            if not isinstance(data, dict):
+                return
+            if self.session_persistence and data.get("session_id") not in sio.rooms(sid, namespace=namespace):
+                return  # not this socket's conversation (or no session_request yet): Rasa would take it as-is
+            await handle_message(sid, data)
+
+        sio.on("session_request", session_request, namespace=namespace)
+        sio.on(self.user_message_evt, user_message, namespace=namespace)
+        return blueprint

@@ -1,0 +1,1 @@
+"""Rasa graph components of Settle's own, named in config.yml (Rasa imports them from the project root)."""

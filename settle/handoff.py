@@ -1,0 +1,316 @@
+"""A person takes over the chat: the hand-over, the agents' queue, claiming, replies, notes, callbacks.
+
+The bot's side (the actions) and the agents' side (the console) both call these functions; the
+database row of the escalation is the one place that says who has the conversation.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from settle.escalations import WAITING, escalate
+from settle.models import Agent, Escalation, EscalationMessage
+from settle.office_hours import DAY_NAMES, OfficeHours
+
+CLAIMED = "claimed"
+RESOLVED = "resolved"
+HANDED_BACK = "handed_back"
+CLOSED = (RESOLVED, HANDED_BACK)
+#: The queue's views: waiting for anyone, claimed by me, closed.
+VIEWS = ("waiting", "mine", "closed")
+
+MAX_TRANSCRIPT_ENTRIES = 200
+MAX_MESSAGE_LENGTH = 2000
+#: How far ahead a callback may be asked for.
+CALLBACK_HORIZON = timedelta(days=14)
+#: "at 10", "at 9am": an hour without minutes, which dateparser misreads.
+_BARE_HOUR = re.compile(r"(?P<at>\bat\s+)(?P<hour>\d{1,2})(?![\d:.]|\s*(?:am|pm|h)\b)", re.I)
+
+
+class HandoffProblem(Exception):
+    """Something an agent tried can't be done; `str()` is a sentence to show them."""
+
+
+class EscalationNotFound(HandoffProblem):
+    pass
+
+
+class AlreadyClaimed(HandoffProblem):
+    pass
+
+
+class NotYours(HandoffProblem):
+    pass
+
+
+class CallbackProblem(ValueError):
+    """The customer's phone number or time can't be used; `reason` picks the message to say."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # phone, unclear, past, closed, too_far
+
+
+@dataclass(frozen=True)
+class HandOver:
+    """What the bot tells the customer after queueing them."""
+
+    escalation_id: int
+    office_open: bool
+    wait_minutes: int | None
+    next_opening: datetime | None
+
+
+def hand_over(
+    session: Session,
+    reason: str,
+    conversation_id: str,
+    customer_id: int | None,
+    transcript: list[dict],
+    bot_tried: list[str],
+    hours: OfficeHours,
+    minutes_per_waiting_customer: int,
+    now: datetime,
+) -> HandOver:
+    """Queues the conversation for a person with the chat so far, and says when one can be expected.
+
+    Args:
+        transcript: the chat up to now, oldest first, as {"who": "customer"|"bot", "text", "at"}.
+        bot_tried: what the customer asked the bot about (intent names), for the agent.
+    """
+    escalation = escalate(session, reason, conversation_id, customer_id, {"bot_tried": bot_tried}, now)
+    escalation.transcript_json = json.dumps(
+        [{**entry, "text": str(entry.get("text", ""))[:MAX_MESSAGE_LENGTH]} for entry in transcript[-MAX_TRANSCRIPT_ENTRIES:]],
+        ensure_ascii=False,
+    )
+    session.flush()
+    if not hours.is_open(now):
+        return HandOver(escalation.id, False, None, hours.next_opening(now))
+    ahead = session.execute(
+        select(func.count()).select_from(Escalation).where(Escalation.status == WAITING, Escalation.id <= escalation.id)
+    ).scalar_one()
+    return HandOver(escalation.id, True, _rounded_up(max(1, ahead) * minutes_per_waiting_customer), None)
+
+
+def parse_phone(text: str) -> str:
+    """A phone number as the customer typed it, tidied: 8 to 15 digits, an optional leading +."""
+    cleaned = " ".join((text or "").split())
+    digits = re.sub(r"\D", "", cleaned)
+    if not re.fullmatch(r"\+?[\d\s().\-/]+", cleaned) or not 8 <= len(digits) <= 15:
+        raise CallbackProblem("phone")
+    return ("+" if cleaned.startswith("+") else "") + digits
+
+
+def parse_callback_time(text: str, hours: OfficeHours, now: datetime) -> datetime:
+    """The moment the customer wants to be called ("tomorrow at 10", "Monday 14:30"), when the office is open.
+
+    Raises:
+        CallbackProblem: unclear, in the past, outside office hours, or more than two weeks ahead.
+    """
+    import dateparser  # a quarter of a second to import: only when a time is parsed
+
+    local_now = now.astimezone(hours.zone)
+    # dateparser takes "at 10" for the 10th of a month and drops the hour of "tomorrow at 10".
+    phrase = _BARE_HOUR.sub(lambda m: f"{m['at']}{m['hour']}:00", text or "")
+    parsed = dateparser.parse(
+        phrase,
+        languages=["en"],
+        settings={"PREFER_DATES_FROM": "future", "RELATIVE_BASE": local_now.replace(tzinfo=None)},
+    )
+    if parsed is None:
+        raise CallbackProblem("unclear")
+    at = parsed.replace(tzinfo=hours.zone) if parsed.tzinfo is None else parsed.astimezone(hours.zone)
+    if at <= local_now and at.date() == local_now.date() and not re.search(r"\btoday\b", phrase, re.I):
+        at += timedelta(days=1)  # "at 10" said at 11 means tomorrow at 10
+    if at - timedelta(days=7) > local_now and re.search(DAY_NAMES[local_now.weekday()], phrase, re.I):
+        at -= timedelta(days=7)  # "Monday 14:30" said on Monday morning means today, not next week
+    if at <= local_now:
+        raise CallbackProblem("past")
+    if at - local_now > CALLBACK_HORIZON:
+        raise CallbackProblem("too_far")
+    if not hours.is_open(at):
+        raise CallbackProblem("closed")
+    return at
+
+
+def request_callback(session: Session, conversation_id: str, phone: str, at: datetime) -> Escalation | None:
+    """Stores the customer's callback request with the chat's newest waiting escalation (None if none waits)."""
+    escalation = session.execute(
+        select(Escalation)
+        .where(Escalation.conversation_id == conversation_id, Escalation.status == WAITING)
+        .order_by(Escalation.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if escalation is not None:
+        escalation.callback_phone = parse_phone(phone)
+        escalation.callback_at = at
+        session.flush()
+    return escalation
+
+
+def queue(session: Session, view: str, agent_id: int, reason: str | None = None) -> list[Escalation]:
+    """The console's list: waiting (oldest first), mine (claimed by this agent, oldest first), or closed
+    (latest first, the last 100)."""
+    if view not in VIEWS:
+        raise ValueError(f"unknown queue view {view!r}")
+    query = select(Escalation)
+    if view == "waiting":
+        query = query.where(Escalation.status == WAITING).order_by(Escalation.created_at, Escalation.id)
+    elif view == "mine":
+        query = query.where(Escalation.status == CLAIMED, Escalation.agent_id == agent_id).order_by(Escalation.created_at, Escalation.id)
+    else:
+        query = query.where(Escalation.status.in_(CLOSED)).order_by(Escalation.closed_at.desc(), Escalation.id.desc()).limit(100)
+    if reason:
+        query = query.where(Escalation.reason == reason)
+    return list(session.execute(query).scalars())
+
+
+def claim(session: Session, escalation_id: int, agent_id: int, now: datetime) -> Escalation:
+    """Gives a waiting conversation to this agent; of two agents claiming at once, exactly one wins.
+
+    Raises:
+        EscalationNotFound, AlreadyClaimed: with a sentence for the agent.
+    """
+    claimed = session.execute(
+        update(Escalation)
+        .where(Escalation.id == escalation_id, Escalation.status == WAITING)
+        .values(status=CLAIMED, agent_id=agent_id, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    escalation = _escalation(session, escalation_id)
+    session.refresh(escalation)
+    if not claimed:
+        if escalation.status == CLAIMED and escalation.agent_id == agent_id:
+            return escalation
+        who = escalation.agent.name if escalation.agent else "someone else"
+        raise AlreadyClaimed(f"{who} has already taken this conversation." if escalation.status == CLAIMED
+                             else "This conversation is already closed.")
+    return escalation
+
+
+def reply(session: Session, escalation_id: int, agent_id: int, text: str, now: datetime) -> EscalationMessage:
+    """An agent's message for the customer; it waits undelivered until Rasa relays it."""
+    escalation = _escalation(session, escalation_id)
+    if escalation.status != CLAIMED or escalation.agent_id != agent_id:
+        raise NotYours("Take the conversation first: only the agent who has it can write to the customer.")
+    return _add(session, escalation, "agent", agent_id, text, now)
+
+
+def add_note(session: Session, escalation_id: int, agent_id: int, text: str, now: datetime) -> EscalationMessage:
+    """An internal note for colleagues; never sent to the customer."""
+    return _add(session, _escalation(session, escalation_id), "note", agent_id, text, now)
+
+
+def close(session: Session, escalation_id: int, agent_id: int, outcome: str, now: datetime) -> bool:
+    """Resolves the escalation or hands it back to the bot.
+
+    Returns:
+        Whether an agent had the chat, so the bot has to be told to take over again.
+    """
+    if outcome not in CLOSED:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    escalation = _escalation(session, escalation_id)
+    if escalation.status in CLOSED:
+        raise HandoffProblem("This conversation is already closed.")
+    if escalation.status == CLAIMED and escalation.agent_id != agent_id:
+        raise NotYours(f"{escalation.agent.name} has this conversation; only they can close it.")
+    had_agent = escalation.status == CLAIMED
+    escalation.status, escalation.closed_at = outcome, now
+    escalation.agent_id = escalation.agent_id or agent_id
+    session.flush()
+    return had_agent
+
+
+def with_agent(session: Session, conversation_id: str) -> Escalation | None:
+    """The escalation whose agent has this conversation now, if any."""
+    return session.execute(
+        select(Escalation)
+        .where(Escalation.conversation_id == conversation_id, Escalation.status == CLAIMED)
+        .order_by(Escalation.claimed_at.desc(), Escalation.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def last_agent_name(session: Session, conversation_id: str) -> str | None:
+    """The name of the agent who had this conversation most recently, for "… has left the chat"."""
+    return session.execute(
+        select(Agent.name)
+        .join(Escalation, Escalation.agent_id == Agent.id)
+        .where(Escalation.conversation_id == conversation_id, Escalation.claimed_at.is_not(None))
+        .order_by(Escalation.claimed_at.desc(), Escalation.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def record_customer_message(session: Session, conversation_id: str, text: str, now: datetime) -> EscalationMessage | None:
+    """Keeps what the customer wrote while an agent has the chat; None when no agent has it."""
+    escalation = with_agent(session, conversation_id)
+    if escalation is None:
+        return None
+    return _add(session, escalation, "customer", None, text or "(an empty message)", now)
+
+
+def take_undelivered_replies(session: Session, conversation_id: str, now: datetime) -> list[str]:
+    """The agents' replies not yet sent to this conversation, oldest first, marked as delivered.
+
+    Rows are locked (and skipped if another relay holds them) so two relays never send one twice.
+    """
+    messages = session.execute(
+        select(EscalationMessage)
+        .join(Escalation, Escalation.id == EscalationMessage.escalation_id)
+        .where(
+            Escalation.conversation_id == conversation_id,
+            EscalationMessage.author == "agent",
+            EscalationMessage.delivered_at.is_(None),
+        )
+        .order_by(EscalationMessage.id)
+        .with_for_update(of=EscalationMessage, skip_locked=True)
+    ).scalars().all()
+    for message in messages:
+        message.delivered_at = now
+    session.flush()
+    return [message.text for message in messages]
+
+
+def messages(session: Session, escalation_id: int, after_id: int = 0) -> list[EscalationMessage]:
+    """What was said in this escalation (notes included: this is for agents only), oldest first."""
+    return list(session.execute(
+        select(EscalationMessage)
+        .where(EscalationMessage.escalation_id == escalation_id, EscalationMessage.id > after_id)
+        .order_by(EscalationMessage.id)
+    ).scalars())
+
+
+def transcript(escalation: Escalation) -> list[dict]:
+    """The chat up to the hand-over, as stored."""
+    return json.loads(escalation.transcript_json or "[]")
+
+
+def _rounded_up(minutes: int) -> int:
+    """Minutes rounded up to a multiple of five: a wait is an estimate, not a promise."""
+    return max(5, math.ceil(minutes / 5) * 5)
+
+
+def _escalation(session: Session, escalation_id: int) -> Escalation:
+    escalation = session.get(Escalation, escalation_id)
+    if escalation is None:
+        raise EscalationNotFound("There is no such conversation in the queue.")
+    return escalation
+
+
+def _add(session: Session, escalation: Escalation, author: str, agent_id: int | None, text: str, now: datetime) -> EscalationMessage:
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise HandoffProblem("The message is empty.")
+    if len(cleaned) > MAX_MESSAGE_LENGTH:
+        raise HandoffProblem(f"The message is too long: keep it under {MAX_MESSAGE_LENGTH} characters.")
+    message = EscalationMessage(escalation_id=escalation.id, author=author, agent_id=agent_id, text=cleaned, created_at=now)
+    session.add(message)
+    session.flush()
+    return message

@@ -1,0 +1,435 @@
+"""A person takes over: the hand-over, callbacks, the agents' queue, claiming, replies and closing."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import update
+
+from settle.agents import create_agent
+from settle.handoff import (
+    AlreadyClaimed,
+    CallbackProblem,
+    EscalationNotFound,
+    HandoffProblem,
+    NotYours,
+    add_note,
+    claim,
+    close,
+    hand_over,
+    last_agent_name,
+    messages,
+    parse_callback_time,
+    parse_phone,
+    queue,
+    record_customer_message,
+    reply,
+    request_callback,
+    take_undelivered_replies,
+    transcript,
+)
+from settle.models import Escalation
+from settle.office_hours import OfficeHours
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+#: Monday 23 November 2026, 09:00 in Brussels: the office is open.
+MONDAY_MORNING = datetime(2026, 11, 23, 9, 0, tzinfo=BRUSSELS)
+#: Saturday 28 November 2026, 10:00 in Brussels: the office is closed.
+SATURDAY_MORNING = datetime(2026, 11, 28, 10, 0, tzinfo=BRUSSELS)
+HOURS = OfficeHours.parse("Mon-Fri 08:00-18:00", "Europe/Brussels")
+CHAT = [
+    {"who": "customer", "text": "why is my bill so high", "at": "2026-11-23T07:58:00+00:00"},
+    {"who": "bot", "text": "Your latest bill is higher because you used more.", "at": "2026-11-23T07:58:01+00:00"},
+    {"who": "customer", "text": "I want a person", "at": "2026-11-23T07:59:00+00:00"},
+]
+
+
+@pytest.fixture
+def empty_queue(session):
+    """Nobody else waits (inside the test's transaction, rolled back afterwards)."""
+    session.execute(update(Escalation).where(Escalation.status == "waiting").values(status="resolved"))
+    session.expire_all()
+
+
+@pytest.fixture
+def dana(session):
+    return create_agent(session, "dana@handoff.example", "Dana", "dana-password-1", MONDAY_MORNING)
+
+
+@pytest.fixture
+def joris(session):
+    return create_agent(session, "joris@handoff.example", "Joris", "joris-password-1", MONDAY_MORNING)
+
+
+def queued(session, conversation_id="conv-1", reason="asked", now=MONDAY_MORNING, customer_id=None,
+           minutes_per_customer=4, hours=HOURS):
+    return hand_over(session, reason, conversation_id, customer_id, CHAT, ["explain_bill"], hours,
+                     minutes_per_customer, now)
+
+
+def waiting_chat(session, conversation_id="conv-1", **kwargs) -> Escalation:
+    return session.get(Escalation, queued(session, conversation_id, **kwargs).escalation_id)
+
+
+# The hand-over
+
+def test_hand_over_queues_a_waiting_escalation_with_the_chat_so_far(session, persona_customer):
+    lucas = persona_customer("overdue")
+    result = queued(session, customer_id=lucas.id)
+    session.expire_all()
+    escalation = session.get(Escalation, result.escalation_id)
+    assert escalation.status == "waiting"
+    assert (escalation.reason, escalation.conversation_id, escalation.customer_id) == ("asked", "conv-1", lucas.id)
+    assert transcript(escalation) == CHAT
+    assert json.loads(escalation.context_json)["bot_tried"] == ["explain_bill"]
+    assert escalation.created_at == MONDAY_MORNING
+
+
+def test_a_very_long_message_is_cut_in_the_transcript(session):
+    long_chat = [{"who": "customer", "text": "x" * 5000, "at": "2026-11-23T08:00:00+00:00"}]
+    result = hand_over(session, "asked", "conv-1", None, long_chat, [], HOURS, 4, MONDAY_MORNING)
+    [entry] = transcript(session.get(Escalation, result.escalation_id))
+    assert entry["text"] == "x" * 2000
+
+
+def test_while_open_the_wait_is_rounded_up_to_five_minutes(session, empty_queue):
+    result = queued(session, minutes_per_customer=4)
+    assert result.office_open is True
+    assert result.wait_minutes == 5
+    assert result.next_opening is None
+
+
+def test_the_wait_grows_with_the_queue(session, empty_queue):
+    first = queued(session, "conv-1", minutes_per_customer=4)
+    second = queued(session, "conv-2", minutes_per_customer=4)
+    third = queued(session, "conv-3", minutes_per_customer=4)
+    assert (first.wait_minutes, second.wait_minutes, third.wait_minutes) == (5, 10, 15)  # 4, 8, 12 rounded up
+
+
+def test_asking_again_while_waiting_keeps_the_place_in_the_queue(session, empty_queue):
+    first = queued(session, "conv-1")
+    queued(session, "conv-2")
+    again = queued(session, "conv-1", now=MONDAY_MORNING + timedelta(minutes=3))
+    assert again.escalation_id == first.escalation_id
+    assert again.wait_minutes == first.wait_minutes
+
+
+def test_a_claimed_conversation_no_longer_makes_others_wait(session, empty_queue, dana):
+    first = queued(session, "conv-1", minutes_per_customer=10)
+    claim(session, first.escalation_id, dana.id, MONDAY_MORNING)
+    assert queued(session, "conv-2", minutes_per_customer=10).wait_minutes == 10
+
+
+def test_when_closed_the_customer_hears_the_next_opening(session):
+    result = queued(session, now=SATURDAY_MORNING)
+    assert result.office_open is False
+    assert result.wait_minutes is None
+    assert result.next_opening == datetime(2026, 11, 30, 8, 0, tzinfo=BRUSSELS)
+    assert session.get(Escalation, result.escalation_id).status == "waiting"  # still queued for Monday
+
+
+# Callbacks
+
+@pytest.mark.parametrize("typed, kept", [
+    ("0470 12 34 56", "0470123456"),
+    ("+32 470 12 34 56", "+32470123456"),
+    ("(02) 123.45.67", "021234567"),
+    ("0470/12.34.56", "0470123456"),
+    ("  0470-12-34-56 ", "0470123456"),
+])
+def test_phone_numbers_as_people_type_them(typed, kept):
+    assert parse_phone(typed) == kept
+
+
+@pytest.mark.parametrize("typed", ["abc", "123", "1234567", "1" * 16, "1" * 20, "", None, "0470 12 34 56 ext 2", "0470+123456"])
+def test_what_is_not_a_phone_number_is_refused(typed):
+    with pytest.raises(CallbackProblem) as refused:
+        parse_phone(typed)
+    assert refused.value.reason == "phone"
+
+
+def test_tomorrow_at_ten():
+    assert parse_callback_time("tomorrow at 10", HOURS, MONDAY_MORNING) == datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)
+
+
+def test_at_ten_said_at_eleven_means_tomorrow_at_ten():
+    eleven = MONDAY_MORNING.replace(hour=11)
+    assert parse_callback_time("at 10", HOURS, eleven) == datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("tomorrow at 10:00", datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)),
+    ("tomorrow at 10am", datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)),
+    ("2pm", datetime(2026, 11, 23, 14, 0, tzinfo=BRUSSELS)),
+    ("Friday 17:30", datetime(2026, 11, 27, 17, 30, tzinfo=BRUSSELS)),
+    ("Monday 14:30", datetime(2026, 11, 23, 14, 30, tzinfo=BRUSSELS)),  # said on Monday morning: today
+    ("in 2 hours", datetime(2026, 11, 23, 11, 0, tzinfo=BRUSSELS)),
+])
+def test_callback_times_in_office_hours(typed, expected):
+    assert parse_callback_time(typed, HOURS, MONDAY_MORNING) == expected
+
+
+def test_a_callback_time_is_read_in_brussels_time_when_now_is_in_utc():
+    at = parse_callback_time("tomorrow at 10:00", HOURS, MONDAY_MORNING.astimezone(timezone.utc))
+    assert at == datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)
+
+
+@pytest.mark.parametrize("typed, reason", [
+    ("Saturday 10:00", "closed"),
+    ("tomorrow at 19:00", "closed"),
+    ("yesterday", "past"),
+    ("today at 8:00", "past"),
+    ("in 3 weeks", "too_far"),
+    ("blah", "unclear"),
+    ("", "unclear"),
+])
+def test_callback_times_that_cannot_be_used_say_why(typed, reason):
+    with pytest.raises(CallbackProblem) as refused:
+        parse_callback_time(typed, HOURS, MONDAY_MORNING)
+    assert refused.value.reason == reason
+
+
+def test_a_callback_is_stored_with_the_newest_waiting_escalation(session):
+    older = queued(session, "conv-1", reason="asked", now=SATURDAY_MORNING)
+    newer = queued(session, "conv-1", reason="upset", now=SATURDAY_MORNING + timedelta(minutes=2))
+    at = datetime(2026, 11, 30, 10, 0, tzinfo=BRUSSELS)
+    stored = request_callback(session, "conv-1", "+32 470 12 34 56", at)
+    assert stored.id == newer.escalation_id
+    session.expire_all()
+    assert (stored.callback_phone, stored.callback_at) == ("+32470123456", at)
+    assert session.get(Escalation, older.escalation_id).callback_phone is None
+
+
+def test_no_callback_is_stored_when_nothing_waits(session, dana):
+    escalation = waiting_chat(session, "conv-1", now=SATURDAY_MORNING)
+    claim(session, escalation.id, dana.id, SATURDAY_MORNING)
+    assert request_callback(session, "conv-1", "0470 12 34 56", SATURDAY_MORNING + timedelta(days=2)) is None
+    assert request_callback(session, "conv-nobody", "0470 12 34 56", SATURDAY_MORNING + timedelta(days=2)) is None
+    assert session.get(Escalation, escalation.id).callback_phone is None
+
+
+# The queue
+
+def test_the_waiting_queue_is_oldest_first(session, empty_queue):
+    later = waiting_chat(session, "conv-later", now=MONDAY_MORNING + timedelta(minutes=10))
+    earlier = waiting_chat(session, "conv-earlier", now=MONDAY_MORNING)
+    assert [e.id for e in queue(session, "waiting", agent_id=0)] == [earlier.id, later.id]
+
+
+def test_the_queue_can_be_filtered_by_reason(session, empty_queue):
+    asked = waiting_chat(session, "conv-1", reason="asked")
+    upset = waiting_chat(session, "conv-2", reason="upset")
+    assert [e.id for e in queue(session, "waiting", agent_id=0, reason="upset")] == [upset.id]
+    assert [e.id for e in queue(session, "waiting", agent_id=0, reason="asked")] == [asked.id]
+
+
+def test_mine_shows_only_what_i_claimed_and_closed_shows_what_is_done(session, empty_queue, dana, joris):
+    first = waiting_chat(session, "conv-1", now=MONDAY_MORNING)
+    second = waiting_chat(session, "conv-2", now=MONDAY_MORNING + timedelta(minutes=1))
+    theirs = waiting_chat(session, "conv-3", now=MONDAY_MORNING + timedelta(minutes=2))
+    done = waiting_chat(session, "conv-4", now=MONDAY_MORNING + timedelta(minutes=3))
+    for escalation in (second, first):
+        claim(session, escalation.id, dana.id, MONDAY_MORNING + timedelta(minutes=5))
+    claim(session, theirs.id, joris.id, MONDAY_MORNING + timedelta(minutes=5))
+    claim(session, done.id, dana.id, MONDAY_MORNING + timedelta(minutes=5))
+    close(session, done.id, dana.id, "resolved", MONDAY_MORNING + timedelta(minutes=20))
+
+    assert [e.id for e in queue(session, "mine", dana.id)] == [first.id, second.id]
+    assert [e.id for e in queue(session, "mine", joris.id)] == [theirs.id]
+    assert queue(session, "waiting", dana.id) == []
+    assert done.id in [e.id for e in queue(session, "closed", dana.id)]
+    assert first.id not in [e.id for e in queue(session, "closed", dana.id)]
+
+
+def test_closed_shows_the_latest_first(session, empty_queue, dana):
+    one = waiting_chat(session, "conv-1")
+    two = waiting_chat(session, "conv-2")
+    close(session, two.id, dana.id, "resolved", datetime(2031, 1, 1, 10, tzinfo=timezone.utc))
+    close(session, one.id, dana.id, "handed_back", datetime(2031, 1, 1, 11, tzinfo=timezone.utc))
+    assert [e.id for e in queue(session, "closed", dana.id)][:2] == [one.id, two.id]
+
+
+def test_an_unknown_view_is_refused(session):
+    with pytest.raises(ValueError):
+        queue(session, "everything", agent_id=0)
+
+
+# Claiming
+
+def test_one_agent_wins_the_claim_and_the_other_is_told_who(session, dana, joris):
+    escalation = waiting_chat(session)
+    claimed = claim(session, escalation.id, dana.id, MONDAY_MORNING)
+    assert (claimed.status, claimed.agent_id, claimed.claimed_at) == ("claimed", dana.id, MONDAY_MORNING)
+    with pytest.raises(AlreadyClaimed, match="Dana has already taken this conversation"):
+        claim(session, escalation.id, joris.id, MONDAY_MORNING + timedelta(seconds=1))
+    session.expire_all()
+    assert session.get(Escalation, escalation.id).agent_id == dana.id
+
+
+def test_claiming_again_by_the_same_agent_is_fine(session, dana):
+    escalation = waiting_chat(session)
+    claim(session, escalation.id, dana.id, MONDAY_MORNING)
+    again = claim(session, escalation.id, dana.id, MONDAY_MORNING + timedelta(minutes=1))
+    assert (again.status, again.agent_id, again.claimed_at) == ("claimed", dana.id, MONDAY_MORNING)
+
+
+def test_a_closed_conversation_cannot_be_claimed(session, dana):
+    escalation = waiting_chat(session)
+    close(session, escalation.id, dana.id, "resolved", MONDAY_MORNING)
+    with pytest.raises(AlreadyClaimed, match="already closed"):
+        claim(session, escalation.id, dana.id, MONDAY_MORNING)
+
+
+def test_claiming_an_unknown_escalation(session, dana):
+    with pytest.raises(EscalationNotFound):
+        claim(session, 987654321, dana.id, MONDAY_MORNING)
+
+
+# Replies and notes
+
+def test_only_the_agent_who_has_the_chat_can_reply(session, dana, joris):
+    escalation = waiting_chat(session)
+    with pytest.raises(NotYours):
+        reply(session, escalation.id, dana.id, "Hello", MONDAY_MORNING)  # not claimed yet
+    claim(session, escalation.id, dana.id, MONDAY_MORNING)
+    with pytest.raises(NotYours):
+        reply(session, escalation.id, joris.id, "Hello, I'm Joris", MONDAY_MORNING)
+    message = reply(session, escalation.id, dana.id, "  Hello, I'm Dana  ", MONDAY_MORNING)
+    assert (message.author, message.agent_id, message.text, message.delivered_at) == ("agent", dana.id, "Hello, I'm Dana", None)
+    assert [m.text for m in messages(session, escalation.id)] == ["Hello, I'm Dana"]
+
+
+@pytest.mark.parametrize("text", ["", "   ", None, "x" * 2001])
+def test_empty_or_too_long_replies_are_refused(session, dana, text):
+    escalation = waiting_chat(session)
+    claim(session, escalation.id, dana.id, MONDAY_MORNING)
+    with pytest.raises(HandoffProblem):
+        reply(session, escalation.id, dana.id, text, MONDAY_MORNING)
+    assert messages(session, escalation.id) == []
+
+
+def test_a_reply_of_2000_characters_is_fine(session, dana):
+    escalation = waiting_chat(session)
+    claim(session, escalation.id, dana.id, MONDAY_MORNING)
+    assert len(reply(session, escalation.id, dana.id, "x" * 2000, MONDAY_MORNING).text) == 2000
+
+
+def test_a_reply_to_an_unknown_escalation(session, dana):
+    with pytest.raises(EscalationNotFound):
+        reply(session, 987654321, dana.id, "Hello", MONDAY_MORNING)
+
+
+def test_any_agent_can_add_a_note_and_it_is_never_sent_to_the_customer(session, dana, joris):
+    escalation = waiting_chat(session)
+    claim(session, escalation.id, dana.id, MONDAY_MORNING)
+    note = add_note(session, escalation.id, joris.id, "Called him last week about the same bill", MONDAY_MORNING)
+    assert (note.author, note.agent_id) == ("note", joris.id)
+    assert take_undelivered_replies(session, "conv-1", MONDAY_MORNING) == []
+    with pytest.raises(HandoffProblem):
+        add_note(session, escalation.id, joris.id, "  ", MONDAY_MORNING)
+
+
+# Closing
+
+@pytest.mark.parametrize("outcome", ["resolved", "handed_back"])
+def test_closing_a_claimed_chat_says_an_agent_had_it(session, dana, outcome):
+    escalation = waiting_chat(session)
+    claim(session, escalation.id, dana.id, MONDAY_MORNING)
+    assert close(session, escalation.id, dana.id, outcome, MONDAY_MORNING + timedelta(minutes=9)) is True
+    session.expire_all()
+    stored = session.get(Escalation, escalation.id)
+    assert (stored.status, stored.closed_at) == (outcome, MONDAY_MORNING + timedelta(minutes=9))
+
+
+def test_closing_a_chat_nobody_took_says_no_agent_had_it(session, dana):
+    escalation = waiting_chat(session)
+    assert close(session, escalation.id, dana.id, "resolved", MONDAY_MORNING) is False
+    assert session.get(Escalation, escalation.id).status == "resolved"
+
+
+def test_closing_twice_is_refused(session, dana):
+    escalation = waiting_chat(session)
+    claim(session, escalation.id, dana.id, MONDAY_MORNING)
+    close(session, escalation.id, dana.id, "resolved", MONDAY_MORNING)
+    with pytest.raises(HandoffProblem, match="already closed"):
+        close(session, escalation.id, dana.id, "handed_back", MONDAY_MORNING)
+    assert session.get(Escalation, escalation.id).status == "resolved"
+
+
+def test_another_agent_cannot_close_a_claimed_chat(session, dana, joris):
+    escalation = waiting_chat(session)
+    claim(session, escalation.id, dana.id, MONDAY_MORNING)
+    with pytest.raises(NotYours, match="Dana has this conversation"):
+        close(session, escalation.id, joris.id, "resolved", MONDAY_MORNING)
+    assert session.get(Escalation, escalation.id).status == "claimed"
+
+
+def test_an_unknown_outcome_or_escalation_is_refused(session, dana):
+    escalation = waiting_chat(session)
+    with pytest.raises(ValueError):
+        close(session, escalation.id, dana.id, "deleted", MONDAY_MORNING)
+    with pytest.raises(EscalationNotFound):
+        close(session, 987654321, dana.id, "resolved", MONDAY_MORNING)
+    assert session.get(Escalation, escalation.id).status == "waiting"
+
+
+# What the customer writes, and what reaches them
+
+def test_the_customers_messages_are_kept_only_while_an_agent_has_the_chat(session, dana):
+    escalation = waiting_chat(session)
+    assert record_customer_message(session, "conv-1", "anyone there?", MONDAY_MORNING) is None
+    claim(session, escalation.id, dana.id, MONDAY_MORNING)
+    kept = record_customer_message(session, "conv-1", "my meter reads 12345", MONDAY_MORNING)
+    assert (kept.escalation_id, kept.author, kept.text) == (escalation.id, "customer", "my meter reads 12345")
+    close(session, escalation.id, dana.id, "resolved", MONDAY_MORNING)
+    assert record_customer_message(session, "conv-1", "thanks!", MONDAY_MORNING) is None
+    assert [m.text for m in messages(session, escalation.id)] == ["my meter reads 12345"]
+
+
+def test_another_conversations_messages_are_not_kept_here(session, dana):
+    escalation = waiting_chat(session, "conv-1")
+    claim(session, escalation.id, dana.id, MONDAY_MORNING)
+    assert record_customer_message(session, "conv-2", "hello", MONDAY_MORNING) is None
+    assert messages(session, escalation.id) == []
+
+
+def test_replies_are_delivered_oldest_first_and_only_once(session, dana):
+    escalation = waiting_chat(session, "conv-1")
+    claim(session, escalation.id, dana.id, MONDAY_MORNING)
+    reply(session, escalation.id, dana.id, "Hello, I'm Dana.", MONDAY_MORNING)
+    record_customer_message(session, "conv-1", "hi", MONDAY_MORNING)
+    add_note(session, escalation.id, dana.id, "internal", MONDAY_MORNING)
+    reply(session, escalation.id, dana.id, "Let me look at your bill.", MONDAY_MORNING + timedelta(seconds=5))
+    delivered_at = MONDAY_MORNING + timedelta(seconds=6)
+
+    assert take_undelivered_replies(session, "conv-1", delivered_at) == ["Hello, I'm Dana.", "Let me look at your bill."]
+    assert take_undelivered_replies(session, "conv-1", delivered_at) == []
+    reply(session, escalation.id, dana.id, "Done.", MONDAY_MORNING + timedelta(seconds=9))
+    assert take_undelivered_replies(session, "conv-1", delivered_at) == ["Done."]
+    assert all(m.delivered_at is not None for m in messages(session, escalation.id) if m.author == "agent")
+
+
+def test_replies_go_only_to_their_own_conversation(session, dana):
+    escalation = waiting_chat(session, "conv-1")
+    claim(session, escalation.id, dana.id, MONDAY_MORNING)
+    reply(session, escalation.id, dana.id, "Hello", MONDAY_MORNING)
+    assert take_undelivered_replies(session, "conv-2", MONDAY_MORNING) == []
+    assert take_undelivered_replies(session, "conv-1", MONDAY_MORNING) == ["Hello"]
+
+
+def test_last_agent_name(session, dana, joris):
+    assert last_agent_name(session, "conv-1") is None
+    first = waiting_chat(session, "conv-1", reason="asked")
+    close(session, first.id, joris.id, "resolved", MONDAY_MORNING)  # nobody claimed it: Joris never joined
+    assert last_agent_name(session, "conv-1") is None
+    second = waiting_chat(session, "conv-1", reason="upset")
+    claim(session, second.id, dana.id, MONDAY_MORNING + timedelta(minutes=1))
+    assert last_agent_name(session, "conv-1") == "Dana"
+    close(session, second.id, dana.id, "handed_back", MONDAY_MORNING + timedelta(minutes=5))
+    assert last_agent_name(session, "conv-1") == "Dana"  # still known after leaving
+    third = waiting_chat(session, "conv-1", reason="asked")
+    claim(session, third.id, joris.id, MONDAY_MORNING + timedelta(minutes=10))
+    assert last_agent_name(session, "conv-1") == "Joris"
+    assert last_agent_name(session, "conv-2") is None
