@@ -5,8 +5,8 @@ import argparse
 import os
 import subprocess
 import sys
-from pathlib import Path
 from datetime import date, datetime, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select

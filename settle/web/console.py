@@ -76,6 +76,19 @@ def console_router(settings: Settings, templates: Jinja2Templates, database: Cal
             raise NotLoggedIn
         return agent
 
+    def agent_and_escalation(request: Request, session: Session, escalation_id: int, fragment: bool = False):
+        """((agent, escalation), None), or (None, the answer to give instead): the login page or a 404
+        for pages, a short 401/404 for the parts a page fetches (`fragment`)."""
+        try:
+            agent = logged_in(request, session)
+        except NotLoggedIn:
+            return None, Response("Log in again.", status_code=401) if fragment else to_login(request)
+        escalation = session.get(Escalation, escalation_id)
+        if escalation is None:
+            return None, (Response("No such conversation.", status_code=404) if fragment
+                          else page(request, "agent/not_found.html", 404, agent=agent))
+        return (agent, escalation), None
+
     def to_login(request: Request) -> RedirectResponse:
         return RedirectResponse(f"/agent/login?next={quote(request.url.path)}", status_code=303)
 
@@ -141,13 +154,10 @@ def console_router(settings: Settings, templates: Jinja2Templates, database: Cal
     @router.get("/conversations/{escalation_id}", response_class=HTMLResponse)
     def conversation(request: Request, escalation_id: int):
         with database() as session:
-            try:
-                agent = logged_in(request, session)
-            except NotLoggedIn:
-                return to_login(request)
-            escalation = session.get(Escalation, escalation_id)
-            if escalation is None:
-                return page(request, "agent/not_found.html", 404, agent=agent)
+            found, refusal = agent_and_escalation(request, session, escalation_id)
+            if refusal:
+                return refusal
+            agent, escalation = found
             return page(
                 request, "agent/conversation.html", agent=agent, escalation=escalation,
                 context=escalation_context(escalation), transcript=handoff.transcript(escalation),
@@ -159,13 +169,10 @@ def console_router(settings: Settings, templates: Jinja2Templates, database: Cal
     def conversation_messages(request: Request, escalation_id: int):
         """What was said since the hand-over, which the page fetches every few seconds."""
         with database() as session:
-            try:
-                logged_in(request, session)
-            except NotLoggedIn:
-                return Response("Log in again.", status_code=401)
-            escalation = session.get(Escalation, escalation_id)
-            if escalation is None:
-                return Response("No such conversation.", status_code=404)
+            found, refusal = agent_and_escalation(request, session, escalation_id, fragment=True)
+            if refusal:
+                return refusal
+            _, escalation = found
             return page(request, "agent/messages.html", escalation=escalation, messages=handoff.messages(session, escalation.id))
 
     def act(request: Request, escalation_id: int, sent_token: str, work: Callable[[Session, Agent, Escalation], str | None]):
@@ -173,13 +180,10 @@ def console_router(settings: Settings, templates: Jinja2Templates, database: Cal
         if not csrf_ok(request, sent_token):
             return refused(request)
         with database() as session:
-            try:
-                agent = logged_in(request, session)
-            except NotLoggedIn:
-                return to_login(request)
-            escalation = session.get(Escalation, escalation_id)
-            if escalation is None:
-                return page(request, "agent/not_found.html", 404, agent=agent)
+            found, refusal = agent_and_escalation(request, session, escalation_id)
+            if refusal:
+                return refusal
+            agent, escalation = found
             conversation_id = escalation.conversation_id
             try:
                 intent = work(session, agent, escalation)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import expect, sync_playwright
 
 from settle import runner
 from tests.conftest import free_port, seeded_sqlite
@@ -14,6 +15,12 @@ ROOT = Path(__file__).parents[2]
 MODEL = ROOT / "models" / "settle.tar.gz"
 APP_TOKEN_SECRET = "e2e-app-token-secret-0123456789abcdef"
 RASA_API_TOKEN = "e2e-rasa-api-token"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+expect.set_options(timeout=20_000)  # a reply goes through NLU, policies and the action server on 2 busy cores
 LINK_SECRET = "e2e-link-secret"
 
 
@@ -72,3 +79,12 @@ def stack(tmp_path_factory) -> Stack:
         yield Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{web_port}", database_url, env)
     finally:
         runner.stop([part for part, _ in parts])
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (which downloads no browser of its own)."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()

@@ -5,26 +5,16 @@ import re
 
 import pytest
 import requests
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from settle.clock import now_utc
 from settle.seed import PERSONAS
 from settle.verification import issue_app_token
 from tests.e2e.conftest import APP_TOKEN_SECRET, RASA_API_TOKEN
-from tests.e2e.test_pay_in_the_browser import CHROMIUM, CHROMIUM_FLAGS
 
 EMMA = next(p for p in PERSONAS if p.shape == "usage_up")
 OLIVIA = next(p for p in PERSONAS if p.shape == "price_up")
 ASKS_CUSTOMER_NUMBER = "What is your customer number?"
-expect.set_options(timeout=20_000)  # a reply goes through NLU, policies and the action server on 2 busy cores
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

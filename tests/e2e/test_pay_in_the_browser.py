@@ -4,25 +4,9 @@ from __future__ import annotations
 import re
 import uuid
 
-import pytest
-from playwright.sync_api import sync_playwright
-
 from settle.seed import PERSONAS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 NOOR = next(p for p in PERSONAS if p.shape == "partly_paid")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def test_pay_from_the_chat_in_the_browser_and_the_bot_confirms(stack, browser):
