@@ -8,7 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.types import DomainDict
 
 from actions.common import AccountAction, database, verified_customer_id
-from settle.clock import format_date, local_today, now_utc
+from settle.clock import format_date, now_utc
 from settle.config import Settings
 from settle.invoice_copies import copy_link
 from settle.invoices import open_balance
