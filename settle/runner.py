@@ -62,10 +62,12 @@ def action_server(port: int, log_dir: Path = LOG_DIR) -> Part:
 
 
 def rasa_server(port: int, model: str, api_token: str | None, endpoints: str = "endpoints.yml", log_dir: Path = LOG_DIR) -> Part:
-    command = rasa_command(
+    """Rasa through components/rasa_main.py, which installs Settle's fixes to Rasa first."""
+    command = [
+        sys.executable, "-m", "components.rasa_main",
         "run", "--model", model, "--endpoints", endpoints, "--credentials", "credentials.yml",
         "--interface", "127.0.0.1", "--port", str(port), "--cors", "*",
-    )
+    ]
     if api_token:
         command += ["--enable-api", "--auth-token", api_token]
     return Part("Rasa server", command, f"http://127.0.0.1:{port}/", log_dir / "rasa.log")
