@@ -252,7 +252,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         elif part == "load":
             from settle.bench.load import run_load
 
-            report.add(part, *run_load(model, Settings.from_environment().database_url, args.concurrency, args.seconds, say_indented))
+            report.add(part, *run_load(model, "", args.concurrency, args.seconds, say_indented))  # a fresh demo database
         elif part == "cost":
             from settle.bench.load import run_cost
 
@@ -260,7 +260,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         elif part == "scale":
             from settle.bench.load import run_scale
 
-            report.add(part, *run_scale(model, args.database_url, args.invoices, say_indented))
+            report.add(part, *run_scale(model, args.database_url, args.invoices, say_indented, seconds=args.seconds))
         elif part == "reminders":
             from settle.bench.reminders import reminder_selection
 

@@ -1,0 +1,166 @@
+"""The NLU benchmark's scoring, on small hand-made predictions (no training)."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from settle.bench.nlu import (
+    THRESHOLDS,
+    Example,
+    accuracy,
+    choose_threshold,
+    confused_pairs,
+    current_threshold,
+    entity_f1,
+    load_nlu,
+    macro_f1,
+    oos_scores,
+    parse_annotated,
+    per_intent,
+    project_files,
+    stratified_folds,
+    sweep,
+    write_training_file,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_macro_f1_is_the_unweighted_mean_over_true_intents():
+    true = ["a", "a", "a", "a", "b"]
+    pred = ["a", "a", "a", "b", "b"]
+    # a: P 1, R 0.75 -> F1 6/7; b: P 0.5, R 1 -> F1 2/3
+    assert macro_f1(true, pred) == pytest.approx((6 / 7 + 2 / 3) / 2)
+    assert accuracy(true, pred) == pytest.approx(0.8)
+    scores = per_intent(true, pred)
+    assert scores["a"] == pytest.approx({"precision": 1.0, "recall": 0.75, "f1": 6 / 7, "support": 4})
+    assert scores["b"]["precision"] == pytest.approx(0.5)
+
+
+def test_an_intent_never_predicted_scores_zero_and_pulls_the_macro_down():
+    assert macro_f1(["a", "b"], ["a", "a"]) == pytest.approx((2 / 3 + 0) / 2)
+    assert macro_f1(["a", "b"], ["a", "b"]) == 1.0
+
+
+def test_entity_f1_needs_the_exact_span_and_type():
+    true = [[(0, 4, "postcode")], [(10, 25, "invoice_number"), (30, 33, "amount")], []]
+    pred = [[(0, 4, "postcode")], [(10, 24, "invoice_number"), (30, 33, "months")], [(1, 2, "date")]]
+    scores = entity_f1(true, pred)
+    assert scores["precision"] == pytest.approx(1 / 4)
+    assert scores["recall"] == pytest.approx(1 / 3)
+    assert scores["f1"] == pytest.approx(2 * (1 / 4) * (1 / 3) / (1 / 4 + 1 / 3))
+    assert entity_f1([[]], [[]])["f1"] == 0.0
+
+
+def test_out_of_scope_is_handled_when_predicted_so_or_below_the_threshold():
+    true = ["out_of_scope", "out_of_scope", "out_of_scope", "check_balance", "check_balance", "greet", "greet"]
+    pred = ["out_of_scope", "check_balance", "greet", "check_balance", "out_of_scope", "greet", "greet"]
+    conf = [0.95, 0.40, 0.80, 0.90, 0.70, 0.45, 0.99]
+    at_half = oos_scores(true, pred, conf, 0.5)
+    assert at_half["oos_recall"] == pytest.approx(2 / 3)  # the first by intent, the second by confidence
+    assert at_half["false_rejections"] == pytest.approx(2 / 4)  # predicted out_of_scope, and greet at 0.45
+    at_low = oos_scores(true, pred, conf, 0.3)
+    assert at_low["oos_recall"] == pytest.approx(1 / 3)
+    assert at_low["false_rejections"] == pytest.approx(1 / 4)
+    assert at_low["oos_examples"] == 3 and at_low["in_scope_examples"] == 4
+
+
+def test_the_sweep_covers_0_20_to_0_90_and_rejects_more_as_the_threshold_rises():
+    assert THRESHOLDS[0] == 0.20 and THRESHOLDS[-1] == 0.90 and len(THRESHOLDS) == 15
+    true = ["out_of_scope"] * 4 + ["greet"] * 6
+    pred = ["greet"] * 10
+    conf = [0.3, 0.5, 0.7, 0.9, 0.95, 0.9, 0.85, 0.8, 0.6, 0.25]
+    curve = sweep(true, pred, conf)
+    recalls = [p["oos_recall"] for p in curve]
+    rejections = [p["false_rejections"] for p in curve]
+    assert recalls == sorted(recalls) and rejections == sorted(rejections)
+
+
+def point(threshold, recall, rejections):
+    return {"threshold": threshold, "oos_recall": recall, "false_rejections": rejections}
+
+
+def test_the_threshold_maximises_recall_within_the_rejection_budget():
+    curve = [point(0.3, 0.60, 0.00), point(0.4, 0.75, 0.01), point(0.5, 0.80, 0.03), point(0.6, 0.95, 0.08)]
+    chosen = choose_threshold(curve)
+    assert chosen["threshold"] == 0.5 and chosen["meets_budget"] is True
+
+
+def test_equal_recall_prefers_fewer_rejections_then_the_lower_threshold():
+    curve = [point(0.3, 0.8, 0.02), point(0.4, 0.8, 0.01), point(0.5, 0.8, 0.01)]
+    assert choose_threshold(curve)["threshold"] == 0.4
+
+
+def test_without_a_point_in_budget_the_best_trade_off_is_chosen():
+    curve = [point(0.3, 0.50, 0.05), point(0.4, 0.80, 0.10), point(0.5, 0.85, 0.30)]
+    chosen = choose_threshold(curve)
+    assert chosen["threshold"] == 0.4 and chosen["meets_budget"] is False
+
+
+def test_confused_pairs_are_counted_and_ordered():
+    true = ["a", "a", "a", "b", "b", "c"]
+    pred = ["b", "b", "c", "a", "b", "c"]
+    assert confused_pairs(true, pred, n=2) == [
+        {"true": "a", "predicted": "b", "count": 2},
+        {"true": "a", "predicted": "c", "count": 1},
+    ]
+
+
+def test_folds_are_stratified_disjoint_complete_and_deterministic():
+    labels = ["a"] * 30 + ["b"] * 12 + ["c"] * 6
+    folds = stratified_folds(labels, 3)
+    assert folds == stratified_folds(labels, 3)
+    assert stratified_folds(labels, 3, seed=1) != folds
+    tests = [index for _, test in folds for index in test]
+    assert sorted(tests) == list(range(len(labels)))
+    for train, test in folds:
+        assert not set(train) & set(test)
+        assert Counter(labels[i] for i in test) == {"a": 10, "b": 4, "c": 2}
+
+
+def test_annotations_become_plain_text_and_spans():
+    text, entities = parse_annotated("invoice [INV-2026-000123](invoice_number) for [€42.30](amount)")
+    assert text == "invoice INV-2026-000123 for €42.30"
+    assert entities == ((8, 23, "invoice_number"), (28, 34, "amount"))
+    assert text[8:23] == "INV-2026-000123"
+    assert parse_annotated('[Gent]{"entity": "city", "value": "Ghent"} ok') == ("Gent ok", ((0, 4, "city"),))
+
+
+def test_a_training_split_keeps_its_examples_and_every_regex(tmp_path):
+    examples = [Example("hi", "greet", (), "hi"), Example("postcode 9000", "inform", ((9, 13, "postcode"),),
+                                                            "postcode [9000](postcode)")]
+    extras = [{"regex": "postcode", "examples": "- \\b[1-9]\\d{3}\\b\n"}]
+    write_training_file(tmp_path / "train.yml", examples, extras)
+    again = load_nlu([tmp_path / "train.yml"])
+    assert again.examples == examples
+    assert again.extras == extras
+
+
+def test_the_held_out_set_is_not_copied_from_the_training_data():
+    training = {e.text.strip().lower() for e in load_nlu(project_files(ROOT / "data" / "nlu")).examples}
+    held_out = load_nlu([ROOT / "tests" / "nlu" / "held_out.yml"]).examples
+    assert not [e.text for e in held_out if e.text.strip().lower() in training]
+    counts = Counter(e.intent for e in held_out)
+    assert counts["out_of_scope"] >= 70 and sum(counts.values()) - counts["out_of_scope"] >= 140
+    assert set(counts) == {e.intent for e in load_nlu(project_files(ROOT / "data" / "nlu")).examples}
+
+
+def test_the_current_threshold_is_read_from_the_config(tmp_path):
+    (tmp_path / "c.yml").write_text("pipeline:\n  - name: DIETClassifier\n  - name: FallbackClassifier\n    threshold: 0.62\n")
+    assert current_threshold(tmp_path / "c.yml") == 0.62
+    (tmp_path / "d.yml").write_text("pipeline:\n  - name: DIETClassifier\n")
+    assert current_threshold(tmp_path / "d.yml") == 0.3
+
+
+def test_the_paired_comparison_counts_discordant_examples_and_tests_them():
+    from settle.bench.nlu import paired
+
+    true = ["a"] * 10
+    first = ["a"] * 2 + ["b"] * 8
+    second = ["a"] * 10
+    result = paired(true, first, second)
+    assert result["only_first_right"] == 0 and result["only_second_right"] == 8
+    assert result["p_value"] == pytest.approx(2 / 2 ** 8)
+    assert paired(["a"], ["a"], ["a"])["p_value"] == 1.0
