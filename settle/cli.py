@@ -243,7 +243,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if part == "nlu":
             from settle.bench.nlu import run_nlu
 
-            configs = [Path("config.yml"), *sorted(Path("bench").glob("config_*.yml"))]
+            configs = [Path("config.yml"), *sorted(Path("tests/nlu/pipelines").glob("*.yml"))]  # the alternatives
             report.add(part, *run_nlu(args.folds, args.nlu_test, configs, say_indented))
         elif part == "dialogue":
             from settle.bench.dialogue import run_dialogue

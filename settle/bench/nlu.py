@@ -444,7 +444,8 @@ def markdown(figures: dict) -> str:
         row("held-out set: median latency", lambda c: f"{c['test']['median_ms']:.1f} ms" if "test" in c else "–")
     for name, p in (figures.get("paired") or {}).items():
         out += ["", f"Paired on the same examples: `{names[0]}` alone right {p['only_first_right']} times, "
-                f"`{name}` alone right {p['only_second_right']} times (McNemar exact p = {p['p_value']:.3f})."]
+                f"`{name}` alone right {p['only_second_right']} times (McNemar exact "
+                + ("p < 0.001)." if p["p_value"] < 0.001 else f"p = {p['p_value']:.3f}).")]
     out += ["", "### Threshold curve (cross-validated)", "",
             "| threshold | " + " | ".join(f"`{n}` OOS recall | `{n}` false rej." for n in names) + " |",
             "|---|" + "---|---|" * len(names)]
