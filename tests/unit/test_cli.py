@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -89,3 +90,50 @@ def test_remind_refuses_a_broken_policy(database, tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("SETTLE_REMINDER_POLICY_FILE", str(broken))
     assert main(["remind"]) == 1
     assert "Nothing was sent" in capsys.readouterr().err
+
+
+def test_agent_add_stores_an_agent_who_can_log_in(database, monkeypatch, capsys):
+    from io import StringIO
+
+    from settle.agents import authenticate
+
+    monkeypatch.setattr("sys.stdin", StringIO("a-long-enough-password\n"))
+    assert main(["agent", "add", "Dana@Settle.example", "--name", "Dana", "--password-stdin"]) == 0
+    assert "Agent Dana <dana@settle.example> can now log in at /agent" in capsys.readouterr().out
+    with session_factory(database).begin() as session:
+        assert authenticate(session, "dana@settle.example", "a-long-enough-password").name == "Dana"
+
+
+@pytest.mark.parametrize("email, password, says", [
+    ("sam@settle.example", "a-long-enough-password", "already an agent"),  # the demo agent
+    ("not-an-address", "a-long-enough-password", "is not an e-mail address"),
+    ("new@settle.example", "short", "at least 10 characters"),
+])
+def test_agent_add_refuses_politely_and_changes_nothing(database, monkeypatch, capsys, email, password, says):
+    from io import StringIO
+
+    from settle.models import Agent
+
+    monkeypatch.setattr("sys.stdin", StringIO(password + "\n"))
+    with session_factory(database).begin() as session:
+        before = session.execute(select(func.count()).select_from(Agent)).scalar_one()
+    assert main(["agent", "add", email, "--name", "Someone", "--password-stdin"]) == 1
+    error = capsys.readouterr().err
+    assert says in error and "nothing was changed" in error and "Traceback" not in error
+    with session_factory(database).begin() as session:
+        assert session.execute(select(func.count()).select_from(Agent)).scalar_one() == before
+
+
+def test_run_refuses_unreadable_office_hours_before_starting_anything(database, monkeypatch, capsys, tmp_path):
+    model = tmp_path / "models" / "settle.tar.gz"
+    model.parent.mkdir()
+    model.write_bytes(b"not started anyway")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SETTLE_OFFICE_HOURS", "weekdays nine to five")
+    monkeypatch.setenv("SETTLE_LINK_SECRET", "cli-test-link-secret")
+    monkeypatch.setenv("SETTLE_SESSION_SECRET", "cli-test-session-secret")
+    for name in ("SETTLE_POLICY_FILE", "SETTLE_REMINDER_POLICY_FILE"):
+        monkeypatch.setenv(name, str(Path(__file__).parents[2] / "policy" / ("arrangements.yml" if "REMINDER" not in name else "reminders.yml")))
+    assert main(["run"]) == 1
+    error = capsys.readouterr().err
+    assert "office hours: can't read 'weekdays nine to five'" in error and "SETTLE_OFFICE_HOURS" in error
