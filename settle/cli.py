@@ -335,7 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/settle_bench"),
                        help="a PostgreSQL database the scale benchmarks may wipe (default: settle_bench on localhost)")
     bench.add_argument("--invoices", type=int, nargs="+", default=[10_000, 1_000_000], help="database sizes for the scale benchmarks")
-    bench.add_argument("--folds", type=int, default=5, help="cross-validation folds for the NLU figures (default 5)")
+    bench.add_argument("--folds", type=int, default=3,
+                       help="cross-validation folds for the NLU figures (default 3: each fold is a full training of every pipeline)")
     bench.add_argument("--nlu-test", type=Path, help="also score this Rasa-format NLU file (e.g. tests/nlu/held_out.yml)")
     bench.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 20, 50], help="simulated customers at once")
     bench.add_argument("--seconds", type=float, default=20, help="how long each load level runs (default 20)")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+import yaml
 
 LOG_DIR = Path("var/log")
 
@@ -73,6 +74,17 @@ def rasa_server(port: int, model: str, api_token: str | None, endpoints: str = "
     return Part("Rasa server", command, f"http://127.0.0.1:{port}/", log_dir / "rasa.log")
 
 
+def endpoints_for_ports(path: Path, action_url: str, trackers: Path, project: Path = Path("endpoints.yml")) -> Path:
+    """The project's endpoints.yml with this run's action server and tracker file, so tests and
+    benchmarks run Rasa configured as `make run` does."""
+    endpoints = yaml.safe_load(project.read_text())
+    endpoints["action_endpoint"]["url"] = action_url
+    endpoints["tracker_store"]["db"] = str(trackers)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
+    return path
+
+
 def web_app(port: int, log_dir: Path = LOG_DIR) -> Part:
     return Part(
         "web app",
@@ -91,7 +103,8 @@ def start(part: Part, port: int, timeout: float = 240, env: dict[str, str] | Non
         )
     part.log.parent.mkdir(parents=True, exist_ok=True)
     log = part.log.open("w")
-    environment = {**os.environ, **(env or {}), "SANIC_HOST": "127.0.0.1"}
+    # Rasa reports usage to its makers unless told not to; Settle sends nothing anywhere by default.
+    environment = {"RASA_TELEMETRY_ENABLED": "false", **os.environ, **(env or {}), "SANIC_HOST": "127.0.0.1"}
     part.process = subprocess.Popen(part.command, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

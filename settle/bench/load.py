@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Iterator
 
 import requests
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from settle import runner, schema
-from settle.bench import REPORT_DIR
+from settle.bench import REPORT_DIR, bulk
 from settle.db import engine_for, session_factory
 from settle.models import Customer, Invoice
 from settle.seed import seed
@@ -36,9 +36,7 @@ from settle.seed import seed
 CUSTOMER_SAMPLE = 300
 WARM_UP_JOURNEYS = 3
 DEMO_CUSTOMERS = 500
-SCALE_DEMO_CUSTOMERS = 50
 SCALE_CONCURRENCY = 10
-MONTHS = 12
 REQUEST_TIMEOUT = 120
 TARGET_RATIO_TO_BARE_TURN = 1.5
 TARGET_TURNS_PER_SECOND = 40.0
@@ -176,16 +174,6 @@ def stack_environment(database_url: str, rasa_port: int, web_port: int, token: s
     }
 
 
-def endpoints_file(path: Path, action_url: str, trackers: Path) -> Path:
-    """Endpoints like the embedded default's (SQL tracker store in a SQLite file), pointing at this run's ports."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        f'action_endpoint:\n  url: "{action_url}"\n\n'
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {trackers}\n"
-    )
-    return path
-
-
 @contextmanager
 def running_stack(model: Path, database_url: str, work: Path, web: bool = False, action_url: str | None = None,
                   actions_port: int | None = None, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
@@ -200,7 +188,7 @@ def running_stack(model: Path, database_url: str, work: Path, web: bool = False,
     token = secrets.token_hex(16)
     trackers = work / "trackers.db"
     trackers.unlink(missing_ok=True)
-    endpoints = endpoints_file(work / "endpoints.yml", action_url or f"http://127.0.0.1:{actions_port}/webhook", trackers)
+    endpoints = runner.endpoints_for_ports(work / "endpoints.yml", action_url or f"http://127.0.0.1:{actions_port}/webhook", trackers)
     env = {**stack_environment(database_url, rasa_port, web_port, token), **(extra_env or {})}
     parts = [(runner.action_server(actions_port, log_dir=work), actions_port)]
     parts.append((runner.rasa_server(rasa_port, str(model), api_token=token, endpoints=str(endpoints), log_dir=work), rasa_port))
@@ -522,7 +510,7 @@ def _descendants(pid: int) -> list[int]:
 def rasa_start_seconds(model: Path, work: Path, database_url: str) -> float:
     """Seconds from starting the Rasa server process until `GET /` answers."""
     port = free_port()
-    endpoints = endpoints_file(work / "endpoints-start.yml", f"http://127.0.0.1:{free_port()}/webhook", work / "start-trackers.db")
+    endpoints = runner.endpoints_for_ports(work / "endpoints-start.yml", f"http://127.0.0.1:{free_port()}/webhook", work / "start-trackers.db")
     part = runner.rasa_server(port, str(model), api_token=None, endpoints=str(endpoints), log_dir=work)
     part.log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **stack_environment(database_url, port, free_port(), "unused"), "SANIC_HOST": "127.0.0.1"}
@@ -603,112 +591,12 @@ def cost_markdown(figures: dict) -> str:
 # ---------------------------------------------------------------------------------------------------------
 # Scale: the same journeys over 10,000 and 1,000,000 invoices in PostgreSQL
 
-# Customers whose numbers start with 59 (valid customer numbers, apart from the demo's 50…/51…), postcodes the
-# demo knows; each gets twelve monthly bills with usage, standing charge and VAT lines, the latest two open
-# and the older ones paid with a payment each, as the demo's bills are.
-BULK_CUSTOMERS = """
-INSERT INTO customers (customer_number, first_name, last_name, postcode, date_of_birth, email, phone,
-                       preferred_channel, language, municipality, region, wants_heads_up)
-SELECT '59' || lpad(g::text, 6, '0'), 'Bench', 'Customer ' || g, '1000', DATE '1980-01-01',
-       'bench' || g || '@example.com', '+32 470 00 00 00',
-       (ARRAY['chat', 'email', 'sms'])[1 + g % 3], 'en', 'Brussel', 'Brussels', g % 3 = 0
-FROM generate_series(1, :customers) AS g
-"""
-
-BULK_USAGE = """
-CREATE TEMPORARY TABLE bench_bills ON COMMIT DROP AS
-SELECT c.id AS customer_id, m,
-       (150 + (c.id * 37 + m * 101) % 300)::numeric AS kwh,
-       CASE WHEN m < 4 THEN 0.31200 ELSE 0.28500 END::numeric AS price
-FROM customers AS c CROSS JOIN generate_series(0, :months - 1) AS m
-WHERE c.customer_number LIKE '59%'
-"""
-
-BULK_INVOICES = """
-INSERT INTO invoices (number, customer_id, period_start, period_end, issue_date, due_date, total_cents, status)
-SELECT 'BENCH-' || b.customer_id || '-' || b.m, b.customer_id,
-       CAST(:today AS date) - (b.m * 30 + 50), CAST(:today AS date) - (b.m * 30 + 21),
-       CAST(:today AS date) - (b.m * 30 + 20), CAST(:today AS date) - (b.m * 30) + (b.customer_id % 30) - 15,
-       round(b.kwh * b.price * 100) + 950 + round((round(b.kwh * b.price * 100) + 950) * 0.06),
-       CASE WHEN b.m < 2 THEN 'open' ELSE 'paid' END
-FROM bench_bills AS b
-"""
-
-BULK_LINES = """
-INSERT INTO invoice_lines (invoice_id, category, description, quantity, unit, unit_price, amount_cents)
-SELECT i.id, line.category, line.description, line.quantity, line.unit, line.unit_price, line.amount_cents
-FROM bench_bills AS b
-JOIN invoices AS i ON i.number = 'BENCH-' || b.customer_id || '-' || b.m
-CROSS JOIN LATERAL (VALUES
-    ('usage', 'Electricity used', b.kwh, 'kWh', b.price, round(b.kwh * b.price * 100)::int),
-    ('fixed', 'Standing charge', 1::numeric, 'month', 9.50::numeric, 950),
-    ('tax', 'VAT 6%', (round(b.kwh * b.price * 100) + 950) / 100, 'EUR', 0.06::numeric,
-     round((round(b.kwh * b.price * 100) + 950) * 0.06)::int)
-) AS line(category, description, quantity, unit, unit_price, amount_cents)
-"""
-
-BULK_PAYMENTS = """
-INSERT INTO payments (invoice_id, amount_cents, paid_at, method, reference)
-SELECT id, total_cents, CAST(due_date - 5 AS timestamp) AT TIME ZONE 'UTC' + INTERVAL '10 hours', 'bank_transfer',
-       'PAY-' || number
-FROM invoices
-WHERE number LIKE 'BENCH-%' AND status = 'paid'
-"""
-
-
-def seed_invoices(url: str, invoices: int, say, today: date | None = None, demo_customers: int = SCALE_DEMO_CUSTOMERS) -> dict:
-    """Wipes the PostgreSQL database at `url` and fills it with about `invoices` invoices.
-
-    The demo customers come first (so the personas exist), then synthetic customers with twelve bills each,
-    added with set-based SQL, then ANALYZE. Returns the counts.
-    """
-    if not url.startswith("postgresql"):
-        raise ValueError("bulk seeding needs PostgreSQL (postgresql://…)")
-    today = today or date.today()
-    _create_database(url)
-    engine = engine_for(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    schema.upgrade(url)
-    started = time.perf_counter()
-    with session_factory(url).begin() as session:
-        seed(session, today, demo_customers)
-    with engine.begin() as connection:
-        existing = connection.execute(text("SELECT count(*) FROM invoices")).scalar_one()
-        customers = max(invoices - existing, 0) // MONTHS
-        if customers:
-            connection.execute(text(BULK_CUSTOMERS), {"customers": customers})
-            connection.execute(text(BULK_USAGE), {"months": MONTHS})
-            connection.execute(text(BULK_INVOICES), {"today": today})
-            connection.execute(text(BULK_LINES))
-            connection.execute(text(BULK_PAYMENTS))
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("ANALYZE"))
-        counts = {table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
-                  for table in ("customers", "invoices", "invoice_lines", "payments")}
-    say(f"seeded {counts['invoices']:,} invoices ({counts['invoice_lines']:,} lines, {counts['payments']:,} payments) "
-        f"for {counts['customers']:,} customers in {time.perf_counter() - started:.1f} s")
-    return counts
-
-
-def _create_database(url: str) -> None:
-    admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", future=True, isolation_level="AUTOCOMMIT")
-    name = url.rsplit("/", 1)[1]
-    try:
-        with admin.connect() as connection:
-            if not connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
-
-
 def run_scale(model: Path, postgres_url: str, sizes: list[int], say, seconds: float = 60.0) -> tuple[dict, str]:
     """The same journeys at N=10 for `seconds` over each number of invoices; per-turn latency should stay flat."""
     results = {}
     for size in sizes:
         say(f"{size:,} invoices in PostgreSQL")
-        counts = seed_invoices(postgres_url, size, say)
+        counts = bulk.seed_invoices(postgres_url, size, say)
         engine_for(postgres_url).dispose()
         customers = sample_customers(postgres_url)
         with running_stack(model, postgres_url, REPORT_DIR / "scale") as stack:

@@ -53,8 +53,7 @@ def stack(tmp_path_factory) -> Stack:
     database_url = seeded_sqlite(work / "settle.db")
 
     actions_port, rasa_port, web_port = free_port(), free_port(), free_port()
-    endpoints = work / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
+    endpoints = runner.endpoints_for_ports(work / "endpoints.yml", f"http://127.0.0.1:{actions_port}/webhook", work / "trackers.db")
     env = {
         "DATABASE_URL": database_url,
         "SETTLE_APP_TOKEN_SECRET": APP_TOKEN_SECRET,
@@ -88,3 +87,22 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    """Opens pages in fresh browser profiles (nothing stored from another test's conversation); closes them after."""
+    contexts = []
+
+    def open_page():
+        contexts.append(browser.new_context())
+        return contexts[-1].new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()

@@ -18,17 +18,13 @@ BOT_LINE = "Settle said:"
 
 
 @pytest.fixture
-def customer(browser):
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
+def customer(new_page):
+    return new_page()
 
 
 @pytest.fixture
-def agent(browser):
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
+def agent(new_page):
+    return new_page()
 
 
 def log_in(agent: Page, web_url: str) -> None:

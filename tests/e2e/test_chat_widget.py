@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import requests
 from playwright.sync_api import Page, expect
 
@@ -15,14 +14,6 @@ from tests.e2e.conftest import APP_TOKEN_SECRET, RASA_API_TOKEN
 EMMA = next(p for p in PERSONAS if p.shape == "usage_up")
 OLIVIA = next(p for p in PERSONAS if p.shape == "price_up")
 ASKS_CUSTOMER_NUMBER = "What is your customer number?"
-
-
-@pytest.fixture
-def page(browser):
-    """A fresh browser profile per test: nothing stored from another test's conversation."""
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
 
 
 def open_chat_with_the_keyboard(page: Page, url: str):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from settle.bench import dialogue, load
+from settle.bench import bulk, dialogue, load
 from settle.bench.load import (
     BARE_STEP,
     Phase,
@@ -154,8 +154,8 @@ def test_conversation_accuracy_is_read_from_the_story_report(tmp_path: Path):
 def test_bulk_seeding_adds_consistent_bills_up_to_the_size():
     url = os.environ["TEST_DATABASE_URL"].rsplit("/", 1)[0] + "/settle_bench_test"
     lines = []
-    counts = load.seed_invoices(url, 1300, lines.append, demo_customers=10)
-    assert 1300 - load.MONTHS < counts["invoices"] <= 1300
+    counts = bulk.seed_invoices(url, 1300, lines.append, demo_customers=10)
+    assert 1300 - bulk.MONTHS < counts["invoices"] <= 1300
     assert counts["invoice_lines"] >= 3 * counts["invoices"]
     assert any("seeded" in line for line in lines)
     with engine_for(url).connect() as connection:

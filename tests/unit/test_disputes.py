@@ -128,6 +128,7 @@ def test_a_partly_paid_bill_keeps_its_previous_status(session, persona_customer)
     noor = persona_customer("partly_paid")
     latest = latest_invoice(session, noor.id)
     dispute = open_dispute(session, noor.id, None, "Wrong tariff", CONVERSATION, NOW)
+    assert dispute.invoice_id == latest.id
     assert dispute.previous_invoice_status == InvoiceStatus.PARTIALLY_PAID
 
 
