@@ -224,6 +224,23 @@ def _moment(text: str) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+def _nlu_test_problem(path: Path) -> str | None:
+    """Why the NLU test file can't be scored, checked before any benchmark runs; None when it can."""
+    import yaml
+
+    from settle.bench.nlu import load_nlu
+
+    if not path.is_file():
+        return f"there is no NLU test file at {path}."
+    try:
+        examples = load_nlu([path]).examples
+    except ValueError as error:
+        return str(error)
+    except (KeyError, TypeError, yaml.YAMLError) as error:
+        return f"{path} can't be read as Rasa NLU data: {error} is missing or malformed."
+    return None if examples else f"{path} has no examples to score."
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Runs the benchmarks, prints their figures and writes var/bench/report.{json,md}; never asserts targets."""
     from settle.bench import Report
@@ -236,6 +253,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if {"nlu", "dialogue", "load", "cost", "scale"} & set(parts) and not os.path.exists(MODEL):
         print(f"settle bench: no trained model at {MODEL}; run `make train` first.", file=sys.stderr)
         return 1
+    if args.nlu_test:
+        problem = _nlu_test_problem(args.nlu_test)
+        if problem:
+            print(f"settle bench: {problem}", file=sys.stderr)
+            return 1
     model = Path(MODEL)
     report = Report()
     for part in parts:

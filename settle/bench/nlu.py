@@ -119,11 +119,23 @@ def _example_lines(block) -> list[str]:
     return lines
 
 
+def annotate(text: str, entities: tuple) -> str:
+    """The Rasa-annotated line of a text with (start, end, entity) spans: "pay [€40](amount)"."""
+    for start, end, entity in sorted(entities, reverse=True):
+        text = f"{text[:start]}[{text[start:end]}]({entity}){text[end:]}"
+    return text
+
+
 def load_nlu(paths: list[Path]) -> NluData:
-    """Reads Rasa NLU YAML files into examples and the non-intent sections."""
+    """Reads Rasa NLU files, YAML (`nlu:`) or JSON (`rasa_nlu_data`), into examples and the non-intent sections."""
     data = NluData()
     for path in paths:
-        content = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        content = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}  # JSON is YAML too
+        if not isinstance(content, dict) or not ({"nlu", "rasa_nlu_data"} & set(content)):
+            raise ValueError(f"{path} is not a Rasa NLU file: it has neither an `nlu:` list nor `rasa_nlu_data`.")
+        for item in (content.get("rasa_nlu_data") or {}).get("common_examples") or []:
+            entities = tuple(sorted((e["start"], e["end"], e["entity"]) for e in item.get("entities") or []))
+            data.examples.append(Example(item["text"], item["intent"], entities, annotate(item["text"], entities)))
         for section in content.get("nlu") or []:
             if "intent" in section:
                 for raw in _example_lines(section.get("examples", "")):
@@ -456,6 +468,12 @@ def markdown(figures: dict) -> str:
             cells += [_pct(point["oos_recall"]), _pct(point["false_rejections"])]
         out.append(f"| {threshold:.2f} | " + " | ".join(cells) + " |")
     out += ["", f"Plot: `{figures['threshold_png']}`.", ""]
+    reference = configs[names[0]]["cv"]["per_intent"]
+    out += [f"### Per intent, `{names[0]}` (cross-validated)", "", "| intent | precision | recall | F1 | examples |",
+            "|---|---:|---:|---:|---:|"]
+    out += [f"| {intent} | {v['precision']:.2f} | {v['recall']:.2f} | {v['f1']:.2f} | {v['support']} |"
+            for intent, v in sorted(reference.items(), key=lambda kv: kv[1]["f1"])]
+    out.append("")
     for n in names:
         cv = configs[n]["cv"]
         out += [f"### Most confused intents, `{n}` (true → predicted, count over all folds)", ""]

@@ -15,11 +15,13 @@ from settle.bench.nlu import (
     current_threshold,
     entity_f1,
     load_nlu,
+    markdown,
     macro_f1,
     oos_scores,
     parse_annotated,
     per_intent,
     project_files,
+    score,
     stratified_folds,
     sweep,
     write_training_file,
@@ -164,3 +166,31 @@ def test_the_paired_comparison_counts_discordant_examples_and_tests_them():
     assert result["only_first_right"] == 0 and result["only_second_right"] == 8
     assert result["p_value"] == pytest.approx(2 / 2 ** 8)
     assert paired(["a"], ["a"], ["a"])["p_value"] == 1.0
+
+
+def test_the_report_lists_precision_and_recall_of_every_intent_weakest_first():
+    rows = [{"intent": true, "pred_intent": pred, "confidence": 0.9, "entities": [], "pred_entities": [], "ms": 5.0}
+            for true, pred in [("greet", "greet"), ("greet", "greet"), ("thank", "greet"), ("thank", "thank"),
+                               ("out_of_scope", "out_of_scope")]]
+    cv = score(rows)
+    entry = {"cv": cv, "at_current": oos_scores([r["intent"] for r in rows], [r["pred_intent"] for r in rows],
+                                                [0.9] * 5, 0.3),
+             "tuned": {**choose_threshold(cv["curve"])}, "train_seconds_mean": 1.0, "confusion_png": "c.png"}
+    figures = {"folds": 3, "folds_scored": [1], "examples": 5, "examples_scored": 5, "configs": {"config": entry},
+               "threshold_png": "t.png"}
+    lines = markdown(figures).splitlines()
+    table = lines[lines.index("### Per intent, `config` (cross-validated)") + 4:]
+    assert table[:3] == ["| thank | 1.00 | 0.50 | 0.67 | 2 |", "| greet | 0.67 | 1.00 | 0.80 | 2 |",
+                         "| out_of_scope | 1.00 | 1.00 | 1.00 | 1 |"]
+
+
+def test_a_rasa_json_test_file_reads_like_the_same_examples_in_yaml(tmp_path):
+    (tmp_path / "t.yml").write_text('version: "3.1"\nnlu:\n- intent: pay_bill\n  examples: |\n'
+                                    '    - pay [€40](amount) on invoice [INV-1](invoice_number)\n    - pay now\n')
+    (tmp_path / "t.json").write_text(
+        '{"rasa_nlu_data": {"common_examples": ['
+        '{"text": "pay €40 on invoice INV-1", "intent": "pay_bill", "entities": ['
+        '{"start": 19, "end": 24, "value": "INV-1", "entity": "invoice_number"},'
+        '{"start": 4, "end": 7, "value": "€40", "entity": "amount"}]},'
+        '{"text": "pay now", "intent": "pay_bill"}]}}')
+    assert load_nlu([tmp_path / "t.json"]).examples == load_nlu([tmp_path / "t.yml"]).examples

@@ -137,3 +137,15 @@ def test_run_refuses_unreadable_office_hours_before_starting_anything(database, 
     assert main(["run"]) == 1
     error = capsys.readouterr().err
     assert "office hours: can't read 'weekdays nine to five'" in error and "SETTLE_OFFICE_HOURS" in error
+
+
+def test_bench_refuses_an_nlu_test_file_it_cannot_score_before_running_anything(tmp_path, capsys):
+    notes = tmp_path / "notes.yml"
+    notes.write_text("shopping:\n  - milk\n")
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"rasa_nlu_data": {"common_examples": [{"text": "hi"}]}}')
+    for path, says in [(tmp_path / "missing.yml", "there is no NLU test file"), (notes, "is not a Rasa NLU file"),
+                       (broken, "'intent' is missing or malformed")]:
+        assert main(["bench", "--only", "nlu", "--nlu-test", str(path)]) == 1
+        err = capsys.readouterr().err
+        assert says in err and "Traceback" not in err
