@@ -291,7 +291,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
                              for f in figures)
             report.add(part, {"runs": figures}, "## Reminder selection (PostgreSQL)\n\n| invoices | claimed and queued | first run | second run |\n"
                                                  "| --- | --- | --- | --- |\n" + rows)
-    path = report.write()
+    path, changes = report.write()
+    if changes:
+        say("Compared with the previous run:")
+        for line in changes:
+            say_indented(line)
     say(f"Report written to {path} (and report.json beside it)")
     return 0
 
