@@ -306,6 +306,17 @@ def _rasa_env() -> dict:
     return env
 
 
+def trained_settings(config: Path) -> str:
+    """What of a config shapes the trained NLU model: the language and the pipeline, without the
+    FallbackClassifier's thresholds (the scores apply thresholds themselves) and without comments or policies,
+    so tuning the threshold or editing the policies reuses the finished runs."""
+    content = yaml.safe_load(Path(config).read_text()) or {}
+    pipeline = [{key: value for key, value in component.items()
+                 if component.get("name") != "FallbackClassifier" or key not in ("threshold", "ambiguity_threshold")}
+                for component in content.get("pipeline") or []]
+    return json.dumps({"language": content.get("language"), "pipeline": pipeline}, sort_keys=True)
+
+
 def train_and_parse(config: Path, train: list[Example], test: list[Example], extras: list[dict],
                     directory: Path, say, reuse_only: bool = False) -> dict | None:
     """Trains an NLU model on `train` and parses `test` with it; reuses a finished run with the same inputs
@@ -314,7 +325,7 @@ def train_and_parse(config: Path, train: list[Example], test: list[Example], ext
     train_file = directory / "train.yml"
     write_training_file(train_file, train, extras)
     texts = [example.text for example in test]
-    key = _digest(Path(config).read_bytes(), train_file.read_bytes(), json.dumps(texts))
+    key = _digest(trained_settings(config), train_file.read_bytes(), json.dumps(texts))
     result_file = directory / "result.json"
     if result_file.exists():
         cached = json.loads(result_file.read_text())
