@@ -121,7 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             return subprocess.call(shell)
         rasa = runner.rasa_server(RASA_PORT, MODEL, token)
-        say(f"Starting the Rasa server on 127.0.0.1:{RASA_PORT} (loading the model takes one to two minutes)")
+        say(f"Starting the Rasa server on 127.0.0.1:{RASA_PORT} (loading the model takes about a minute)")
         started.append(rasa)
         runner.start(rasa, RASA_PORT)
         _print_where_to_talk(token)
