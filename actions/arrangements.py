@@ -11,18 +11,18 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import AccountAction, database, verified_customer_id
 from actions.handoff import queue_for_a_person
-from settle import arrangements
-from settle.arrangements import NotEligibleForExtension, NotEligibleForPlan, OutOfRange
-from settle.card_numbers import contains_card_number
+from settle.arrangements import plans as arrangements
+from settle.arrangements.plans import NotEligibleForExtension, NotEligibleForPlan, OutOfRange
+from settle.identity.card_numbers import contains_card_number
 from settle.clock import format_date, local_today, now_utc
 from settle.config import Settings
-from settle.disputes import AlreadyDisputed, disputable_invoices, open_dispute
-from settle.hardship import report_hardship, welfare_service_for
-from settle.invoices import open_balance
+from settle.arrangements.disputes import AlreadyDisputed, disputable_invoices, open_dispute
+from settle.arrangements.hardship import report_hardship, welfare_service_for
+from settle.billing.invoices import open_balance
 from settle.models import Customer
 from settle.money import euros, format_euros
 from settle.numbers import parse_count
-from settle.payment_links import InvoiceNotFound, offer_instalment_link
+from settle.payments.links import InvoiceNotFound, offer_instalment_link
 from settle.policy import current_policy
 
 PLAN_SLOTS = ("plan_months", "plan_start", "plan_confirmed", "plan_total_cents")

@@ -16,7 +16,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import database, verified_customer_id
 from settle.clock import format_date, now_utc
 from settle.config import Settings
-from settle.handoff import (
+from settle.handoff.takeover import (
     CallbackProblem,
     HandOver,
     hand_over,
@@ -28,7 +28,7 @@ from settle.handoff import (
     take_undelivered_replies,
     with_agent,
 )
-from settle.office_hours import DAY_NAMES, OfficeHours
+from settle.handoff.office_hours import DAY_NAMES, OfficeHours
 
 #: Why the customer is handed over, by the intent that led here; anything else means they asked.
 REASON_BY_INTENT = {"express_frustration": "upset", "affirm": "repeated_fallback"}  # affirm: yes to utter_offer_human

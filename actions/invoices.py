@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from actions.common import AccountAction
-from settle import invoices
+from settle.billing import invoices
 from settle.clock import format_date, local_today
-from settle.invoices import InvoiceSummary
+from settle.billing.invoices import InvoiceSummary
 from settle.money import format_euros
 
 #: Bills listed one by one before the rest is summed up.

@@ -10,12 +10,12 @@ from rasa_sdk.types import DomainDict
 from actions.common import AccountAction, database, verified_customer_id
 from settle.clock import format_date, now_utc
 from settle.config import Settings
-from settle.invoice_copies import copy_link
-from settle.invoices import open_balance
+from settle.billing.copies import copy_link
+from settle.billing.invoices import open_balance
 from settle.money import format_euros
-from settle.payment_links import InvoiceNotFound, NothingToPay, offer_link
-from settle.payments import payments_since
-from settle.transfer import structured_communication
+from settle.payments.links import InvoiceNotFound, NothingToPay, offer_link
+from settle.payments.incoming import payments_since
+from settle.payments.transfer import structured_communication
 
 #: How far back "did you get my payment?" looks.
 PAYMENTS_LOOKBACK = timedelta(days=45)

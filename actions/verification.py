@@ -12,10 +12,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import database
 from actions.handoff import queue_for_a_person
-from settle.card_numbers import contains_card_number
+from settle.identity.card_numbers import contains_card_number
 from settle.clock import now_utc
 from settle.config import Settings
-from settle.verification import (
+from settle.identity.verification import (
     Outcome,
     lockout_until,
     parse_customer_number,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from settle import schema
 from settle.db import engine_for, session_factory
-from settle.seed import seed
+from settle.tooling.seed import seed
 
 #: The demo data in tests is always seen from this day, so figures are the same on every run.
 TODAY = date(2026, 11, 22)

@@ -14,20 +14,20 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from settle.checkout import handle_notification, provider_for, start_checkout
+from settle.payments.checkout import handle_notification, provider_for, start_checkout
 from settle.clock import format_date, local_today, now_utc
 from settle.config import Settings
 from settle.db import session_factory
-from settle.epc_qr import epc_payload, qr_svg
-from settle.invoice_copies import open_copy
-from settle.invoice_pdf import render_invoice_pdf
+from settle.payments.epc_qr import epc_payload, qr_svg
+from settle.billing.copies import open_copy
+from settle.billing.pdf import render_invoice_pdf
 from settle.models import SandboxPayment
 from settle.money import euros, format_euros
-from settle.payment_links import LinkProblem, open_link
-from settle.payments import open_cents
-from settle.providers import ProviderError
+from settle.payments.links import LinkProblem, open_link
+from settle.payments.incoming import open_cents
+from settle.payments.providers import ProviderError
 from settle.signing import session_secret
-from settle.transfer import structured_communication
+from settle.payments.transfer import structured_communication
 from settle.web.chat import chat_router
 from settle.web.console import console_router
 

@@ -20,14 +20,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from settle import handoff
-from settle.agents import authenticate
-from settle.case_file import case_file
+from settle.handoff import takeover as handoff
+from settle.handoff.agents import authenticate
+from settle.handoff.case_file import case_file
 from settle.clock import now_utc
 from settle.config import Settings
-from settle.escalations import REASONS
+from settle.handoff.escalations import REASONS
 from settle.models import Agent, Escalation
-from settle.senders import SendError, trigger_intent
+from settle.outreach.senders import SendError, trigger_intent
 from settle.signing import rasa_api_token
 
 log = logging.getLogger("settle.web.console")

@@ -23,7 +23,7 @@ from actions.arrangements import (
 from settle.clock import local_today
 from settle.db import session_factory
 from settle.models import Customer, Escalation, HardshipReport, InstalmentPlan, Invoice, InvoiceStatus
-from settle.seed import PERSONAS
+from settle.tooling.seed import PERSONAS
 from tests.actions.conftest import make_tracker, responses, slot_events
 
 PERSONA = {persona.shape: persona for persona in PERSONAS}

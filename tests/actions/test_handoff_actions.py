@@ -18,13 +18,13 @@ from actions.handoff import (
     ActionSaveCallback,
     ValidateCallbackForm,
 )
-from settle.agents import create_agent
+from settle.handoff.agents import create_agent
 from settle.clock import now_utc
 from settle.db import session_factory
-from settle.handoff import add_note, claim, close, hand_over, messages, reply, transcript
+from settle.handoff.takeover import add_note, claim, close, hand_over, messages, reply, transcript
 from settle.models import Agent, Customer, Escalation, EscalationMessage
-from settle.office_hours import DAY_NAMES, OfficeHours
-from settle.seed import PERSONAS
+from settle.handoff.office_hours import DAY_NAMES, OfficeHours
+from settle.tooling.seed import PERSONAS
 from tests.actions.conftest import make_tracker, responses, slot_events
 
 BRUSSELS = ZoneInfo("Europe/Brussels")

@@ -12,7 +12,7 @@ from actions.payments import ActionSendInvoiceCopy, ActionSendPaymentLink, Actio
 from settle.db import session_factory
 from settle.models import UNPAID_STATUSES, Customer, Invoice, Payment
 from settle.money import euros, format_euros
-from settle.seed import PERSONAS
+from settle.tooling.seed import PERSONAS
 from tests.actions.conftest import make_tracker, responses
 
 PERSONA = {persona.shape: persona for persona in PERSONAS}
@@ -29,7 +29,7 @@ def verified(database_url: str, customer_number: str):
 
 
 def open_amount_in_database(database_url: str, customer_id: int) -> Decimal:
-    """Computed here straight from the tables, independently of settle.invoices."""
+    """Computed here straight from the tables, independently of settle.billing.invoices."""
     with session_factory(database_url).begin() as session:
         totals = session.execute(
             select(func.coalesce(func.sum(Invoice.total_cents), 0)).where(

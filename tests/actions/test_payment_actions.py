@@ -11,9 +11,9 @@ from actions.verification import ActionCheckMessage
 from settle.clock import now_utc
 from settle.db import session_factory
 from settle.models import Customer, Invoice, InvoiceStatus
-from settle.payments import receive_payment
-from settle.seed import PERSONAS
-from settle.transfer import structured_communication
+from settle.payments.incoming import receive_payment
+from settle.tooling.seed import PERSONAS
+from settle.payments.transfer import structured_communication
 from tests.actions.conftest import make_tracker, responses, slot_events
 from tests.actions.test_invoice_actions import open_amount_in_database
 

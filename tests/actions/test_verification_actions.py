@@ -10,8 +10,8 @@ from actions.verification import ActionCheckMessage, ValidateVerifyCustomerForm
 from settle.clock import now_utc
 from settle.db import session_factory
 from settle.models import Customer
-from settle.seed import PERSONAS
-from settle.verification import issue_app_token
+from settle.tooling.seed import PERSONAS
+from settle.identity.verification import issue_app_token
 from tests.actions.conftest import make_tracker, responses, slot_events
 
 EMMA = PERSONAS[0]

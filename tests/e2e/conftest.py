@@ -8,7 +8,7 @@ import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
-from settle import runner
+from settle.tooling import runner
 from tests.conftest import free_port, seeded_sqlite
 
 ROOT = Path(__file__).parents[2]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from settle.db import session_factory
 from settle.models import Escalation
-from settle.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_NAME, DEMO_AGENT_PASSWORD
+from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_NAME, DEMO_AGENT_PASSWORD
 from tests.e2e.test_chat_widget import chat_log, open_chat_with_the_keyboard, say, session_id
 
 BOT_LINE = "Settle said:"

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from settle.db import session_factory
 from settle.models import Customer, Dispute, InstalmentPlan, InvoiceStatus
-from settle.seed import PERSONAS
+from settle.tooling.seed import PERSONAS
 
 LUCAS = next(p for p in PERSONAS if p.shape == "overdue")
 MARIE = next(p for p in PERSONAS if p.shape == "one_off")

@@ -7,8 +7,8 @@ import requests
 from playwright.sync_api import Page, expect
 
 from settle.clock import now_utc
-from settle.seed import PERSONAS
-from settle.verification import issue_app_token
+from settle.tooling.seed import PERSONAS
+from settle.identity.verification import issue_app_token
 from tests.e2e.conftest import APP_TOKEN_SECRET, RASA_API_TOKEN
 
 EMMA = next(p for p in PERSONAS if p.shape == "usage_up")

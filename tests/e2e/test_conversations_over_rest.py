@@ -9,8 +9,8 @@ from settle.clock import now_utc
 from settle.db import session_factory
 from settle.models import UNPAID_STATUSES, Customer, Invoice, Payment
 from settle.money import euros, format_euros
-from settle.seed import PERSONAS
-from settle.verification import issue_app_token
+from settle.tooling.seed import PERSONAS
+from settle.identity.verification import issue_app_token
 from tests.e2e.conftest import APP_TOKEN_SECRET
 
 LUCAS = next(p for p in PERSONAS if p.shape == "overdue")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from settle.db import session_factory
 from settle.models import Customer, Escalation
-from settle.seed import PERSONAS
+from settle.tooling.seed import PERSONAS
 from tests.e2e.test_arrangements_over_rest import verified_conversation
 
 LOUIS = next(p for p in PERSONAS if p.shape == "disputed")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from settle.seed import PERSONAS
+from settle.tooling.seed import PERSONAS
 
 NOOR = next(p for p in PERSONAS if p.shape == "partly_paid")
 

@@ -8,13 +8,13 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select, update
 
-from settle import reminders
+from settle.outreach import reminders
 from settle.config import Settings
 from settle.db import session_factory
 from settle.models import Channel, Customer, OutboxMessage, Reminder
 from settle.policy import load_policy, load_reminder_policy
-from settle.seed import PERSONAS
-from settle.senders import senders_from
+from settle.tooling.seed import PERSONAS
+from settle.outreach.senders import senders_from
 from tests.fakes.sms import running_fake_sms
 from tests.fakes.smtp import running_smtp_server
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from settle.config import Settings
 from settle.models import Customer
-from settle.seed import PERSONAS
+from settle.tooling.seed import PERSONAS
 
 #: Must match TODAY in tests/conftest.py: the day the shared test database is seeded as seen from.
 SEED_TODAY = date(2026, 11, 22)

@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from settle.agents import AgentProblem, authenticate, create_agent
+from settle.handoff.agents import AgentProblem, authenticate, create_agent
 from settle.models import Agent
-from settle.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD
+from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
 PASSWORD = "correct horse battery"

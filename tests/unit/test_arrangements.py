@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from settle import arrangements
-from settle.arrangements import (
+from settle.arrangements import plans as arrangements
+from settle.arrangements.plans import (
     NotEligibleForExtension,
     NotEligibleForPlan,
     OutOfRange,
@@ -45,7 +45,7 @@ from settle.models import (
     plan_invoices,
 )
 from settle.policy import load_policy
-from settle.seed import PERSONAS
+from settle.tooling.seed import PERSONAS
 from tests.unit.builders import add_invoice
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -614,5 +614,5 @@ def test_a_parsed_past_date_is_refused_as_a_start(session):
 
 
 def test_importing_the_rules_does_not_load_dateparser():
-    code = "import sys, settle.arrangements; sys.exit('dateparser' in sys.modules)"
+    code = "import sys, settle.arrangements.plans; sys.exit('dateparser' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0

@@ -13,10 +13,10 @@ from xml.sax.saxutils import escape
 import pytest
 from sqlalchemy import Integer, String, func, select, text
 
-from settle.bank_statements import StatementError, import_statement
+from settle.payments.bank_statements import StatementError, import_statement
 from settle.models import Payment, ReceivedPayment
-from settle.seed import PERSONAS
-from settle.transfer import structured_communication
+from settle.tooling.seed import PERSONAS
+from settle.payments.transfer import structured_communication
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
 BOOKED = date(2026, 11, 20)

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from settle.bench.reminders import reminder_selection
+from bench.reminders import reminder_selection
 
 pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="the scale benchmark runs on PostgreSQL")
 

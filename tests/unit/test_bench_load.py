@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from settle.bench import bulk, dialogue, load
-from settle.bench.load import (
+from bench import bulk, dialogue, load
+from bench.load import (
     BARE_STEP,
     Phase,
     journey,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from settle.bench.nlu import (
+from bench.nlu import (
     THRESHOLDS,
     Example,
     accuracy,
@@ -158,7 +158,7 @@ def test_the_current_threshold_is_read_from_the_config(tmp_path):
 
 
 def test_the_paired_comparison_counts_discordant_examples_and_tests_them():
-    from settle.bench.nlu import paired
+    from bench.nlu import paired
 
     true = ["a"] * 10
     first = ["a"] * 2 + ["b"] * 8

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from settle.bench import Report
+from bench import Report
 
 
 def nlu(macro_f1: float, false_rejections: float) -> dict:

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from settle.case_file import case_file
-from settle.disputes import open_dispute
-from settle.invoices import open_balance, recent_invoices
+from settle.handoff.case_file import case_file
+from settle.arrangements.disputes import open_dispute
+from settle.billing.invoices import open_balance, recent_invoices
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from settle.cli import main
+from settle.tooling.cli import main
 from settle.db import session_factory
 from settle.models import Customer, Invoice, InvoiceStatus
-from settle.payments import open_cents
-from settle.seed import PERSONAS
-from settle.transfer import structured_communication
+from settle.payments.incoming import open_cents
+from settle.tooling.seed import PERSONAS
+from settle.payments.transfer import structured_communication
 from tests.conftest import seeded_sqlite
 from tests.unit.test_bank_statements import Entry, camt053
 
@@ -95,7 +95,7 @@ def test_remind_refuses_a_broken_policy(database, tmp_path, monkeypatch, capsys)
 def test_agent_add_stores_an_agent_who_can_log_in(database, monkeypatch, capsys):
     from io import StringIO
 
-    from settle.agents import authenticate
+    from settle.handoff.agents import authenticate
 
     monkeypatch.setattr("sys.stdin", StringIO("a-long-enough-password\n"))
     assert main(["agent", "add", "Dana@Settle.example", "--name", "Dana", "--password-stdin"]) == 0

@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from settle import disputes
-from settle.disputes import AlreadyDisputed, disputable_invoices, open_dispute
+from settle.arrangements import disputes
+from settle.arrangements.disputes import AlreadyDisputed, disputable_invoices, open_dispute
 from settle.models import Dispute, Escalation, Invoice, InvoiceStatus
-from settle.payment_links import InvoiceNotFound
+from settle.payments.links import InvoiceNotFound
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
 CONVERSATION = "conversation-disputes-1"
@@ -229,7 +229,7 @@ def test_two_disputes_in_one_conversation_are_two_cases_for_the_agents(session):
     from sqlalchemy import select as query
 
     from settle.models import Customer as C, Escalation as E
-    from settle.seed import PERSONAS as P
+    from settle.tooling.seed import PERSONAS as P
 
     emma = session.execute(query(C).where(C.customer_number == P[0].customer_number)).scalar_one()
     newest, older = sorted(emma.invoices, key=lambda i: i.issue_date, reverse=True)[:2]

@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from settle.epc_qr import epc_payload, qr_svg
-from settle.transfer import check_digits, parse_structured_communication, structured_communication
+from settle.payments.epc_qr import epc_payload, qr_svg
+from settle.payments.transfer import check_digits, parse_structured_communication, structured_communication
 
 SVG = "{http://www.w3.org/2000/svg}"
 NAME = "Settle Energy"

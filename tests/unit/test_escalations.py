@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from settle.escalations import REASONS, escalate
+from settle.handoff.escalations import REASONS, escalate
 from settle.models import Escalation, InvoiceStatus
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)

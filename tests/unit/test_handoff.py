@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
-from settle.agents import create_agent
-from settle.handoff import (
+from settle.handoff.agents import create_agent
+from settle.handoff.takeover import (
     AlreadyClaimed,
     CallbackProblem,
     EscalationNotFound,
@@ -31,7 +31,7 @@ from settle.handoff import (
     transcript,
 )
 from settle.models import Escalation
-from settle.office_hours import OfficeHours
+from settle.handoff.office_hours import OfficeHours
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 #: Monday 23 November 2026, 09:00 in Brussels: the office is open.

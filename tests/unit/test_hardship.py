@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 import settle
-from settle import hardship
+from settle.arrangements import hardship
 from settle.config import Settings
-from settle.hardship import WelfareService, recently_reported, report_hardship, welfare_service_for
+from settle.arrangements.hardship import WelfareService, recently_reported, report_hardship, welfare_service_for
 from settle.models import HardshipReport
-from settle.seed import MUNICIPALITIES
+from settle.tooling.seed import MUNICIPALITIES
 
 CSV_PATH = Path(settle.__file__).parent / "data" / "social_services.csv"
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)

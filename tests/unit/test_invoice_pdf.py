@@ -10,11 +10,11 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from settle import invoice_pdf
-from settle.invoice_pdf import render_invoice_pdf
+from settle.billing import pdf as invoice_pdf
+from settle.billing.pdf import render_invoice_pdf
 from settle.models import Invoice
 from settle.money import euros, format_euros
-from settle.transfer import structured_communication
+from settle.payments.transfer import structured_communication
 
 A4_POINTS = (595.28, 841.89)
 

@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Date, Integer, String, select, text
 
-from settle.invoices import NOTABLE_CHANGE, due_dates, explain_latest_bill, open_balance, recent_invoices
+from settle.billing.invoices import NOTABLE_CHANGE, due_dates, explain_latest_bill, open_balance, recent_invoices
 from settle.models import Customer, Invoice, InvoiceLine, InvoiceStatus, LineCategory, Payment
-from settle.seed import PERSONAS
+from settle.tooling.seed import PERSONAS
 
 UNPAID = ("open", "partially_paid", "disputed", "in_plan")
 SHAPES = [p.shape for p in PERSONAS]

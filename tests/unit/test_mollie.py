@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from settle.providers import CheckoutRequest, ProviderError
-from settle.providers.mollie import MollieProvider
+from settle.payments.providers import CheckoutRequest, ProviderError
+from settle.payments.providers.mollie import MollieProvider
 from tests.fakes.mollie import running_fake_mollie
 
 API_KEY = "test_settleFakeKey0123456789abcdefgh"

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from settle.office_hours import OfficeHours
+from settle.handoff.office_hours import OfficeHours
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 WEEKDAYS = "Mon-Fri 08:00-18:00"

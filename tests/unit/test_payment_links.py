@@ -7,12 +7,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from settle.checkout import handle_notification, provider_for, start_checkout
+from settle.payments.checkout import handle_notification, provider_for, start_checkout
 from settle.config import Settings
 from settle.models import Customer, Invoice, InvoiceStatus, Payment, ReceivedPayment
-from settle.payment_links import InvoiceNotFound, LinkProblem, NothingToPay, offer_link, open_link
-from settle.payments import open_cents, receive_payment
-from settle.seed import PERSONAS
+from settle.payments.links import InvoiceNotFound, LinkProblem, NothingToPay, offer_link, open_link
+from settle.payments.incoming import open_cents, receive_payment
+from settle.tooling.seed import PERSONAS
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
 PERSONA = {persona.shape: persona for persona in PERSONAS}

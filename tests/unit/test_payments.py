@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from settle.models import Customer, Invoice, InvoiceStatus, ReceivedPayment
-from settle.payments import REASON_ROOM, open_cents, receive_payment
-from settle.seed import PERSONAS
-from settle.transfer import parse_structured_communication
+from settle.payments.incoming import REASON_ROOM, open_cents, receive_payment
+from settle.tooling.seed import PERSONAS
+from settle.payments.transfer import parse_structured_communication
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
 LUCAS = next(p for p in PERSONAS if p.shape == "overdue")
@@ -63,10 +63,10 @@ def test_digits_scattered_through_a_sentence_are_not_a_structured_communication(
 def test_money_for_a_bill_in_a_plan_pays_its_instalments_however_it_came(session):
     from dataclasses import replace as changed
 
-    from settle.arrangements import create_plan
+    from settle.arrangements.plans import create_plan
     from settle.config import Settings
     from settle.models import PlanStatus
-    from settle.payment_links import offer_link
+    from settle.payments.links import offer_link
     from settle.policy import load_policy
 
     invoices = lucas_open_invoices(session)

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from settle import schema
-from settle.arrangements import create_plan, grant_extension
+from settle.arrangements.plans import create_plan, grant_extension
 from settle.config import Settings
 from settle.db import engine_for, session_factory
 from settle.models import (
@@ -36,7 +36,7 @@ from settle.models import (
     Reminder,
 )
 from settle.policy import load_policy, load_reminder_policy
-from settle.reminders import (
+from settle.outreach.reminders import (
     RunSummary,
     claim_deliverable,
     content_for,
@@ -47,7 +47,7 @@ from settle.reminders import (
     select_due,
     still_wanted,
 )
-from settle.senders import ReminderContent, SendError
+from settle.outreach.senders import ReminderContent, SendError
 from settle.signing import sign
 from tests.conftest import BACKENDS, seeded_sqlite
 from tests.unit.builders import add_invoice
@@ -767,7 +767,7 @@ def test_run_summary_lines_read_well():
 
 
 def test_a_message_for_a_customer_who_reported_hardship_in_between_is_cancelled(session):
-    from settle.hardship import report_hardship
+    from settle.arrangements.hardship import report_hardship
 
     customer = new_customer(session)
     invoice = new_invoice(session, customer, 8000, MONDAY - timedelta(days=1))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import yaml
 
-from settle import runner
+from settle.tooling import runner
 
 
 def test_endpoints_for_ports_keep_the_projects_settings(tmp_path):

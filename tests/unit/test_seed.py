@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from settle import schema
-from settle.cli import build_parser
+from settle.tooling.cli import build_parser
 from settle.db import session_factory
 from settle.models import Customer, Invoice, InvoiceLine, InvoiceStatus, LineCategory, Payment
-from settle.seed import PERSONAS, seed
+from settle.tooling.seed import PERSONAS, seed
 
 TODAY = date(2026, 11, 22)
 INVOICE_NUMBER = re.compile(r"^INV-\d{4}-\d{6}$")

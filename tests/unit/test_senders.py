@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from settle.config import Settings
-from settle.senders import (
+from settle.outreach.senders import (
     ChatSender,
     EmailSender,
     ReminderContent,

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from settle.texts import TextError, render
+from settle.outreach.texts import TextError, render
 
 ROOT = Path(__file__).resolve().parents[2]
 REMINDER_VALUES = {

@@ -12,8 +12,8 @@ from sqlalchemy import select, text
 from settle.clock import now_utc
 from settle.config import Settings
 from settle.models import VerificationLockout
-from settle.seed import PERSONAS
-from settle.verification import (
+from settle.tooling.seed import PERSONAS
+from settle.identity.verification import (
     Outcome,
     Secret,
     issue_app_token,

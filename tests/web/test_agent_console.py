@@ -13,13 +13,13 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from settle.agents import create_agent
+from settle.handoff.agents import create_agent
 from settle.clock import now_utc
 from settle.db import session_factory
-from settle.handoff import hand_over
+from settle.handoff.takeover import hand_over
 from settle.models import Customer, Escalation, EscalationMessage
-from settle.office_hours import OfficeHours
-from settle.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, PERSONAS
+from settle.handoff.office_hours import OfficeHours
+from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, PERSONAS
 from tests.conftest import seeded_sqlite
 from tests.fakes.rasa import running_fake_rasa
 from tests.web.conftest import serve, web_settings

@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 
 from settle.clock import now_utc
 from settle.db import session_factory
-from settle.invoice_copies import copy_link
+from settle.billing.copies import copy_link
 from settle.models import Customer, Invoice, InvoiceStatus, ReceivedPayment
 from settle.money import format_euros
-from settle.payment_links import offer_link
-from settle.payments import receive_payment
-from settle.seed import PERSONAS
-from settle.transfer import structured_communication
+from settle.payments.links import offer_link
+from settle.payments.incoming import receive_payment
+from settle.tooling.seed import PERSONAS
+from settle.payments.transfer import structured_communication
 from tests.fakes.mollie import running_fake_mollie
 from tests.web.conftest import serve, web_settings
 

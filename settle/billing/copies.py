@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from settle.config import Settings
 from settle.models import Invoice
-from settle.payment_links import InvoiceNotFound, LinkProblem
+from settle.payments.links import InvoiceNotFound, LinkProblem
 from settle.signing import link_secret, sign, signature_matches
 
 

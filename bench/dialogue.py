@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from settle.bench import REPORT_DIR
+from bench import REPORT_DIR
 
 STORIES = Path("tests/conversations")
 OUT = REPORT_DIR / "dialogue"

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from settle.models import SandboxPayment
-from settle.providers import CheckoutRequest, CreatedCheckout, ProviderError, ProviderPayment
+from settle.payments.providers import CheckoutRequest, CreatedCheckout, ProviderError, ProviderPayment
 
 
 class SandboxProvider:

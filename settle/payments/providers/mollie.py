@@ -14,7 +14,7 @@ import requests
 from dateutil.parser import isoparse
 
 from settle.money import euros
-from settle.providers import CheckoutRequest, CreatedCheckout, ProviderError, ProviderPayment
+from settle.payments.providers import CheckoutRequest, CreatedCheckout, ProviderError, ProviderPayment
 
 #: Mollie payment ids; anything else in a webhook is refused before it becomes part of a URL.
 PAYMENT_ID = re.compile(r"tr_[A-Za-z0-9]{1,64}")

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from settle.config import Settings
 from settle.models import Checkout, LinkStatus, PaymentLink
-from settle.payments import receive_payment
-from settle.providers import CheckoutRequest, PaymentProvider, ProviderError
-from settle.providers.sandbox import SandboxProvider
+from settle.payments.incoming import receive_payment
+from settle.payments.providers import CheckoutRequest, PaymentProvider, ProviderError
+from settle.payments.providers.sandbox import SandboxProvider
 
 
 def provider_for(name: str, session: Session, settings: Settings, now: datetime) -> PaymentProvider:
@@ -22,7 +22,7 @@ def provider_for(name: str, session: Session, settings: Settings, now: datetime)
     if name == "sandbox":
         return SandboxProvider(session, settings.public_url, now)
     if name == "mollie":
-        from settle.providers.mollie import MollieProvider
+        from settle.payments.providers.mollie import MollieProvider
 
         if not settings.mollie_api_key:
             raise ProviderError("Mollie is selected but MOLLIE_API_KEY is not set")

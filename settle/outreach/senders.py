@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import requests
 
 from settle.signing import rasa_api_token
-from settle.texts import DEFAULT_DOMAIN_FILE, TextError, render
+from settle.outreach.texts import DEFAULT_DOMAIN_FILE, TextError, render
 
 #: Refusals that may pass by themselves: a request timeout and rate limiting (and every 5xx).
 RETRYABLE_STATUSES = frozenset({408, 429})

@@ -11,16 +11,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from settle import runner, schema
+from settle import schema
+
+from settle.tooling import runner
 from settle.clock import local_today, now_utc
 from settle.config import Settings
 from settle.db import session_factory
 from settle.models import Customer
-from settle.office_hours import OfficeHours
+from settle.handoff.office_hours import OfficeHours
 from settle.policy import PolicyError, load_policy, load_reminder_policy
-from settle.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, seed
+from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, seed
 from settle.signing import MissingSecret, link_secret, rasa_api_token, session_secret
-from settle.verification import issue_app_token
+from settle.identity.verification import issue_app_token
 
 RASA_PORT = 5005
 ACTIONS_PORT = 5055
@@ -140,7 +142,7 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
     """Adds a support agent for the console; the password is asked twice, or read from stdin."""
     from getpass import getpass
 
-    from settle.agents import AgentProblem, create_agent
+    from settle.handoff.agents import AgentProblem, create_agent
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -161,7 +163,7 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
 
 def cmd_import_statement(args: argparse.Namespace) -> int:
     """Records the credits of a CAMT.053 bank statement against invoices, once."""
-    from settle.bank_statements import StatementError, import_statement
+    from settle.payments.bank_statements import StatementError, import_statement
 
     try:
         xml = open(args.file, "rb").read()
@@ -184,8 +186,8 @@ def cmd_import_statement(args: argparse.Namespace) -> int:
 
 def cmd_remind(args: argparse.Namespace) -> int:
     """Sends the reminders that are due, per policy/reminders.yml; safe to run twice or after a crash."""
-    from settle import reminders
-    from settle.senders import senders_from
+    from settle.outreach import reminders
+    from settle.outreach.senders import senders_from
 
     try:
         policy, arrangements_policy = load_reminder_policy(), load_policy()
@@ -205,7 +207,7 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 
 def cmd_catch_messages(_args: argparse.Namespace) -> int:
-    from settle.catcher import catch_messages
+    from settle.tooling.catcher import catch_messages
 
     catch_messages(Settings.from_environment())
     return 0
@@ -228,7 +230,7 @@ def _nlu_test_problem(path: Path) -> str | None:
     """Why the NLU test file can't be scored, checked before any benchmark runs; None when it can."""
     import yaml
 
-    from settle.bench.nlu import load_nlu
+    from bench.nlu import load_nlu
 
     if not path.is_file():
         return f"there is no NLU test file at {path}."
@@ -243,7 +245,7 @@ def _nlu_test_problem(path: Path) -> str | None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Runs the benchmarks, prints their figures and writes var/bench/report.{json,md}; never asserts targets."""
-    from settle.bench import Report
+    from bench import Report
 
     parts = args.only or list(BENCH_PARTS)
     needs_postgres = {"scale", "reminders"} & set(parts)
@@ -263,28 +265,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for part in parts:
         say(f"Benchmark: {part}")
         if part == "nlu":
-            from settle.bench.nlu import run_nlu
+            from bench.nlu import run_nlu
 
             configs = [Path("config.yml"), *sorted(Path("tests/nlu/pipelines").glob("*.yml"))]  # the alternatives
             report.add(part, *run_nlu(args.folds, args.nlu_test, configs, say_indented))
         elif part == "dialogue":
-            from settle.bench.dialogue import run_dialogue
+            from bench.dialogue import run_dialogue
 
             report.add(part, *run_dialogue(model, say_indented))
         elif part == "load":
-            from settle.bench.load import run_load
+            from bench.load import run_load
 
             report.add(part, *run_load(model, "", args.concurrency, args.seconds, say_indented))  # a fresh demo database
         elif part == "cost":
-            from settle.bench.load import run_cost
+            from bench.load import run_cost
 
             report.add(part, *run_cost(model, say_indented, train=args.train))
         elif part == "scale":
-            from settle.bench.load import run_scale
+            from bench.load import run_scale
 
             report.add(part, *run_scale(model, args.database_url, args.invoices, say_indented, seconds=args.seconds))
         elif part == "reminders":
-            from settle.bench.reminders import reminder_selection
+            from bench.reminders import reminder_selection
 
             figures = [reminder_selection(args.database_url, invoices, say=say_indented) for invoices in args.invoices]
             rows = "\n".join(f"| {f['invoices']:,} | {f['first_run_claimed']:,} | {f['first_run_seconds']} s | {f['second_run_seconds']} s |"

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from settle.escalations import WAITING, escalate
+from settle.handoff.escalations import WAITING, escalate
 from settle.models import Agent, Escalation, EscalationMessage
-from settle.office_hours import DAY_NAMES, OfficeHours
+from settle.handoff.office_hours import DAY_NAMES, OfficeHours
 
 CLAIMED = "claimed"
 RESOLVED = "resolved"

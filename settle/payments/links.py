@@ -27,7 +27,7 @@ from settle.models import (
     plan_invoices,
 )
 from settle.money import euros
-from settle.payments import open_cents
+from settle.payments.incoming import open_cents
 from settle.signing import link_secret, sign, signature_matches
 
 #: A link about to expire is not handed out again; a fresh one is made instead.

@@ -28,7 +28,7 @@ from settle.models import (
     PlanStatus,
 )
 from settle.money import euros
-from settle.payments import open_cents
+from settle.payments.incoming import open_cents
 from settle.policy import ArrangementPolicy
 
 #: Why a plan can't be made; the chat has one text for each.

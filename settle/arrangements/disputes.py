@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from settle.escalations import escalate
+from settle.handoff.escalations import escalate
 from settle.models import Dispute, Invoice, InvoiceStatus
 from settle.money import euros
-from settle.payment_links import InvoiceNotFound
+from settle.payments.links import InvoiceNotFound
 
 #: How many bills to offer when asking "which bill?".
 DISPUTABLE_LIMIT = 6

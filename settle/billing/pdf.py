@@ -20,7 +20,7 @@ from settle.clock import format_date
 from settle.config import Settings
 from settle.models import Invoice, InvoiceLine
 from settle.money import euros, format_euros
-from settle.transfer import structured_communication
+from settle.payments.transfer import structured_communication
 
 FONT_FAMILY = "DejaVu"
 FALLBACK_FAMILY = "Helvetica"

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from settle.bench import REPORT_DIR
+from bench import REPORT_DIR
 
 SEED = 2026
 NLU_DATA = Path("data/nlu")
@@ -588,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     """Runs the NLU benchmark alone, writing var/bench/nlu.json and nlu.md (for long runs in the background)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m settle.bench.nlu")
+    parser = argparse.ArgumentParser(prog="python -m bench.nlu")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--nlu-test", type=Path)
     parser.add_argument("--configs", type=Path, nargs="+", default=[Path("config.yml")])

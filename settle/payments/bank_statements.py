@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 
 from settle.models import UNPAID_STATUSES, Customer, Invoice, InvoiceStatus, Payment, ReceivedPayment
 from settle.money import CENT, format_euros, to_cents
-from settle.payments import open_cents, receive_payment
-from settle.transfer import STRUCTURED, parse_structured_communication, structured_communication
+from settle.payments.incoming import open_cents, receive_payment
+from settle.payments.transfer import STRUCTURED, parse_structured_communication, structured_communication
 
 CAMT_053 = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.053\.\d{3}\.\d{2}$")
 CUSTOMER_NUMBER = re.compile(r"(?<!\d)5\d{7}(?!\d)")
-INVOICE_NUMBER = "INV-{year}-{sequence}"  # settle.seed.InvoiceNumbers: the ten digits are YYYYNNNNNN
+INVOICE_NUMBER = "INV-{year}-{sequence}"  # settle.tooling.seed.InvoiceNumbers: the ten digits are YYYYNNNNNN
 REFERENCE_PREFIX = "camt:"
 #: receive_payment keeps the first 70 characters of the reference in each Payment's unique reference.
 MAX_REFERENCE = 70

@@ -1,6 +1,6 @@
 """Benchmarks that print their figures (`make bench`); targets are reported, never asserted.
 
-The reminder benchmark fills a PostgreSQL database with synthetic invoices (`settle.bench.bulk`), then
+The reminder benchmark fills a PostgreSQL database with synthetic invoices (`bench.bulk`), then
 times how long one `settle remind` selection takes to claim and queue what is due.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from settle import reminders
-from settle.bench import bulk
+from settle.outreach import reminders
+from bench import bulk
 from settle.db import session_factory
 from settle.models import OutboxMessage, Reminder
 from settle.policy import load_policy, load_reminder_policy

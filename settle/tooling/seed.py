@@ -15,7 +15,7 @@ from typing import Callable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from settle.agents import create_agent
+from settle.handoff.agents import create_agent
 from settle.models import Channel, Customer, Invoice, InvoiceLine, InvoiceStatus, LineCategory, Payment
 from settle.money import to_cents
 

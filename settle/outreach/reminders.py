@@ -22,7 +22,7 @@ from sqlalchemy import Boolean, Integer, String, exists, func, insert, literal, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from settle.arrangements import break_late_plans
+from settle.arrangements.plans import break_late_plans
 from settle.clock import format_date
 from settle.config import Settings
 from settle.models import (
@@ -41,10 +41,10 @@ from settle.models import (
     UTCDateTime,
 )
 from settle.money import euros, format_euros
-from settle.payment_links import offer_instalment_link, offer_link
-from settle.payments import open_cents
+from settle.payments.links import offer_instalment_link, offer_link
+from settle.payments.incoming import open_cents
 from settle.policy import WEEKDAYS, ArrangementPolicy, ReminderPolicy, Stage
-from settle.senders import ReminderContent, Sender, SendError
+from settle.outreach.senders import ReminderContent, Sender, SendError
 from settle.signing import link_secret, sign
 
 #: Invoices that may be reminded; disputed, in-plan, paid and cancelled ones never are.

@@ -1,6 +1,6 @@
 """Bulk data for the scale benchmarks: a PostgreSQL database with any number of invoices, in set-based SQL.
 
-Used by the per-turn scale run (`settle.bench.load.run_scale`) and the reminder selection benchmark.
+Used by the per-turn scale run (`bench.load.run_scale`) and the reminder selection benchmark.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 
 from settle import schema
 from settle.db import engine_for, session_factory
-from settle.seed import seed
+from settle.tooling.seed import seed
 
 DEMO_CUSTOMERS = 50
 MONTHS = 12

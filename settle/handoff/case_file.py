@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from settle.arrangements import PlanSummary, active_plan
-from settle.invoices import InvoiceSummary, open_balance, recent_invoices
+from settle.arrangements.plans import PlanSummary, active_plan
+from settle.billing.invoices import InvoiceSummary, open_balance, recent_invoices
 from settle.models import Customer, Dispute, HardshipReport, Invoice, LinkStatus, PaymentLink, Reminder
 from settle.money import euros
 

@@ -26,11 +26,13 @@ from typing import Iterator
 import requests
 from sqlalchemy import func, select
 
-from settle import runner, schema
-from settle.bench import REPORT_DIR, bulk
+from settle import schema
+
+from settle.tooling import runner
+from bench import REPORT_DIR, bulk
 from settle.db import engine_for, session_factory
 from settle.models import Customer, Invoice
-from settle.seed import seed
+from settle.tooling.seed import seed
 
 #: How many customers each phase draws its simulated customers from.
 CUSTOMER_SAMPLE = 300

@@ -1,0 +1,1 @@
+"""Can't pay now: instalment plans, extensions, disputes, hardship."""

@@ -1,0 +1,1 @@
+"""Insight in the invoice: balances, due dates, explanations, copies."""

@@ -1,0 +1,1 @@
+"""A person from the team: escalations, the agents' queue, live takeover, office hours."""

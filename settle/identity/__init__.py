@@ -1,0 +1,1 @@
+"""Who the customer is: verification, app tokens, secrets typed into the chat."""

@@ -1,0 +1,1 @@
+"""Reached out first: the reminder engine, its senders and texts."""

@@ -1,0 +1,1 @@
+"""Paying: links, checkouts with providers, money coming in, bank statements."""

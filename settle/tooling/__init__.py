@@ -1,0 +1,1 @@
+"""The `settle` command and what it runs: setup, seed, the servers, the local message catcher."""
