@@ -63,7 +63,13 @@ RASA_VALIDATE := set -o pipefail; $(BIN)/rasa data validate --fail-on-warnings 2
 validate: install  ## check the training data, rules and stories
 	@$(RASA_VALIDATE)
 
-test: install train /usr/bin/chromium  ## run every test: data validation, unit, actions, conversations, end-to-end
+lint: install  ## ruff (mistakes, import order) and mypy (types of the core and the actions)
+	@$(BIN)/ruff check .
+	@$(BIN)/mypy
+
+test: install train /usr/bin/chromium  ## run every test: lint, data validation, unit, actions, conversations, end-to-end
+	@echo "==> Linting and type-checking"
+	@$(MAKE) --no-print-directory lint
 	@echo "==> Checking the training data"
 	@$(RASA_VALIDATE)
 	@echo "==> Running the conversation tests"
@@ -78,4 +84,4 @@ clean:  ## remove the demo database, models and logs (keeps the virtualenv)
 	rm -rf var models/*.tar.gz
 	rm -rf settle/web/static/vendor settle/web/widget/node_modules
 
-.PHONY: help install db train run shell validate test bench clean
+.PHONY: help install db train run shell validate lint test bench clean

@@ -9,24 +9,26 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import AccountAction, database, verified_customer_id
-from actions.handoff import queue_for_a_person
-from settle.arrangements import plans as arrangements
-from settle.arrangements.plans import NotEligibleForExtension, NotEligibleForPlan, OutOfRange
-from settle.identity.card_numbers import contains_card_number
-from settle.clock import format_date, local_today, now_utc
-from settle.config import Settings
-from settle.arrangements.disputes import AlreadyDisputed, disputable_invoices, open_dispute
-from settle.arrangements.hardship import report_hardship, welfare_service_for
-from settle.billing.invoices import open_balance
-from settle.models import Customer
+from actions.common import AccountAction, form_customer_id
+from actions.handoff import chat_so_far, topics_asked
+from settle.arrangements import services
+from settle.arrangements.plans import PlanSummary
+from settle.clock import format_date
+from settle.errors import (
+    AlreadyDisputed,
+    InvoiceNotFound,
+    NotEligibleForExtension,
+    NotEligibleForPlan,
+    OutOfRange,
+    UnusableDisputeReason,
+)
 from settle.money import euros, format_euros
-from settle.numbers import parse_count
-from settle.payments.links import InvoiceNotFound, offer_instalment_link
-from settle.policy import current_policy
+from settle.unit_of_work import unit_of_work
 
 PLAN_SLOTS = ("plan_months", "plan_start", "plan_confirmed", "plan_total_cents")
 EXTENSION_SLOTS = ("extension_date", "extension_confirmed")
+#: What the customer is told for each reason a dispute reason can't be kept.
+REASON_PROBLEMS = {"card_number": "utter_no_card_numbers_in_reason", "too_short": "utter_invalid_dispute_reason"}
 
 
 def _cleared(*names: str) -> list[dict]:
@@ -42,36 +44,36 @@ class ActionOfferPlan(AccountAction):
     def name(self) -> str:
         return "action_offer_plan"
 
-    def answer(self, dispatcher, session, customer_id, tracker):
-        running = arrangements.active_plan(session, customer_id)
-        if running is not None:
-            _say_active_plan(dispatcher, running)
+    def answer(self, dispatcher, uow, customer_id, tracker):
+        result = services.offer_plan(uow, customer_id)
+        if isinstance(result, PlanSummary):
+            _say_active_plan(dispatcher, result)
             return [SlotSet("plan_eligible", False)]
-        try:
-            offer = arrangements.plan_offer(session, customer_id, current_policy(), local_today())
-        except NotEligibleForPlan as refusal:
+        if isinstance(result, services.PlanRefusal):
             dispatcher.utter_message(
-                response=f"utter_plan_not_possible_{refusal.reason}",
-                minimum=format_euros(current_policy().instalment_plan.minimum_open_amount),
-                total=format_euros(open_balance(session, customer_id).total_open),
+                response=f"utter_plan_not_possible_{result.reason}",
+                minimum=format_euros(result.minimum),
+                total=format_euros(result.total_open),
             )
             return [SlotSet("plan_eligible", False)]
         dispatcher.utter_message(
-            response="utter_plan_possible", total=format_euros(offer.total),
-            min_months=offer.min_months, max_months=offer.max_months,
+            response="utter_plan_possible", total=format_euros(result.total),
+            min_months=result.min_months, max_months=result.max_months,
         )
         # plan_months is kept: "can I pay in 6 months?" already said it.
         return [SlotSet("plan_eligible", True), *_cleared("plan_start", "plan_confirmed", "plan_total_cents")]
 
 
-def _say_active_plan(dispatcher: CollectingDispatcher, running) -> None:
+def _say_active_plan(dispatcher: CollectingDispatcher, running: PlanSummary) -> None:
     dispatcher.utter_message(
         response="utter_active_plan", reference=running.reference,
         paid=format_euros(running.paid), left=format_euros(running.left),
     )
     if running.next_instalment:
         number, due, amount = running.next_instalment
-        dispatcher.utter_message(response="utter_active_plan_next", number=number, due_date=format_date(due), amount=format_euros(amount))
+        dispatcher.utter_message(
+            response="utter_active_plan_next", number=number, due_date=format_date(due), amount=format_euros(amount)
+        )
 
 
 class ValidateInstalmentPlanForm(FormValidationAction):
@@ -85,28 +87,19 @@ class ValidateInstalmentPlanForm(FormValidationAction):
             dispatcher.utter_message(response="utter_arrangement_changed")
             return [SlotSet("plan_confirmed", False), SlotSet("requested_slot", None)]
 
-    def _offer(self, tracker: Tracker):
-        with database() as session:
-            return arrangements.plan_offer(session, verified_customer_id(tracker), current_policy(), local_today())
-
     def validate_plan_months(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
-        offer = self._offer(tracker)
         try:
-            months = arrangements.check_months(offer, parse_count(str(value)) or 0)
-        except OutOfRange:
-            dispatcher.utter_message(response="utter_invalid_plan_months", min=offer.min_months, max=offer.max_months)
+            months = services.check_plan_months(unit_of_work(), form_customer_id(tracker), str(value))
+        except OutOfRange as refused:
+            dispatcher.utter_message(response="utter_invalid_plan_months", min=refused.minimum, max=refused.maximum)
             return {"plan_months": None}
         return {"plan_months": str(months)}
 
     def validate_plan_start(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
-        offer, today = self._offer(tracker), local_today()
-        start = arrangements.parse_date(str(value), today)
         try:
-            if start is None:
-                raise OutOfRange("no date")
-            start = arrangements.check_start(offer, start, today, current_policy())
-        except OutOfRange:
-            dispatcher.utter_message(response="utter_invalid_plan_start", latest=format_date(offer.latest_start))
+            start = services.check_plan_start(unit_of_work(), form_customer_id(tracker), str(value))
+        except OutOfRange as refused:
+            dispatcher.utter_message(response="utter_invalid_plan_start", latest=format_date(refused.maximum))
             return {"plan_start": None}
         return {"plan_start": start.isoformat()}
 
@@ -118,22 +111,20 @@ class ActionAskPlanConfirmed(Action):
         return "action_ask_plan_confirmed"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict):
+        months, start = int(tracker.get_slot("plan_months")), date.fromisoformat(tracker.get_slot("plan_start"))
         try:
-            with database() as session:
-                offer = arrangements.plan_offer(session, verified_customer_id(tracker), current_policy(), local_today())
+            chosen = services.plan_schedule(unit_of_work(), form_customer_id(tracker), months, start)
         except NotEligibleForPlan:
             dispatcher.utter_message(response="utter_arrangement_changed")
             return [SlotSet("plan_confirmed", False), SlotSet("requested_slot", None)]
-        months, start = int(tracker.get_slot("plan_months")), date.fromisoformat(tracker.get_slot("plan_start"))
-        total_cents = int(offer.total * 100)
-        dispatcher.utter_message(response="utter_plan_schedule", total=format_euros(offer.total))
-        for part in arrangements.schedule(total_cents, months, start):
+        dispatcher.utter_message(response="utter_plan_schedule", total=format_euros(chosen.total))
+        for part in chosen.instalments:
             dispatcher.utter_message(
                 response="utter_plan_instalment", number=part.number,
                 amount=format_euros(euros(part.amount_cents)), due_date=format_date(part.due_date),
             )
         dispatcher.utter_message(response="utter_ask_plan_confirmed")
-        return [SlotSet("plan_total_cents", str(total_cents))]  # what the customer is agreeing to
+        return [SlotSet("plan_total_cents", str(chosen.total_cents))]  # what the customer is agreeing to
 
 
 class ActionFinishPlan(AccountAction):
@@ -142,23 +133,21 @@ class ActionFinishPlan(AccountAction):
     def name(self) -> str:
         return "action_finish_plan"
 
-    def answer(self, dispatcher, session, customer_id, tracker):
+    def answer(self, dispatcher, uow, customer_id, tracker):
         if not tracker.get_slot("plan_confirmed"):
             dispatcher.utter_message(response="utter_plan_not_set")
             return _cleared("plan_eligible", *PLAN_SLOTS)
         try:
-            plan = arrangements.create_plan(
-                session, customer_id, int(tracker.get_slot("plan_months")), date.fromisoformat(tracker.get_slot("plan_start")),
-                current_policy(), local_today(), now_utc(), agreed_total_cents=int(tracker.get_slot("plan_total_cents") or 0) or None,
+            plan = services.agree_plan(
+                uow, customer_id, int(tracker.get_slot("plan_months")), date.fromisoformat(tracker.get_slot("plan_start")),
+                agreed_total_cents=int(tracker.get_slot("plan_total_cents") or 0) or None,
             )
         except (NotEligibleForPlan, OutOfRange):  # every rule (and the agreed total) is checked again when storing
             dispatcher.utter_message(response="utter_arrangement_changed")
             return _cleared("plan_eligible", *PLAN_SLOTS)
-        link = offer_instalment_link(session, plan, Settings.from_environment(), now_utc())
-        first = plan.instalments[0]
         dispatcher.utter_message(
-            response="utter_plan_created", reference=plan.reference, amount=format_euros(link.amount),
-            due_date=format_date(first.due_date), link=link.url,
+            response="utter_plan_created", reference=plan.reference, amount=format_euros(plan.first_amount),
+            due_date=format_date(plan.first_due), link=plan.link_url,
         )
         return _cleared("plan_eligible", *PLAN_SLOTS)
 
@@ -172,10 +161,10 @@ class ActionOfferExtension(AccountAction):
     def name(self) -> str:
         return "action_offer_extension"
 
-    def answer(self, dispatcher, session, customer_id, tracker):
+    def answer(self, dispatcher, uow, customer_id, tracker):
         wanted = tracker.get_slot("invoice_number")
         try:
-            offer = arrangements.extension_offer(session, customer_id, wanted, current_policy(), local_today())
+            offer = services.offer_extension(uow, customer_id, wanted)
         except NotEligibleForExtension as refusal:
             dispatcher.utter_message(
                 response=f"utter_extension_not_possible_{refusal.reason}",
@@ -183,12 +172,16 @@ class ActionOfferExtension(AccountAction):
             )
             return [SlotSet("extension_eligible", False), SlotSet("invoice_number", None)]
         dispatcher.utter_message(
-            response="utter_extension_possible", invoice_number=offer.invoice.number,
-            amount=format_euros(euros(offer.invoice.total_cents)), due_date=format_date(offer.current_due),
+            response="utter_extension_possible", invoice_number=offer.invoice_number,
+            amount=format_euros(offer.amount), due_date=format_date(offer.current_due),
             latest=format_date(offer.latest),
         )
         # extension_date is kept: "can I pay next Friday?" already said it.
-        return [SlotSet("extension_eligible", True), SlotSet("invoice_number", offer.invoice.number), SlotSet("extension_confirmed", None)]
+        return [
+            SlotSet("extension_eligible", True),
+            SlotSet("invoice_number", offer.invoice_number),
+            SlotSet("extension_confirmed", None),
+        ]
 
 
 class ValidateExtensionForm(FormValidationAction):
@@ -203,45 +196,41 @@ class ValidateExtensionForm(FormValidationAction):
             return [SlotSet("extension_confirmed", False), SlotSet("requested_slot", None)]
 
     def validate_extension_date(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
-        today = local_today()
-        with database() as session:
-            offer = arrangements.extension_offer(
-                session, verified_customer_id(tracker), tracker.get_slot("invoice_number"), current_policy(), today
-            )
-        chosen = arrangements.parse_date(str(value), today)
-        try:
-            if chosen is None:
-                raise OutOfRange("no date")
-            chosen = arrangements.check_extension_date(offer, chosen, today)
-        except OutOfRange:
+        checked = services.check_extension_date(
+            unit_of_work(), form_customer_id(tracker), tracker.get_slot("invoice_number"), str(value)
+        )
+        if checked.chosen is None:
             dispatcher.utter_message(
-                response="utter_invalid_extension_date", due_date=format_date(offer.current_due), latest=format_date(offer.latest)
+                response="utter_invalid_extension_date",
+                due_date=format_date(checked.current_due), latest=format_date(checked.latest),
             )
             return {"extension_date": None}
-        return {"extension_date": chosen.isoformat(), "extension_day": format_date(chosen)}
+        return {"extension_date": checked.chosen.isoformat(), "extension_day": format_date(checked.chosen)}
 
 
 class ActionFinishExtension(AccountAction):
     def name(self) -> str:
         return "action_finish_extension"
 
-    def answer(self, dispatcher, session, customer_id, tracker):
+    def answer(self, dispatcher, uow, customer_id, tracker):
         if not tracker.get_slot("extension_confirmed"):
             dispatcher.utter_message(response="utter_extension_not_set")
             return _cleared("extension_eligible", "invoice_number", *EXTENSION_SLOTS)
         try:
-            extension = arrangements.grant_extension(
-                session, customer_id, tracker.get_slot("invoice_number"), date.fromisoformat(tracker.get_slot("extension_date")),
-                current_policy(), local_today(), now_utc(),
+            extension = services.grant_extension(
+                uow, customer_id, tracker.get_slot("invoice_number"), date.fromisoformat(tracker.get_slot("extension_date"))
             )
         except NotEligibleForExtension as refusal:  # e.g. granted in another chat a moment ago
-            dispatcher.utter_message(response=f"utter_extension_not_possible_{refusal.reason}", invoice_number=refusal.invoice_number or "")
+            dispatcher.utter_message(
+                response=f"utter_extension_not_possible_{refusal.reason}", invoice_number=refusal.invoice_number or ""
+            )
             return _cleared("extension_eligible", "invoice_number", *EXTENSION_SLOTS)
         except OutOfRange:
             dispatcher.utter_message(response="utter_arrangement_changed")
             return _cleared("extension_eligible", "invoice_number", *EXTENSION_SLOTS)
         dispatcher.utter_message(
-            response="utter_extension_granted", invoice_number=extension.invoice.number, due_date=format_date(extension.new_due_date)
+            response="utter_extension_granted",
+            invoice_number=extension.invoice_number, due_date=format_date(extension.new_due_date),
         )
         return _cleared("extension_eligible", "invoice_number", *EXTENSION_SLOTS)
 
@@ -256,13 +245,12 @@ class ActionAskDisputeInvoice(Action):
         return "action_ask_dispute_invoice"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict):
-        with database() as session:
-            bills = disputable_invoices(session, verified_customer_id(tracker))
-            buttons = [
-                {"title": f"{bill.number} ({bill.period_start:%B %Y}, {format_euros(euros(bill.total_cents))})",
-                 "payload": f'/inform{{"invoice_number": "{bill.number}"}}'}
-                for bill in bills
-            ]
+        bills = services.disputable_bills(unit_of_work(), form_customer_id(tracker))
+        buttons = [
+            {"title": f"{bill.number} ({bill.period_start:%B %Y}, {format_euros(bill.total)})",
+             "payload": f'/inform{{"invoice_number": "{bill.number}"}}'}
+            for bill in bills
+        ]
         dispatcher.utter_message(response="utter_ask_dispute_invoice", buttons=buttons)
         return []
 
@@ -277,22 +265,17 @@ class ValidateDisputeForm(FormValidationAction):
         return {"dispute_invoice": known} if known and not tracker.get_slot("dispute_invoice") else {}
 
     def validate_dispute_invoice(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
-        with database() as session:
-            numbers = {bill.number for bill in disputable_invoices(session, verified_customer_id(tracker))}
-        typed = str(value).strip().upper()
-        match = next((number for number in numbers if number == typed or number in typed), None)
+        match = services.match_disputable_bill(unit_of_work(), form_customer_id(tracker), str(value))
         if match is None:
             dispatcher.utter_message(response="utter_invalid_dispute_invoice")
         return {"dispute_invoice": match}
 
     def validate_dispute_reason(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
-        if contains_card_number(str(value)):  # never stored where agents read it
-            dispatcher.utter_message(response="utter_no_card_numbers_in_reason")
+        try:
+            return {"dispute_reason": services.check_dispute_reason(str(value))}
+        except UnusableDisputeReason as refused:
+            dispatcher.utter_message(response=REASON_PROBLEMS[refused.problem])
             return {"dispute_reason": None}
-        if len(str(value).strip()) < 3:
-            dispatcher.utter_message(response="utter_invalid_dispute_reason")
-            return {"dispute_reason": None}
-        return {"dispute_reason": str(value)}
 
 
 class ActionFinishDispute(AccountAction):
@@ -301,16 +284,17 @@ class ActionFinishDispute(AccountAction):
     def name(self) -> str:
         return "action_finish_dispute"
 
-    def answer(self, dispatcher, session, customer_id, tracker):
+    def answer(self, dispatcher, uow, customer_id, tracker):
         number = tracker.get_slot("dispute_invoice")
         try:
-            dispute = open_dispute(session, customer_id, number, tracker.get_slot("dispute_reason") or "", tracker.sender_id, now_utc())
+            reason = tracker.get_slot("dispute_reason") or ""
+            reference = services.open_dispute(uow, customer_id, number, reason, tracker.sender_id)
         except AlreadyDisputed as existing:
             dispatcher.utter_message(response="utter_dispute_already_open", invoice_number=number, reference=existing.reference)
-        except (InvoiceNotFound, ValueError):
+        except (InvoiceNotFound, UnusableDisputeReason):
             dispatcher.utter_message(response="utter_invalid_dispute_invoice")
         else:
-            dispatcher.utter_message(response="utter_dispute_opened", reference=dispute.reference, invoice_number=number)
+            dispatcher.utter_message(response="utter_dispute_opened", reference=reference, invoice_number=number)
         return _cleared("dispute_invoice", "dispute_reason", "invoice_number")
 
 
@@ -327,13 +311,10 @@ class ActionHandleHardship(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         dispatcher.utter_message(response="utter_hardship")
         dispatcher.utter_message(response="utter_hardship_options")
-        customer_id = verified_customer_id(tracker)
-        with database() as session:
-            customer = session.get(Customer, customer_id) if customer_id else None
-            if customer is not None:
-                report_hardship(session, customer.id, now_utc())
-            service = welfare_service_for(customer)
-        queue_for_a_person(tracker, "hardship")  # a person can reach out; the options above say how to ask
+        # A person can reach out too; the options above say how to ask.
+        service = services.report_hardship(
+            unit_of_work(), form_customer_id(tracker), tracker.sender_id, chat_so_far(tracker), topics_asked(tracker)
+        )
         dispatcher.utter_message(
             response="utter_hardship_welfare", name=service.name, phone=service.phone, address=service.address, web=service.web
         )

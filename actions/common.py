@@ -1,24 +1,14 @@
-"""What every action needs: a database session and the verified customer, if any."""
+"""What every action needs: a unit of work for its use case, and the verified customer, if any."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from contextlib import contextmanager
-from typing import Iterator
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy.orm import Session
 
-from settle.db import session_factory
-
-
-@contextmanager
-def database() -> Iterator[Session]:
-    """One transaction per action: committed when the action's work succeeds, rolled back otherwise."""
-    with session_factory().begin() as session:
-        yield session
+from settle.unit_of_work import UnitOfWork, unit_of_work
 
 
 def verified_customer_id(tracker: Tracker) -> int | None:
@@ -29,6 +19,12 @@ def verified_customer_id(tracker: Tracker) -> int | None:
     return int(customer_id) if customer_id and str(customer_id).isdigit() else None
 
 
+def form_customer_id(tracker: Tracker) -> int:
+    """For forms that start only after a verified offer: the customer, or 0 (nobody), who owns nothing, so
+    every rule then says no rather than answering for someone."""
+    return verified_customer_id(tracker) or 0
+
+
 class AccountAction(Action, ABC):
     """An answer about account data: refuses, whatever the dialogue predicted, unless verified."""
 
@@ -37,9 +33,8 @@ class AccountAction(Action, ABC):
         if customer_id is None:
             dispatcher.utter_message(response="utter_need_verification")
             return []
-        with database() as session:
-            return self.answer(dispatcher, session, customer_id, tracker) or []
+        return self.answer(dispatcher, unit_of_work(), customer_id, tracker) or []
 
     @abstractmethod
-    def answer(self, dispatcher: CollectingDispatcher, session: Session, customer_id: int, tracker: Tracker) -> list[EventType] | None:
-        """Sends the answer for this verified customer; returns any events."""
+    def answer(self, dispatcher: CollectingDispatcher, uow: UnitOfWork, customer_id: int, tracker: Tracker) -> list[EventType] | None:
+        """Calls the use case for this verified customer and says its result; returns any events."""

@@ -13,32 +13,19 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import database, verified_customer_id
-from settle.clock import format_date, now_utc
-from settle.config import Settings
-from settle.handoff.takeover import (
-    CallbackProblem,
-    HandOver,
-    hand_over,
-    last_agent_name,
-    parse_callback_time,
-    parse_phone,
-    record_customer_message,
-    request_callback,
-    take_undelivered_replies,
-    with_agent,
-)
-from settle.handoff.office_hours import DAY_NAMES, OfficeHours
+from actions.common import verified_customer_id
+from settle.errors import CallbackProblem
+from settle.handoff import services
+from settle.models import EscalationReason
+from settle.unit_of_work import unit_of_work
 
 #: Why the customer is handed over, by the intent that led here; anything else means they asked.
-REASON_BY_INTENT = {"express_frustration": "upset", "affirm": "repeated_fallback"}  # affirm: yes to utter_offer_human
+REASON_BY_INTENT = {  # affirm: yes to utter_offer_human
+    "express_frustration": EscalationReason.UPSET,
+    "affirm": EscalationReason.REPEATED_FALLBACK,
+}
 #: Small talk that says nothing about what the customer needed.
 NOT_A_TOPIC = {"greet", "goodbye", "thank", "affirm", "deny", "inform", "request_human", "express_frustration"}
-
-
-def office_hours() -> tuple[Settings, OfficeHours]:
-    settings = Settings.from_environment()
-    return settings, OfficeHours.parse(settings.office_hours, settings.timezone)
 
 
 def _intent(event: dict) -> str:
@@ -70,22 +57,11 @@ def topics_asked(tracker: Tracker) -> list[str]:
     return topics
 
 
-def when(moment: datetime, hours: OfficeHours) -> str:
-    """ "Monday 23 November 2026 at 8:00", in the company's timezone."""
-    local = moment.astimezone(hours.zone)
-    return f"{DAY_NAMES[local.weekday()]} {format_date(local.date())} at {local.hour}:{local.minute:02d}"
-
-
-def queue_for_a_person(tracker: Tracker, reason: str) -> tuple[HandOver, OfficeHours]:
-    """Puts this chat in the agents' queue with what was said so far; the office hours come along
-    because what to tell the customer depends on them."""
-    settings, hours = office_hours()
-    with database() as session:
-        result = hand_over(
-            session, reason, tracker.sender_id, verified_customer_id(tracker), chat_so_far(tracker),
-            topics_asked(tracker), hours, settings.minutes_per_waiting_customer, now_utc(),
-        )
-    return result, hours
+def queue_for_a_person(tracker: Tracker, reason: EscalationReason) -> services.HandedOver:
+    """Puts this chat in the agents' queue with what was said so far; the result says what to tell the customer."""
+    return services.hand_over(
+        unit_of_work(), reason, tracker.sender_id, verified_customer_id(tracker), chat_so_far(tracker), topics_asked(tracker)
+    )
 
 
 class ActionHandOver(Action):
@@ -95,15 +71,15 @@ class ActionHandOver(Action):
         return "action_hand_over"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        reason = REASON_BY_INTENT.get((tracker.latest_message.get("intent") or {}).get("name"), "asked")
-        result, hours = queue_for_a_person(tracker, reason)
-        if result.office_open:
-            dispatcher.utter_message(response="utter_agent_will_join", minutes=result.wait_minutes)
+        reason = REASON_BY_INTENT.get((tracker.latest_message.get("intent") or {}).get("name") or "", EscalationReason.ASKED)
+        handed = queue_for_a_person(tracker, reason)
+        if handed.office_open:
+            dispatcher.utter_message(response="utter_agent_will_join", minutes=handed.wait_minutes)
         else:
             dispatcher.utter_message(
-                response="utter_office_closed", office_hours=hours.describe(), next_opening=when(result.next_opening, hours)
+                response="utter_office_closed", office_hours=handed.office_hours, next_opening=handed.next_opening
             )
-        return [SlotSet("agents_available", result.office_open)]
+        return [SlotSet("agents_available", handed.office_open)]
 
 
 class ValidateCallbackForm(FormValidationAction):
@@ -114,18 +90,17 @@ class ValidateCallbackForm(FormValidationAction):
 
     def validate_callback_phone(self, value, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         try:
-            return {"callback_phone": parse_phone(value)}
+            return {"callback_phone": services.check_callback_phone(value)}
         except CallbackProblem:
             dispatcher.utter_message(response="utter_invalid_callback_phone")
             return {"callback_phone": None}
 
     def validate_callback_time(self, value, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        _, hours = office_hours()
-        try:
-            return {"callback_time": parse_callback_time(value, hours, now_utc()).isoformat()}
-        except CallbackProblem as problem:
-            dispatcher.utter_message(response=f"utter_invalid_callback_time_{problem.reason}", office_hours=hours.describe())
+        checked = services.check_callback_time(unit_of_work(), value)
+        if checked.at is None:
+            dispatcher.utter_message(response=f"utter_invalid_callback_time_{checked.refusal}", office_hours=checked.office_hours)
             return {"callback_time": None}
+        return {"callback_time": checked.at.isoformat()}
 
 
 class ActionSaveCallback(Action):
@@ -135,19 +110,13 @@ class ActionSaveCallback(Action):
         return "action_save_callback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        _, hours = office_hours()
         at = datetime.fromisoformat(tracker.get_slot("callback_time"))
-        with database() as session:
-            stored = request_callback(session, tracker.sender_id, tracker.get_slot("callback_phone"), at)
+        booked = services.book_callback(unit_of_work(), tracker.sender_id, tracker.get_slot("callback_phone"), at)
         cleared = [SlotSet("callback_phone", None), SlotSet("callback_time", None)]
-        if stored is None:  # a person took the chat (or closed it) while the customer was answering
+        if booked is None:  # a person took the chat (or closed it) while the customer was answering
             dispatcher.utter_message(response="utter_callback_not_needed")
             return cleared
-        local = at.astimezone(hours.zone)
-        dispatcher.utter_message(
-            response="utter_callback_booked", phone=tracker.get_slot("callback_phone"),
-            day=f"{DAY_NAMES[local.weekday()]} {format_date(local.date())}", time=f"{local.hour}:{local.minute:02d}",
-        )
+        dispatcher.utter_message(response="utter_callback_booked", phone=booked.phone, day=booked.day, time=booked.time)
         return cleared
 
 
@@ -158,9 +127,7 @@ class ActionAgentJoined(Action):
         return "action_agent_joined"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        with database() as session:
-            escalation = with_agent(session, tracker.sender_id)
-            agent_name = escalation.agent.name if escalation else None
+        agent_name = services.agent_joined(unit_of_work(), tracker.sender_id)
         if agent_name is None:  # closed again before this arrived
             return []
         dispatcher.utter_message(response="utter_agent_joined", agent_name=agent_name)
@@ -174,9 +141,8 @@ class ActionRelayToAgent(Action):
         return "action_relay_to_agent"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        with database() as session:
-            kept = record_customer_message(session, tracker.sender_id, tracker.latest_message.get("text") or "", now_utc())
-        return [] if kept is not None else [SlotSet("with_agent", False)]  # nobody has it any more
+        kept = services.relay_to_agent(unit_of_work(), tracker.sender_id, tracker.latest_message.get("text") or "")
+        return [] if kept else [SlotSet("with_agent", False)]  # nobody has it any more
 
 
 class ActionRelayAgentMessages(Action):
@@ -186,9 +152,7 @@ class ActionRelayAgentMessages(Action):
         return "action_relay_agent_messages"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        with database() as session:
-            texts = take_undelivered_replies(session, tracker.sender_id, now_utc())
-        for text in texts:
+        for text in services.undelivered_replies(unit_of_work(), tracker.sender_id):
             dispatcher.utter_message(text=text)
         return []
 
@@ -202,7 +166,6 @@ class ActionAgentLeft(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         if not tracker.get_slot("with_agent"):
             return []
-        with database() as session:
-            agent_name = last_agent_name(session, tracker.sender_id) or "Our colleague"
+        agent_name = services.agent_left(unit_of_work(), tracker.sender_id) or "Our colleague"
         dispatcher.utter_message(response="utter_agent_left", agent_name=agent_name)
         return [SlotSet("with_agent", False)]

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from actions.common import AccountAction
-from settle.billing import invoices
-from settle.clock import format_date, local_today
+from settle.billing import services
 from settle.billing.invoices import InvoiceSummary
+from settle.clock import format_date
 from settle.money import format_euros
 
 #: Bills listed one by one before the rest is summed up.
@@ -25,8 +25,8 @@ class ActionTellBalance(AccountAction):
     def name(self) -> str:
         return "action_tell_balance"
 
-    def answer(self, dispatcher, session, customer_id, tracker):
-        balance = invoices.open_balance(session, customer_id)
+    def answer(self, dispatcher, uow, customer_id, tracker):
+        balance = services.tell_balance(uow, customer_id)
         if not balance.invoices:
             dispatcher.utter_message(response="utter_balance_nothing_open")
             return
@@ -41,8 +41,8 @@ class ActionTellDueDates(AccountAction):
     def name(self) -> str:
         return "action_tell_due_dates"
 
-    def answer(self, dispatcher, session, customer_id, tracker):
-        due = invoices.due_dates(session, customer_id, local_today())
+    def answer(self, dispatcher, uow, customer_id, tracker):
+        due = services.tell_due_dates(uow, customer_id)
         if not due.overdue and not due.upcoming:
             dispatcher.utter_message(response="utter_due_date_nothing_open")
         for bill in due.overdue + due.upcoming:
@@ -54,24 +54,22 @@ class ActionListInvoices(AccountAction):
     def name(self) -> str:
         return "action_list_invoices"
 
-    def answer(self, dispatcher, session, customer_id, tracker):
-        bills = invoices.recent_invoices(session, customer_id, limit=MOST_LISTED)
-        if not bills:
+    def answer(self, dispatcher, uow, customer_id, tracker):
+        listed = services.list_invoices(uow, customer_id, limit=MOST_LISTED)
+        if not listed:
             dispatcher.utter_message(response="utter_no_invoices")
             return
         dispatcher.utter_message(response="utter_invoices_intro")
-        today = local_today()
-        for bill in bills:
-            state = "overdue" if bill.days_overdue(today) else bill.status.value
-            dispatcher.utter_message(response=f"utter_invoice_{state}", **_bill_values(bill))
+        for item in listed:
+            dispatcher.utter_message(response=f"utter_invoice_{item.state}", **_bill_values(item.invoice))
 
 
 class ActionExplainBill(AccountAction):
     def name(self) -> str:
         return "action_explain_bill"
 
-    def answer(self, dispatcher, session, customer_id, tracker):
-        explanation = invoices.explain_latest_bill(session, customer_id)
+    def answer(self, dispatcher, uow, customer_id, tracker):
+        explanation = services.explain_bill(uow, customer_id)
         if explanation is None:
             dispatcher.utter_message(response="utter_no_invoices")
             return

@@ -1,37 +1,33 @@
 """Paying: the personal link, ways to pay, whether a payment arrived, a copy of the invoice."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.types import DomainDict
 
-from actions.common import AccountAction, database, verified_customer_id
-from settle.clock import format_date, now_utc
-from settle.config import Settings
-from settle.billing.copies import copy_link
-from settle.billing.invoices import open_balance
+from actions.common import AccountAction, verified_customer_id
+from settle.billing import services as billing
+from settle.clock import format_date
+from settle.errors import InvoiceNotFound, NothingToPay
 from settle.money import format_euros
-from settle.payments.links import InvoiceNotFound, NothingToPay, offer_link
-from settle.payments.incoming import payments_since
-from settle.payments.transfer import structured_communication
+from settle.payments import services
+from settle.unit_of_work import unit_of_work
 
-#: How far back "did you get my payment?" looks.
-PAYMENTS_LOOKBACK = timedelta(days=45)
 FORGET_INVOICE = [SlotSet("invoice_number", None)]
+#: Payments confirmed one by one, newest first.
+MOST_PAYMENTS_SAID = 3
 
 
 class ActionSendPaymentLink(AccountAction):
     def name(self) -> str:
         return "action_send_payment_link"
 
-    def answer(self, dispatcher, session, customer_id, tracker):
-        settings = Settings.from_environment()
+    def answer(self, dispatcher, uow, customer_id, tracker):
+        wanted = tracker.get_slot("invoice_number")
         try:
-            offer = offer_link(session, customer_id, settings, now_utc(), tracker.get_slot("invoice_number"))
+            offer = services.offer_payment_link(uow, customer_id, wanted)
         except InvoiceNotFound:
-            dispatcher.utter_message(response="utter_invoice_not_found", invoice_number=tracker.get_slot("invoice_number"))
+            dispatcher.utter_message(response="utter_invoice_not_found", invoice_number=wanted)
             return FORGET_INVOICE
         except NothingToPay:
             dispatcher.utter_message(response="utter_nothing_to_pay")
@@ -58,17 +54,14 @@ class ActionTellPaymentMethods(Action):
         if customer_id is None:
             dispatcher.utter_message(response="utter_transfer_details_after_verification")
             return []
-        settings = Settings.from_environment()
-        with database() as session:
-            bills = open_balance(session, customer_id).invoices
-        for bill in bills[:3]:
+        for details in services.transfer_details(unit_of_work(), customer_id):
             dispatcher.utter_message(
                 response="utter_transfer_details",
-                invoice_number=bill.number,
-                amount=format_euros(bill.open_amount),
-                iban=settings.company_iban,
-                beneficiary=settings.company_name,
-                communication=structured_communication(bill.number),
+                invoice_number=details.invoice_number,
+                amount=format_euros(details.amount),
+                iban=details.iban,
+                beneficiary=details.beneficiary,
+                communication=details.communication,
             )
         return []
 
@@ -77,21 +70,20 @@ class ActionTellPaymentStatus(AccountAction):
     def name(self) -> str:
         return "action_tell_payment_status"
 
-    def answer(self, dispatcher, session, customer_id, tracker):
-        seen = payments_since(session, customer_id, now_utc() - PAYMENTS_LOOKBACK)
-        if not seen:
+    def answer(self, dispatcher, uow, customer_id, tracker):
+        status = services.payment_status(uow, customer_id)
+        if not status.received:
             dispatcher.utter_message(response="utter_no_payment_found")
-        for payment in seen[:3]:
+        for payment in status.received[:MOST_PAYMENTS_SAID]:
             dispatcher.utter_message(
                 response="utter_payment_received",
                 amount=format_euros(payment.amount),
                 paid_on=format_date(payment.paid_at.date()),
                 invoice_number=payment.invoice_number,
             )
-        balance = open_balance(session, customer_id)
-        if balance.invoices:
-            dispatcher.utter_message(response="utter_still_open", total=format_euros(balance.total_open))
-        elif seen:
+        if status.still_open > 0:
+            dispatcher.utter_message(response="utter_still_open", total=format_euros(status.still_open))
+        elif status.received:
             dispatcher.utter_message(response="utter_nothing_left_to_pay")
         return []
 
@@ -100,15 +92,15 @@ class ActionSendInvoiceCopy(AccountAction):
     def name(self) -> str:
         return "action_send_invoice_copy"
 
-    def answer(self, dispatcher, session, customer_id, tracker):
+    def answer(self, dispatcher, uow, customer_id, tracker):
         wanted = tracker.get_slot("invoice_number")
         try:
-            url, invoice = copy_link(session, customer_id, Settings.from_environment(), now_utc(), wanted)
+            copy = billing.send_invoice_copy(uow, customer_id, wanted)
         except InvoiceNotFound:
             dispatcher.utter_message(response="utter_invoice_not_found", invoice_number=wanted)
             return FORGET_INVOICE
         dispatcher.utter_message(
-            response="utter_invoice_copy", invoice_number=invoice.number, link=url,
-            period=f"{invoice.period_start:%B %Y}",
+            response="utter_invoice_copy", invoice_number=copy.invoice_number, link=copy.url,
+            period=f"{copy.period_start:%B %Y}",
         )
         return FORGET_INVOICE

@@ -1,22 +1,19 @@
 """A reminder from the reminder engine, shown in the customer's chat, which then knows the bill."""
 from __future__ import annotations
 
-import time
-
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.types import DomainDict
 
-from settle.config import Settings
-from settle.signing import link_secret, signature_matches
+from settle.outreach import services
+from settle.unit_of_work import unit_of_work
 
 #: The values the engine sends with a reminder; the text's placeholders are filled from them.
 REMINDER_VALUES = ("first_name", "invoice_number", "amount", "due_date", "link", "stage")
 
 
 class ActionDeliverReminder(Action):
-    """Shows the reminder only when the engine signed it for this very conversation, and only until it
-    expires: EXTERNAL_reminder typed by hand, replayed elsewhere or late does nothing.
+    """Shows the reminder only when the engine signed it for this very conversation and it has not expired.
 
     The reminder never verifies anyone: the chat learns which bill it is about, and a conversation
     that is not verified (any more) is asked to verify before account details are shown.
@@ -27,13 +24,9 @@ class ActionDeliverReminder(Action):
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict):
         sent = {entity["entity"]: str(entity["value"]) for entity in tracker.latest_message.get("entities") or []}
-        response, expires = sent.get("reminder_response", ""), sent.get("expires", "")
-        signed = signature_matches(
-            link_secret(Settings.from_environment()), sent.get("reminder_token", ""),
-            "reminder", sent.get("customer_id"), sent.get("invoice_number"), sent.get("stage"), tracker.sender_id, expires,
-        )
-        fresh = expires.isdigit() and int(expires) > time.time()
-        if not (signed and fresh) or not response.startswith("utter_reminder_"):
+        response = sent.get("reminder_response", "")
+        genuine = services.genuine_reminder(unit_of_work(), tracker.sender_id, sent, sent.get("reminder_token", ""))
+        if not genuine or not response.startswith("utter_reminder_"):
             return []
         dispatcher.utter_message(response=response, **{key: sent.get(key, "") for key in REMINDER_VALUES})
         return [SlotSet("invoice_number", sent.get("invoice_number"))]

@@ -3,34 +3,25 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import database
 from actions.handoff import queue_for_a_person
+from settle.clock import format_moment
+from settle.identity import services
 from settle.identity.card_numbers import contains_card_number
-from settle.clock import now_utc
-from settle.config import Settings
-from settle.identity.verification import (
-    Outcome,
-    lockout_until,
-    parse_customer_number,
-    parse_secret,
-    remember_conversation,
-    verify,
-    verify_app_token,
-)
+from settle.identity.verification import Outcome, parse_customer_number
+from settle.models import EscalationReason
+from settle.unit_of_work import unit_of_work
 
 FINISHED = ("verified", "locked")
 
 
 def _say_locked(dispatcher: CollectingDispatcher, until: datetime) -> None:
-    local = until.astimezone(ZoneInfo(Settings.from_environment().timezone))
-    dispatcher.utter_message(response="utter_verification_locked", locked_until=local.strftime("%H:%M"))
+    dispatcher.utter_message(response="utter_verification_locked", locked_until=format_moment(until, until.tzinfo, "time"))
 
 
 class ActionCheckMessage(Action):
@@ -46,10 +37,7 @@ class ActionCheckMessage(Action):
         token = (tracker.latest_message.get("metadata") or {}).get("auth_token")
         if not token:
             return []
-        with database() as session:
-            customer = verify_app_token(session, token, Settings.from_environment().app_token_secret)
-            if customer is not None:
-                remember_conversation(session, customer.customer_id, tracker.sender_id, now_utc())
+        customer = services.verify_by_app_token(unit_of_work(), token, tracker.sender_id)
         if customer is None:
             return []
         return [SlotSet("verification", "verified"), SlotSet("verified_customer_id", str(customer.customer_id))]
@@ -68,8 +56,7 @@ class ValidateVerifyCustomerForm(FormValidationAction):
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         if tracker.get_slot("verification") == "verified":
             return [SlotSet("requested_slot", None)]
-        with database() as session:
-            locked = lockout_until(session, tracker.sender_id, tracker.get_slot("customer_number"), now_utc())
+        locked = services.lockout_until(unit_of_work(), tracker.sender_id, tracker.get_slot("customer_number"))
         if locked:
             _say_locked(dispatcher, locked)
             return [SlotSet("verification", "locked"), SlotSet("requested_slot", None)]
@@ -91,24 +78,22 @@ class ValidateVerifyCustomerForm(FormValidationAction):
         return {"customer_number": number}
 
     def validate_postcode_or_birth_date(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        secret = parse_secret(str(value))
+        uow = unit_of_work()
+        secret = services.read_secret(uow, str(value))
         if secret is None:
             dispatcher.utter_message(response="utter_invalid_postcode_or_birth_date")
             return {"postcode_or_birth_date": None}
         customer_number = tracker.get_slot("customer_number")
         if customer_number is None:  # asked for again once the customer number is known
             return {"postcode_or_birth_date": None}
-        with database() as session:
-            result = verify(session, tracker.sender_id, customer_number, secret, now_utc(), Settings.from_environment())
-            if result.outcome == Outcome.VERIFIED:
-                remember_conversation(session, result.customer.customer_id, tracker.sender_id, now_utc())
+        result = services.check_answer(uow, tracker.sender_id, customer_number, secret)
         cleared = {"customer_number": None, "postcode_or_birth_date": None}
-        if result.outcome == Outcome.VERIFIED:
+        if result.outcome == Outcome.VERIFIED and result.customer is not None:
             dispatcher.utter_message(response="utter_verified", first_name=result.customer.first_name)
             return {**cleared, "verification": "verified", "verified_customer_id": str(result.customer.customer_id)}
-        if result.outcome == Outcome.LOCKED:
+        if result.outcome == Outcome.LOCKED and result.locked_until is not None:
             _say_locked(dispatcher, result.locked_until)
-            queue_for_a_person(tracker, "verification_locked")
+            queue_for_a_person(tracker, EscalationReason.VERIFICATION_LOCKED)
             return {**cleared, "verification": "locked"}
         dispatcher.utter_message(response="utter_verification_failed", attempts_left=result.attempts_left)
         return cleared

@@ -11,8 +11,10 @@ import json
 import os
 import platform
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
+
+from settle.clock import clock_for
+from settle.config import process_settings
 
 REPORT_DIR = Path("var/bench")
 
@@ -83,7 +85,7 @@ class Report:
         Returns the Markdown's path and the comparison lines (none on a first run).
         """
         self.directory.mkdir(parents=True, exist_ok=True)
-        when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        when = clock_for(process_settings()).now().isoformat(timespec="seconds")
         about = machine()
         latest, previous = self.directory / "report.json", self.directory / "previous.json"
         before = json.loads(latest.read_text()) if latest.exists() else None

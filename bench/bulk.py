@@ -10,6 +10,8 @@ from datetime import date
 from sqlalchemy import create_engine, text
 
 from settle import schema
+from settle.clock import clock_for
+from settle.config import process_settings
 from settle.db import engine_for, session_factory
 from settle.tooling.seed import seed
 
@@ -77,7 +79,7 @@ def seed_invoices(url: str, invoices: int, say, today: date | None = None, demo_
     """
     if not url.startswith("postgresql"):
         raise ValueError("bulk seeding needs PostgreSQL (postgresql://…)")
-    today = today or date.today()
+    today = today or clock_for(process_settings()).today()
     _create_database(url)
     engine = engine_for(url)
     with engine.begin() as connection:

@@ -17,21 +17,22 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
-from typing import Iterator
 
 import requests
 from sqlalchemy import func, select
 
-from settle import schema
-
-from settle.tooling import runner
 from bench import REPORT_DIR, bulk
+from settle import schema
+from settle.clock import clock_for
+from settle.config import process_settings
 from settle.db import engine_for, session_factory
+from settle.errors import StartupError
 from settle.models import Customer, Invoice
+from settle.tooling import runner
 from settle.tooling.seed import seed
 
 #: How many customers each phase draws its simulated customers from.
@@ -212,7 +213,7 @@ def fresh_seeded_sqlite(path: Path, customers: int = DEMO_CUSTOMERS) -> str:
     url = f"sqlite:///{path}"
     schema.upgrade(url)
     with session_factory(url).begin() as session:
-        seed(session, date.today(), customers)
+        seed(session, clock_for(process_settings()).today(), customers)
     return url
 
 
@@ -522,11 +523,11 @@ def rasa_start_seconds(model: Path, work: Path, database_url: str) -> float:
     try:
         while time.perf_counter() - started < 600:
             if part.process.poll() is not None:
-                raise runner.StartupError(f"Rasa stopped while starting; see {part.log}")
+                raise StartupError(f"Rasa stopped while starting; see {part.log}")
             if runner.answers(part.health_url):
                 return round(time.perf_counter() - started, 1)
             time.sleep(0.1)
-        raise runner.StartupError("Rasa did not answer within 600 s")
+        raise StartupError("Rasa did not answer within 600 s")
     finally:
         runner.stop([part])
 
@@ -561,7 +562,7 @@ def measure_training(say) -> dict:
     say("training the model (rasa train --force), this takes minutes")
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "rasa", "train", "--force", "--out", str(out), "--quiet"], check=True)
-    record = {"seconds": round(time.perf_counter() - started, 1), "measured_on": date.today().isoformat(),
+    record = {"seconds": round(time.perf_counter() - started, 1), "measured_on": clock_for(process_settings()).today().isoformat(),
               "cores": os.cpu_count()}
     TRAINING_RECORD.parent.mkdir(parents=True, exist_ok=True)
     TRAINING_RECORD.write_text(json.dumps(record))

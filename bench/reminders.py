@@ -6,22 +6,25 @@ times how long one `settle remind` selection takes to claim and queue what is du
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from settle.outreach import reminders
 from bench import bulk
+from settle.clock import clock_for
+from settle.config import process_settings
 from settle.db import session_factory
 from settle.models import OutboxMessage, Reminder
+from settle.outreach import reminders
 from settle.policy import load_policy, load_reminder_policy
 
 
 def reminder_selection(url: str, invoices: int, say=print) -> dict:
     """Seconds for one reminder selection (claim + queue) over `invoices` invoices, and for a second run."""
-    today = date.today()
+    settings = process_settings()
+    today = clock_for(settings).today()
     bulk.seed_invoices(url, invoices, say, today)
-    policy, arrangements_policy = load_reminder_policy(), load_policy()
+    policy, arrangements_policy = load_reminder_policy(settings.reminder_policy_file), load_policy(settings.policy_file)
     now = datetime.combine(today, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=9)
     figures = {"invoices": invoices}
     for run in ("first", "second"):

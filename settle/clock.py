@@ -1,23 +1,80 @@
-"""Today's date and the current time where the customers live, timezone-aware."""
+"""The only place Settle reads the wall clock. Everything else is handed a Clock (through the unit of
+work), so tests and `--now` can fix the moment and every part of one run agrees on what "today" is."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from abc import ABC, abstractmethod
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from settle.config import Settings
 
-
-def now_utc() -> datetime:
-    """The current instant, aware, in UTC."""
-    return datetime.now(timezone.utc)
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def local_today(settings: Settings | None = None) -> date:
-    """Today's date in the company's timezone, which decides whether a bill is overdue."""
-    settings = settings or Settings.from_environment()
-    return datetime.now(ZoneInfo(settings.timezone)).date()
+class Clock(ABC):
+    """The current moment, and today's date where the customers live (which decides what is overdue)."""
+
+    def __init__(self, timezone_name: str) -> None:
+        self.zone = ZoneInfo(timezone_name)
+
+    @abstractmethod
+    def now(self) -> datetime:
+        """The current instant, aware, in UTC."""
+
+    def today(self) -> date:
+        return self.now().astimezone(self.zone).date()
+
+
+class SystemClock(Clock):
+    """The real time."""
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class FixedClock(Clock):
+    """A moment that stands still (tests, demos, `settle remind --now`); `advance` moves it on."""
+
+    def __init__(self, moment: datetime, timezone_name: str = "Europe/Brussels") -> None:
+        super().__init__(timezone_name)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.zone)
+        self.moment = moment.astimezone(timezone.utc)
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, by: timedelta) -> None:
+        self.moment += by
+
+
+def clock_for(settings: Settings) -> Clock:
+    """The real clock, or the fixed moment SETTLE_NOW gives (for tests and demos only)."""
+    if settings.fixed_now is not None:
+        return FixedClock(settings.fixed_now, settings.timezone)
+    return SystemClock(settings.timezone)
 
 
 def format_date(day: date) -> str:
     """How a date reads in a message: 26 November 2026."""
     return f"{day.day} {day:%B %Y}"
+
+
+MomentStyle = Literal["time", "day", "day_and_time", "short"]
+
+
+def format_moment(moment: datetime, zone: tzinfo | None, style: MomentStyle = "day_and_time") -> str:
+    """A moment as customers and agents read it, in the company's timezone:
+    time "8:05", day "Monday 23 November 2026", day_and_time "Monday 23 November 2026 at 8:05",
+    short "Mon 23 Nov 08:05" (the console's lists)."""
+    local = moment.astimezone(zone)
+    clock_time = f"{local.hour}:{local.minute:02d}"
+    day = f"{DAY_NAMES[local.weekday()]} {format_date(local.date())}"
+    if style == "time":
+        return clock_time
+    if style == "day":
+        return day
+    if style == "short":
+        return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
+    return f"{day} at {clock_time}"

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -46,9 +48,13 @@ class Settings:
     office_hours: str
     minutes_per_waiting_customer: int
     session_secret: str | None
+    policy_file: str
+    reminder_policy_file: str
+    #: For tests and demos only: Settle's clock stands still at this moment (SETTLE_NOW, ISO 8601).
+    fixed_now: datetime | None
 
     @classmethod
-    def from_environment(cls) -> "Settings":
+    def from_environment(cls) -> Settings:
         """Reads the variables now, so tests and processes can set them before use."""
         env = os.environ
         return cls(
@@ -83,4 +89,13 @@ class Settings:
             office_hours=env.get("SETTLE_OFFICE_HOURS", "Mon-Fri 08:00-18:00"),
             minutes_per_waiting_customer=int(env.get("SETTLE_MINUTES_PER_WAITING_CUSTOMER", "4")),
             session_secret=env.get("SETTLE_SESSION_SECRET") or None,
+            policy_file=env.get("SETTLE_POLICY_FILE") or "policy/arrangements.yml",
+            reminder_policy_file=env.get("SETTLE_REMINDER_POLICY_FILE") or "policy/reminders.yml",
+            fixed_now=datetime.fromisoformat(env["SETTLE_NOW"]) if env.get("SETTLE_NOW") else None,
         )
+
+
+@lru_cache(maxsize=1)
+def process_settings() -> Settings:
+    """The settings of this process, read from the environment once (tests clear the cache)."""
+    return Settings.from_environment()

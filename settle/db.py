@@ -1,17 +1,17 @@
 """Engine and session factory, created on first use (nothing happens at import)."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from settle.config import Settings
+from settle.config import process_settings
 
 
-@lru_cache(maxsize=None)
+@cache
 def engine_for(url: str) -> Engine:
     """One engine per database URL for the life of the process."""
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
@@ -38,5 +38,5 @@ def _begin_sqlite_transaction(connection) -> None:
 
 def session_factory(url: str | None = None) -> sessionmaker:
     """Sessions bound to the configured database; use as `with factory.begin() as session:`."""
-    engine = engine_for(url or Settings.from_environment().database_url)
+    engine = engine_for(url or process_settings().database_url)
     return sessionmaker(engine, future=True, expire_on_commit=False)

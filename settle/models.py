@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timezone
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -27,7 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
-Base = declarative_base()
+#: Typed as Any: SQLAlchemy 1.4 ships no type hints (its stubs are a separate package that fights 2.0 style).
+Base: Any = declarative_base()
 
 
 class ExactDecimal(TypeDecorator):
@@ -75,7 +77,14 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-class Channel(str, enum.Enum):
+class StrEnum(str, enum.Enum):
+    """A status stored as its readable value; prints as that value (in templates, logs and JSON)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Channel(StrEnum):
     """Where a customer prefers to hear from us."""
 
     CHAT = "chat"
@@ -83,14 +92,14 @@ class Channel(str, enum.Enum):
     SMS = "sms"
 
 
-class PlanStatus(str, enum.Enum):
+class PlanStatus(StrEnum):
     ACTIVE = "active"
     COMPLETED = "completed"
     BROKEN = "broken"
     CANCELLED = "cancelled"
 
 
-class InvoiceStatus(str, enum.Enum):
+class InvoiceStatus(StrEnum):
     """Stored state of an invoice; 'overdue' is derived from the due date, never stored."""
 
     OPEN = "open"
@@ -104,7 +113,7 @@ class InvoiceStatus(str, enum.Enum):
 UNPAID_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.DISPUTED, InvoiceStatus.IN_PLAN)
 
 
-class LineCategory(str, enum.Enum):
+class LineCategory(StrEnum):
     """What a line on the bill is for, so the bill can be explained by category."""
 
     USAGE = "usage"
@@ -114,12 +123,67 @@ class LineCategory(str, enum.Enum):
     FEE = "fee"
 
 
-def _enum(enum_class) -> Enum:
+class CheckoutStatus(StrEnum):
+    """A provider's payment as the provider reports it (Mollie's names; the sandbox uses the same)."""
+
+    OPEN = "open"
+    PENDING = "pending"
+    AUTHORIZED = "authorized"
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+
+class DisputeStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class EscalationReason(StrEnum):
+    """Why a conversation went to a person."""
+
+    ASKED = "asked"
+    REPEATED_FALLBACK = "repeated_fallback"
+    UPSET = "upset"
+    DISPUTE = "dispute"
+    HARDSHIP = "hardship"
+    VERIFICATION_LOCKED = "verification_locked"
+
+
+class EscalationStatus(StrEnum):
+    WAITING = "waiting"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    HANDED_BACK = "handed_back"
+
+
+class MessageAuthor(StrEnum):
+    """Who wrote a message once a person was involved; notes are the agents' own, never sent."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    NOTE = "note"
+
+
+class ReminderSubject(StrEnum):
+    INVOICE = "invoice"
+    INSTALMENT = "instalment"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+def _enum(enum_class, length: int = 20) -> Enum:
     """Enums stored as their readable values in a plain string column."""
     return Enum(
         enum_class,
         native_enum=False,
-        length=20,
+        length=length,
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )
@@ -218,7 +282,7 @@ class ReceivedPayment(Base):
     allocations = relationship("Payment", back_populates="received_payment")
 
 
-class LinkStatus(str, enum.Enum):
+class LinkStatus(StrEnum):
     """Stored state of a payment link; expiry and changed amounts are derived when it is opened."""
 
     OPEN = "open"
@@ -268,7 +332,7 @@ class Checkout(Base):
     provider_payment_id = Column(String(80), nullable=False)
     checkout_url = Column(String(500), nullable=False)
     amount_cents = Column(Integer, nullable=False)
-    status = Column(String(20), nullable=False, default="open")
+    status = Column(_enum(CheckoutStatus), nullable=False, default=CheckoutStatus.OPEN)
     created_at = Column(UTCDateTime, nullable=False)
 
     link = relationship("PaymentLink", back_populates="checkouts")
@@ -285,7 +349,7 @@ class SandboxPayment(Base):
     metadata_json = Column(Text, nullable=False)
     redirect_url = Column(String(500), nullable=False)
     webhook_url = Column(String(500), nullable=False)
-    status = Column(String(20), nullable=False, default="open")
+    status = Column(_enum(CheckoutStatus), nullable=False, default=CheckoutStatus.OPEN)
     created_at = Column(UTCDateTime, nullable=False)
     paid_at = Column(UTCDateTime)
 
@@ -383,7 +447,7 @@ class Dispute(Base):
     invoice_id = Column(Integer, ForeignKey("invoices.id"), nullable=False, index=True)
     customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
     reason = Column(Text, nullable=False)
-    status = Column(String(20), nullable=False, default="open")
+    status = Column(_enum(DisputeStatus), nullable=False, default=DisputeStatus.OPEN)
     previous_invoice_status = Column(_enum(InvoiceStatus), nullable=False)
     created_at = Column(UTCDateTime, nullable=False)
 
@@ -409,13 +473,13 @@ class Escalation(Base):
     __tablename__ = "escalations"
 
     id = Column(Integer, primary_key=True)
-    reason = Column(String(30), nullable=False)  # asked, repeated_fallback, upset, dispute, hardship, verification_locked
+    reason = Column(_enum(EscalationReason, length=30), nullable=False)
     conversation_id = Column(String(255), nullable=False, index=True)
     customer_id = Column(Integer, ForeignKey("customers.id"), index=True)
     context_json = Column(Text, nullable=False, default="{}")
     #: The chat up to the hand-over: a JSON list of {"who": "customer"|"bot", "text", "at"}.
     transcript_json = Column(Text, nullable=False, default="[]", server_default="[]")
-    status = Column(String(20), nullable=False, default="waiting", index=True)  # waiting, claimed, resolved, handed_back
+    status = Column(_enum(EscalationStatus), nullable=False, default=EscalationStatus.WAITING, index=True)
     created_at = Column(UTCDateTime, nullable=False)
     agent_id = Column(Integer, ForeignKey("agents.id"), index=True)
     claimed_at = Column(UTCDateTime)
@@ -435,7 +499,7 @@ class EscalationMessage(Base):
 
     id = Column(Integer, primary_key=True)
     escalation_id = Column(Integer, ForeignKey("escalations.id"), nullable=False, index=True)
-    author = Column(String(10), nullable=False)  # customer, agent, note
+    author = Column(_enum(MessageAuthor, length=10), nullable=False)
     agent_id = Column(Integer, ForeignKey("agents.id"))
     text = Column(Text, nullable=False)
     created_at = Column(UTCDateTime, nullable=False)
@@ -462,7 +526,7 @@ class Reminder(Base):
     __table_args__ = (UniqueConstraint("subject", "subject_id", "stage"),)
 
     id = Column(Integer, primary_key=True)
-    subject = Column(String(20), nullable=False)  # "invoice" or "instalment"
+    subject = Column(_enum(ReminderSubject), nullable=False)
     subject_id = Column(Integer, nullable=False)
     customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
     stage = Column(String(40), nullable=False)
@@ -478,8 +542,8 @@ class OutboxMessage(Base):
 
     id = Column(Integer, primary_key=True)
     reminder_id = Column(Integer, ForeignKey("reminders.id"), nullable=False, index=True)
-    channel = Column(String(10), nullable=False)  # chat, email, sms
-    status = Column(String(20), nullable=False, default="pending", index=True)  # pending, sent, failed
+    channel = Column(_enum(Channel, length=10), nullable=False)
+    status = Column(_enum(OutboxStatus), nullable=False, default=OutboxStatus.PENDING, index=True)
     attempts = Column(Integer, nullable=False, default=0)
     next_attempt_at = Column(UTCDateTime, nullable=False, index=True)
     last_error = Column(String(300))

@@ -2,7 +2,6 @@
 versioned YAML file, checked when Settle starts."""
 from __future__ import annotations
 
-import os
 import re
 from datetime import time
 from decimal import Decimal
@@ -12,14 +11,11 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field, ValidationError, root_validator, validator
 
-DEFAULT_POLICY_FILE = "policy/arrangements.yml"
-DEFAULT_REMINDER_POLICY_FILE = "policy/reminders.yml"
+from settle.errors import PolicyError
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 CHANNELS = ("chat", "email", "sms")
 
-
-class PolicyError(ValueError):
-    """The policy file is missing or has a wrong value; the message says which and where."""
 
 
 class AmountBand(BaseModel):
@@ -150,16 +146,14 @@ class ReminderPolicy(BaseModel):
         extra = "forbid"
 
 
-def load_reminder_policy(path: str | Path | None = None) -> ReminderPolicy:
-    """Reads and checks the reminder policy (SETTLE_REMINDER_POLICY_FILE, or policy/reminders.yml)."""
-    path = Path(path or os.environ.get("SETTLE_REMINDER_POLICY_FILE") or DEFAULT_REMINDER_POLICY_FILE)
-    return _load(path, ReminderPolicy)
+def load_reminder_policy(path: str | Path) -> ReminderPolicy:
+    """Reads and checks the reminder policy file (Settings.reminder_policy_file)."""
+    return _load(Path(path), ReminderPolicy)
 
 
-def load_policy(path: str | Path | None = None) -> ArrangementPolicy:
-    """Reads and checks the policy file (SETTLE_POLICY_FILE, or policy/arrangements.yml)."""
-    path = Path(path or os.environ.get("SETTLE_POLICY_FILE") or DEFAULT_POLICY_FILE)
-    return _load(path, ArrangementPolicy)
+def load_policy(path: str | Path) -> ArrangementPolicy:
+    """Reads and checks the arrangements policy file (Settings.policy_file)."""
+    return _load(Path(path), ArrangementPolicy)
 
 
 def _load(path: Path, model):
@@ -179,9 +173,11 @@ def _load(path: Path, model):
 
 @lru_cache(maxsize=4)
 def policy_at(path: str) -> ArrangementPolicy:
-    """The policy at a path, read once per process."""
+    """The arrangements policy at a path, read once per process."""
     return load_policy(path)
 
 
-def current_policy() -> ArrangementPolicy:
-    return policy_at(os.environ.get("SETTLE_POLICY_FILE") or DEFAULT_POLICY_FILE)
+@lru_cache(maxsize=4)
+def reminder_policy_at(path: str) -> ReminderPolicy:
+    """The reminder policy at a path, read once per process."""
+    return load_reminder_policy(path)

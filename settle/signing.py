@@ -10,12 +10,10 @@ import secrets
 from pathlib import Path
 
 from settle.config import Settings
+from settle.errors import MissingSecret
 
 DEMO_SECRETS = Path("var")
 
-
-class MissingSecret(RuntimeError):
-    """Outside the embedded demo every process must share one secret from the environment."""
 
 
 def link_secret(settings: Settings) -> bytes:

@@ -3,20 +3,30 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from settle import schema
+from settle.config import process_settings
 from settle.db import engine_for, session_factory
 from settle.tooling.seed import seed
 
 #: The demo data in tests is always seen from this day, so figures are the same on every run.
 TODAY = date(2026, 11, 22)
+#: The moment Settle's clock shows in tests (SETTLE_NOW for the actions and servers): the morning of TODAY.
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
 TEST_CUSTOMERS = 40
 
+
+@pytest.fixture(autouse=True)
+def settings_read_afresh():
+    """Each test reads the settings its environment gives (a process reads them once)."""
+    process_settings.cache_clear()
+    yield
+    process_settings.cache_clear()
 
 
 def free_port() -> int:

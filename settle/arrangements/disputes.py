@@ -9,26 +9,20 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from settle.errors import AlreadyDisputed, InvoiceNotFound, UnusableDisputeReason
 from settle.handoff.escalations import escalate
-from settle.models import Dispute, Invoice, InvoiceStatus
+from settle.identity.card_numbers import contains_card_number
+from settle.models import Dispute, DisputeStatus, EscalationReason, Invoice, InvoiceStatus
 from settle.money import euros
-from settle.payments.links import InvoiceNotFound
 
 #: How many bills to offer when asking "which bill?".
 DISPUTABLE_LIMIT = 6
 #: The longest reason kept; what is longer is cut, since a person will talk to the customer anyway.
 MAX_REASON_LENGTH = 1000
-OPEN = "open"
+#: The shortest reason taken: "no" or "?" tells the person who looks at the bill nothing.
+MIN_REASON_LENGTH = 3
 REFERENCE_PREFIX = "DSP-"
 _REFERENCE_ALPHABET = string.ascii_uppercase + string.digits
-
-
-class AlreadyDisputed(Exception):
-    """The invoice is already disputed; `reference` is that dispute's, or None when it has no record."""
-
-    def __init__(self, reference: str | None) -> None:
-        super().__init__(reference)
-        self.reference = reference
 
 
 def disputable_invoices(session: Session, customer_id: int) -> list[Invoice]:
@@ -47,6 +41,25 @@ def disputable_invoices(session: Session, customer_id: int) -> list[Invoice]:
     )
 
 
+def matching_invoice_number(numbers: list[str], typed: str) -> str | None:
+    """The bill the customer means among `numbers`: typed exactly, or inside what they typed, any case."""
+    typed = (typed or "").strip().upper()
+    return next((number for number in numbers if number == typed or number in typed), None)
+
+
+def check_reason(reason: str) -> str:
+    """The customer's reason, if it can be kept where agents read it.
+
+    Raises:
+        UnusableDisputeReason: it holds a payment card number, or is shorter than three characters.
+    """
+    if contains_card_number(reason):
+        raise UnusableDisputeReason("card_number")
+    if len((reason or "").strip()) < MIN_REASON_LENGTH:
+        raise UnusableDisputeReason("too_short")
+    return reason
+
+
 def open_dispute(
     session: Session,
     customer_id: int,
@@ -58,15 +71,15 @@ def open_dispute(
     """Records the customer's dispute of one bill (None: the latest), puts the bill on hold and escalates it.
 
     Raises:
-        ValueError: the reason is empty once whitespace is removed.
+        UnusableDisputeReason: the reason holds a card number or is too short (see `check_reason`).
         InvoiceNotFound: no such invoice for this customer (or no invoice at all).
         AlreadyDisputed: the invoice is disputed already; carries the existing reference.
     """
-    reason = _clean_reason(reason)
+    reason = _clean_reason(check_reason(reason))
     invoice = _invoice_to_dispute(session, customer_id, invoice_number)
     existing = session.execute(
         select(Dispute.reference)
-        .where(Dispute.invoice_id == invoice.id, Dispute.status == OPEN)
+        .where(Dispute.invoice_id == invoice.id, Dispute.status == DisputeStatus.OPEN)
         .order_by(Dispute.id.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -77,7 +90,7 @@ def open_dispute(
         invoice_id=invoice.id,
         customer_id=customer_id,
         reason=reason,
-        status=OPEN,
+        status=DisputeStatus.OPEN,
         previous_invoice_status=invoice.status,
         created_at=now,
     )
@@ -86,7 +99,7 @@ def open_dispute(
     session.flush()
     escalate(
         session,
-        "dispute",
+        EscalationReason.DISPUTE,
         conversation_id,
         customer_id,
         {
@@ -102,10 +115,8 @@ def open_dispute(
 
 
 def _clean_reason(reason: str) -> str:
-    cleaned = " ".join((reason or "").split())
-    if not cleaned:
-        raise ValueError("a dispute needs the customer's reason")
-    return cleaned[:MAX_REASON_LENGTH].rstrip()
+    """One space between words, at most MAX_REASON_LENGTH characters."""
+    return " ".join(reason.split())[:MAX_REASON_LENGTH].rstrip()
 
 
 def _invoice_to_dispute(session: Session, customer_id: int, invoice_number: str | None) -> Invoice:
@@ -123,7 +134,7 @@ def _invoice_to_dispute(session: Session, customer_id: int, invoice_number: str 
 
 
 def _open_dispute_exists():
-    return exists().where(Dispute.invoice_id == Invoice.id, Dispute.status == OPEN)
+    return exists().where(Dispute.invoice_id == Invoice.id, Dispute.status == DisputeStatus.OPEN)
 
 
 def _new_reference(session: Session) -> str:

@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from settle.config import Settings
 from settle.models import HardshipReport
 
 SOCIAL_SERVICES_FILE = "data/social_services.csv"
@@ -47,15 +46,14 @@ class _Directory:
     fallback: WelfareService
 
 
-def report_hardship(session: Session, customer_id: int, now: datetime, settings: Settings | None = None) -> HardshipReport:
+def report_hardship(session: Session, customer_id: int, now: datetime, zone: ZoneInfo) -> HardshipReport:
     """Notes that the customer reported financial difficulty; saying it twice in one local day notes it once.
 
     Nothing but the customer and the moment is stored: what they told us stays in the conversation.
-    The day is the company's (`SETTLE_TIMEZONE`), as for due dates.
+    The day is the one in `zone`, the company's timezone (`SETTLE_TIMEZONE`), as for due dates.
     """
     if now.tzinfo is None:
         raise ValueError("naive datetime: pass a timezone-aware value")
-    zone = ZoneInfo((settings or Settings.from_environment()).timezone)
     local_day = now.astimezone(zone).date()
     day_start = datetime.combine(local_day, time(0, 0), tzinfo=zone)
     day_end = datetime.combine(local_day + timedelta(days=1), time(0, 0), tzinfo=zone)

@@ -18,6 +18,7 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from settle.errors import NotEligibleForExtension, NotEligibleForPlan, OutOfRange
 from settle.models import (
     Customer,
     Extension,
@@ -31,52 +32,11 @@ from settle.money import euros
 from settle.payments.incoming import open_cents
 from settle.policy import ArrangementPolicy
 
-#: Why a plan can't be made; the chat has one text for each.
-PLAN_REASONS = ("nothing_open", "below_minimum", "active_plan", "broken_recently")
-#: Why an extension can't be given; the chat has one text for each.
-EXTENSION_REASONS = ("nothing_open", "already_extended", "too_late", "in_plan", "disputed", "invoice_not_found")
 #: Invoices a plan or an extension may cover: disputed and in-plan invoices never are.
 ARRANGEABLE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
 
 _REFERENCE_ALPHABET = string.ascii_uppercase + string.digits
 _REFERENCE_TRIES = 5
-
-
-class NotEligible(Exception):
-    """A rule says no; `reason` is a code the chat turns into a sentence."""
-
-    reasons: tuple[str, ...] = ()
-
-    def __init__(self, reason: str) -> None:
-        if reason not in self.reasons:
-            raise ValueError(f"unknown reason {reason!r} for {type(self).__name__}")
-        super().__init__(reason)
-        self.reason = reason
-
-
-class NotEligibleForPlan(NotEligible):
-    """No instalment plan for this customer now."""
-
-    reasons = PLAN_REASONS
-
-
-class NotEligibleForExtension(NotEligible):
-    """No later due date for this invoice now; `invoice_number` names the invoice looked at, if any."""
-
-    reasons = EXTENSION_REASONS
-
-    def __init__(self, reason: str, invoice_number: str | None = None) -> None:
-        super().__init__(reason)
-        self.invoice_number = invoice_number
-
-
-class OutOfRange(ValueError):
-    """A number of months or a date outside what the policy allows; carries the allowed range."""
-
-    def __init__(self, message: str, minimum=None, maximum=None) -> None:
-        super().__init__(message)
-        self.minimum = minimum
-        self.maximum = maximum
 
 
 @dataclass(frozen=True)

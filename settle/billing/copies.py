@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from settle.config import Settings
+from settle.errors import InvoiceNotFound, LinkProblem
 from settle.models import Invoice
-from settle.payments.links import InvoiceNotFound, LinkProblem
 from settle.signing import link_secret, sign, signature_matches
 
 

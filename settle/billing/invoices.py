@@ -38,6 +38,10 @@ class InvoiceSummary:
             return 0  # paid, or on hold (disputed, in a plan): nothing is late
         return max((today - self.due_date).days, 0)
 
+    def state(self, today: date) -> str:
+        """overdue, or the stored status: what a list of bills says about each one."""
+        return "overdue" if self.days_overdue(today) else self.status.value
+
 
 @dataclass(frozen=True)
 class Balance:
@@ -143,7 +147,7 @@ def explain_latest_bill(session: Session, customer_id: int) -> BillExplanation |
     new, old = invoices
     previous = summaries[old.number]
     reasons = _usage_reasons(new, old) + _category_reasons(new, old)
-    reasons.sort(key=lambda reason: abs(reason.values["effect"]), reverse=True)
+    reasons.sort(key=lambda reason: abs(Decimal(str(reason.values["effect"]))), reverse=True)
     return BillExplanation(latest=latest, previous=previous, change=latest.total - previous.total, reasons=reasons)
 
 

@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from settle.errors import AgentProblem
 from settle.models import Agent
 
 MIN_PASSWORD_LENGTH = 10
@@ -16,10 +17,6 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _hasher = PasswordHasher()
 #: Checked when the e-mail is unknown, so a wrong e-mail takes as long as a wrong password.
 _UNKNOWN_AGENT_HASH = _hasher.hash("no agent has this password")
-
-
-class AgentProblem(ValueError):
-    """An agent can't be created as asked; `str()` says why."""
 
 
 def create_agent(session: Session, email: str, name: str, password: str, now: datetime) -> Agent:
@@ -56,3 +53,9 @@ def authenticate(session: Session, email: str, password: str) -> Agent | None:
     if _hasher.check_needs_rehash(agent.password_hash):
         agent.password_hash = _hasher.hash(password)
     return agent
+
+
+def active_agent(session: Session, agent_id: int | None) -> Agent | None:
+    """The agent a console session belongs to, while they may still work (None once deactivated)."""
+    agent = session.get(Agent, agent_id) if agent_id else None
+    return agent if agent is not None and agent.active else None

@@ -10,8 +10,23 @@ from sqlalchemy.orm import Session
 
 from settle.arrangements.plans import PlanSummary, active_plan
 from settle.billing.invoices import InvoiceSummary, open_balance, recent_invoices
-from settle.models import Customer, Dispute, HardshipReport, Invoice, LinkStatus, PaymentLink, Reminder
+from settle.models import Customer, Dispute, DisputeStatus, HardshipReport, Invoice, LinkStatus, PaymentLink, Reminder
 from settle.money import euros
+
+
+@dataclass(frozen=True)
+class CustomerDetails:
+    """Who the customer is and how to reach them."""
+
+    first_name: str
+    last_name: str
+    customer_number: str
+    email: str | None
+    phone: str | None
+
+    @classmethod
+    def of(cls, customer: Customer) -> CustomerDetails:
+        return cls(customer.first_name, customer.last_name, customer.customer_number, customer.email, customer.phone)
 
 
 @dataclass(frozen=True)
@@ -31,7 +46,7 @@ class OpenDispute:
 
 @dataclass(frozen=True)
 class CaseFile:
-    customer: Customer
+    customer: CustomerDetails
     total_open: Decimal
     invoices: list[InvoiceSummary]
     plan: PlanSummary | None
@@ -54,17 +69,20 @@ def case_file(session: Session, customer_id: int, now: datetime) -> CaseFile | N
     disputes = session.execute(
         select(Dispute, Invoice.number)
         .join(Invoice, Invoice.id == Dispute.invoice_id)
-        .where(Dispute.customer_id == customer_id, Dispute.status == "open")
+        .where(Dispute.customer_id == customer_id, Dispute.status == DisputeStatus.OPEN)
         .order_by(Dispute.created_at.desc())
     ).all()
     hardship = session.execute(
-        select(HardshipReport.reported_at).where(HardshipReport.customer_id == customer_id).order_by(HardshipReport.reported_at.desc()).limit(1)
+        select(HardshipReport.reported_at)
+        .where(HardshipReport.customer_id == customer_id)
+        .order_by(HardshipReport.reported_at.desc())
+        .limit(1)
     ).scalar_one_or_none()
     flagged = session.execute(
         select(Reminder.id).where(Reminder.customer_id == customer_id, Reminder.flagged_for_review.is_(True))
     ).all()
     return CaseFile(
-        customer=customer,
+        customer=CustomerDetails.of(customer),
         total_open=open_balance(session, customer_id).total_open,
         invoices=recent_invoices(session, customer_id),
         plan=active_plan(session, customer_id),

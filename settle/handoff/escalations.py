@@ -14,20 +14,16 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from settle.models import Escalation
+from settle.models import Escalation, EscalationReason, EscalationStatus
 
-REASONS = ("asked", "repeated_fallback", "upset", "dispute", "hardship", "verification_locked")
-#: An escalation no agent has picked up yet.
-WAITING = "waiting"
-
-
+REASONS = tuple(EscalationReason)
 #: Reasons where each escalation is a case of its own (two disputed bills are two things to look at).
-SEPARATE_CASES = ("dispute",)
+SEPARATE_CASES = (EscalationReason.DISPUTE,)
 
 
 def escalate(
     session: Session,
-    reason: str,
+    reason: EscalationReason,
     conversation_id: str,
     customer_id: int | None,
     context: Mapping[str, object],
@@ -57,7 +53,7 @@ def escalate(
         .where(
             Escalation.conversation_id == conversation_id,
             Escalation.reason == reason,
-            Escalation.status == WAITING,
+            Escalation.status == EscalationStatus.WAITING,
         )
         .order_by(Escalation.id.desc())
         .limit(1)
@@ -74,7 +70,7 @@ def escalate(
         conversation_id=conversation_id,
         customer_id=customer_id,
         context_json=_to_json(fresh),
-        status=WAITING,
+        status=EscalationStatus.WAITING,
         created_at=now,
     )
     session.add(escalation)

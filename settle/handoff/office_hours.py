@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from settle.clock import DAY_NAMES
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _PERIOD = re.compile(r"^(?P<first>[a-z]{3})(?:\s*-\s*(?P<last>[a-z]{3}))?\s+(?P<start>\d{1,2}:\d\d)\s*-\s*(?P<end>\d{1,2}:\d\d)$")
 
 
@@ -31,7 +32,7 @@ class OfficeHours:
     text: str
 
     @classmethod
-    def parse(cls, text: str, timezone: str) -> "OfficeHours":
+    def parse(cls, text: str, timezone: str) -> OfficeHours:
         """Reads "Mon-Fri 08:00-18:00; Sat 09:00-12:00".
 
         Raises:

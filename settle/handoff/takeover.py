@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from settle.handoff.escalations import WAITING, escalate
-from settle.models import Agent, Escalation, EscalationMessage
-from settle.handoff.office_hours import DAY_NAMES, OfficeHours
+from settle.clock import DAY_NAMES
+from settle.errors import AlreadyClaimed, CallbackProblem, EscalationNotFound, HandoffProblem, NotYours
+from settle.handoff.escalations import escalate
+from settle.handoff.office_hours import OfficeHours
+from settle.models import Agent, Escalation, EscalationMessage, EscalationReason, EscalationStatus, MessageAuthor
 
-CLAIMED = "claimed"
-RESOLVED = "resolved"
-HANDED_BACK = "handed_back"
-CLOSED = (RESOLVED, HANDED_BACK)
+#: How an agent can end an escalation: solved, or back to the bot.
+CLOSED = (EscalationStatus.RESOLVED, EscalationStatus.HANDED_BACK)
 #: The queue's views: waiting for anyone, claimed by me, closed.
 VIEWS = ("waiting", "mine", "closed")
 
@@ -31,30 +31,6 @@ MAX_MESSAGE_LENGTH = 2000
 CALLBACK_HORIZON = timedelta(days=14)
 #: "at 10", "at 9am": an hour without minutes, which dateparser misreads.
 _BARE_HOUR = re.compile(r"(?P<at>\bat\s+)(?P<hour>\d{1,2})(?![\d:.]|\s*(?:am|pm|h)\b)", re.I)
-
-
-class HandoffProblem(Exception):
-    """Something an agent tried can't be done; `str()` is a sentence to show them."""
-
-
-class EscalationNotFound(HandoffProblem):
-    pass
-
-
-class AlreadyClaimed(HandoffProblem):
-    pass
-
-
-class NotYours(HandoffProblem):
-    pass
-
-
-class CallbackProblem(ValueError):
-    """The customer's phone number or time can't be used; `reason` picks the message to say."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason  # phone, unclear, past, closed, too_far
 
 
 @dataclass(frozen=True)
@@ -69,7 +45,7 @@ class HandOver:
 
 def hand_over(
     session: Session,
-    reason: str,
+    reason: EscalationReason,
     conversation_id: str,
     customer_id: int | None,
     transcript: list[dict],
@@ -93,7 +69,9 @@ def hand_over(
     if not hours.is_open(now):
         return HandOver(escalation.id, False, None, hours.next_opening(now))
     ahead = session.execute(
-        select(func.count()).select_from(Escalation).where(Escalation.status == WAITING, Escalation.id <= escalation.id)
+        select(func.count())
+        .select_from(Escalation)
+        .where(Escalation.status == EscalationStatus.WAITING, Escalation.id <= escalation.id)
     ).scalar_one()
     return HandOver(escalation.id, True, _rounded_up(max(1, ahead) * minutes_per_waiting_customer), None)
 
@@ -143,7 +121,7 @@ def request_callback(session: Session, conversation_id: str, phone: str, at: dat
     """Stores the customer's callback request with the chat's newest waiting escalation (None if none waits)."""
     escalation = session.execute(
         select(Escalation)
-        .where(Escalation.conversation_id == conversation_id, Escalation.status == WAITING)
+        .where(Escalation.conversation_id == conversation_id, Escalation.status == EscalationStatus.WAITING)
         .order_by(Escalation.id.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -154,16 +132,17 @@ def request_callback(session: Session, conversation_id: str, phone: str, at: dat
     return escalation
 
 
-def queue(session: Session, view: str, agent_id: int, reason: str | None = None) -> list[Escalation]:
+def queue(session: Session, view: str, agent_id: int, reason: EscalationReason | None = None) -> list[Escalation]:
     """The console's list: waiting (oldest first), mine (claimed by this agent, oldest first), or closed
     (latest first, the last 100)."""
     if view not in VIEWS:
         raise ValueError(f"unknown queue view {view!r}")
     query = select(Escalation)
     if view == "waiting":
-        query = query.where(Escalation.status == WAITING).order_by(Escalation.created_at, Escalation.id)
+        query = query.where(Escalation.status == EscalationStatus.WAITING).order_by(Escalation.created_at, Escalation.id)
     elif view == "mine":
-        query = query.where(Escalation.status == CLAIMED, Escalation.agent_id == agent_id).order_by(Escalation.created_at, Escalation.id)
+        query = query.where(Escalation.status == EscalationStatus.CLAIMED, Escalation.agent_id == agent_id)
+        query = query.order_by(Escalation.created_at, Escalation.id)
     else:
         query = query.where(Escalation.status.in_(CLOSED)).order_by(Escalation.closed_at.desc(), Escalation.id.desc()).limit(100)
     if reason:
@@ -179,49 +158,53 @@ def claim(session: Session, escalation_id: int, agent_id: int, now: datetime) ->
     """
     claimed = session.execute(
         update(Escalation)
-        .where(Escalation.id == escalation_id, Escalation.status == WAITING)
-        .values(status=CLAIMED, agent_id=agent_id, claimed_at=now)
+        .where(Escalation.id == escalation_id, Escalation.status == EscalationStatus.WAITING)
+        .values(status=EscalationStatus.CLAIMED, agent_id=agent_id, claimed_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    escalation = _escalation(session, escalation_id)
+    escalation = find(session, escalation_id)
     session.refresh(escalation)
     if not claimed:
-        if escalation.status == CLAIMED and escalation.agent_id == agent_id:
+        if escalation.status == EscalationStatus.CLAIMED and escalation.agent_id == agent_id:
             return escalation
         who = escalation.agent.name if escalation.agent else "someone else"
-        raise AlreadyClaimed(f"{who} has already taken this conversation." if escalation.status == CLAIMED
+        raise AlreadyClaimed(f"{who} has already taken this conversation." if escalation.status == EscalationStatus.CLAIMED
                              else "This conversation is already closed.")
     return escalation
 
 
 def reply(session: Session, escalation_id: int, agent_id: int, text: str, now: datetime) -> EscalationMessage:
     """An agent's message for the customer; it waits undelivered until Rasa relays it."""
-    escalation = _escalation(session, escalation_id)
-    if escalation.status != CLAIMED or escalation.agent_id != agent_id:
+    escalation = find(session, escalation_id)
+    if escalation.status != EscalationStatus.CLAIMED or escalation.agent_id != agent_id:
         raise NotYours("Take the conversation first: only the agent who has it can write to the customer.")
-    return _add(session, escalation, "agent", agent_id, text, now)
+    return _add(session, escalation, MessageAuthor.AGENT, agent_id, text, now)
 
 
 def add_note(session: Session, escalation_id: int, agent_id: int, text: str, now: datetime) -> EscalationMessage:
     """An internal note for colleagues; never sent to the customer."""
-    return _add(session, _escalation(session, escalation_id), "note", agent_id, text, now)
+    return _add(session, find(session, escalation_id), MessageAuthor.NOTE, agent_id, text, now)
 
 
 def close(session: Session, escalation_id: int, agent_id: int, outcome: str, now: datetime) -> bool:
-    """Resolves the escalation or hands it back to the bot.
+    """Resolves the escalation or hands it back to the bot (`outcome`: one of CLOSED).
 
     Returns:
         Whether an agent had the chat, so the bot has to be told to take over again.
+
+    Raises:
+        EscalationNotFound, NotYours, HandoffProblem: with a sentence for the agent, also when the
+            outcome is neither (the console's form sends what the agent chose).
     """
+    escalation = find(session, escalation_id)
     if outcome not in CLOSED:
-        raise ValueError(f"unknown outcome {outcome!r}")
-    escalation = _escalation(session, escalation_id)
+        raise HandoffProblem("Choose whether to resolve it or hand it back to the bot.")
     if escalation.status in CLOSED:
         raise HandoffProblem("This conversation is already closed.")
-    if escalation.status == CLAIMED and escalation.agent_id != agent_id:
+    if escalation.status == EscalationStatus.CLAIMED and escalation.agent_id != agent_id:
         raise NotYours(f"{escalation.agent.name} has this conversation; only they can close it.")
-    had_agent = escalation.status == CLAIMED
-    escalation.status, escalation.closed_at = outcome, now
+    had_agent = escalation.status == EscalationStatus.CLAIMED
+    escalation.status, escalation.closed_at = EscalationStatus(outcome), now
     escalation.agent_id = escalation.agent_id or agent_id
     session.flush()
     return had_agent
@@ -231,7 +214,7 @@ def with_agent(session: Session, conversation_id: str) -> Escalation | None:
     """The escalation whose agent has this conversation now, if any."""
     return session.execute(
         select(Escalation)
-        .where(Escalation.conversation_id == conversation_id, Escalation.status == CLAIMED)
+        .where(Escalation.conversation_id == conversation_id, Escalation.status == EscalationStatus.CLAIMED)
         .order_by(Escalation.claimed_at.desc(), Escalation.id.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -253,7 +236,7 @@ def record_customer_message(session: Session, conversation_id: str, text: str, n
     escalation = with_agent(session, conversation_id)
     if escalation is None:
         return None
-    return _add(session, escalation, "customer", None, text or "(an empty message)", now)
+    return _add(session, escalation, MessageAuthor.CUSTOMER, None, text or "(an empty message)", now)
 
 
 def take_undelivered_replies(session: Session, conversation_id: str, now: datetime) -> list[str]:
@@ -266,7 +249,7 @@ def take_undelivered_replies(session: Session, conversation_id: str, now: dateti
         .join(Escalation, Escalation.id == EscalationMessage.escalation_id)
         .where(
             Escalation.conversation_id == conversation_id,
-            EscalationMessage.author == "agent",
+            EscalationMessage.author == MessageAuthor.AGENT,
             EscalationMessage.delivered_at.is_(None),
         )
         .order_by(EscalationMessage.id)
@@ -287,9 +270,23 @@ def messages(session: Session, escalation_id: int, after_id: int = 0) -> list[Es
     ).scalars())
 
 
+def find(session: Session, escalation_id: int) -> Escalation:
+    """The escalation with this id; EscalationNotFound, with a sentence for the agent, if there is none."""
+    escalation = session.get(Escalation, escalation_id)
+    if escalation is None:
+        raise EscalationNotFound("There is no such conversation in the queue.")
+    return escalation
+
+
 def transcript(escalation: Escalation) -> list[dict]:
     """The chat up to the hand-over, as stored."""
     return json.loads(escalation.transcript_json or "[]")
+
+
+def context(escalation: Escalation) -> dict:
+    """What the bot knew, as stored: "bot_tried" (what the customer asked it about) and the rest as "details"."""
+    stored = json.loads(escalation.context_json or "{}")
+    return {"bot_tried": stored.pop("bot_tried", []), "details": stored}
 
 
 def _rounded_up(minutes: int) -> int:
@@ -297,14 +294,9 @@ def _rounded_up(minutes: int) -> int:
     return max(5, math.ceil(minutes / 5) * 5)
 
 
-def _escalation(session: Session, escalation_id: int) -> Escalation:
-    escalation = session.get(Escalation, escalation_id)
-    if escalation is None:
-        raise EscalationNotFound("There is no such conversation in the queue.")
-    return escalation
-
-
-def _add(session: Session, escalation: Escalation, author: str, agent_id: int | None, text: str, now: datetime) -> EscalationMessage:
+def _add(
+    session: Session, escalation: Escalation, author: MessageAuthor, agent_id: int | None, text: str, now: datetime
+) -> EscalationMessage:
     cleaned = (text or "").strip()
     if not cleaned:
         raise HandoffProblem("The message is empty.")

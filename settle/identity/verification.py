@@ -64,7 +64,7 @@ def parse_customer_number(text: str) -> str | None:
     return digits if CUSTOMER_NUMBER.match(digits) else None
 
 
-def parse_secret(text: str) -> Secret | None:
+def parse_secret(text: str, today: date) -> Secret | None:
     """A Belgian postcode or a date of birth (day first, as written in Belgium), or None."""
     text = (text or "").strip()
     if not text or len(text) > 60:
@@ -78,7 +78,7 @@ def parse_secret(text: str) -> Secret | None:
         parsed = date_parser.parse(text, dayfirst=True, fuzzy=True, default=datetime(1900, 1, 1))
     except (ValueError, OverflowError):
         return None
-    if parsed.year < 1900 or parsed.date() > date.today():
+    if parsed.year < 1900 or parsed.date() > today:
         return None
     return Secret(date_of_birth=parsed.date())
 
@@ -159,13 +159,20 @@ def issue_app_token(customer_number: str, secret: str, now: datetime, ttl: timed
     )
 
 
-def verify_app_token(session: Session, token: str, secret: str | None) -> VerifiedCustomer | None:
-    """The customer a valid, unexpired token names; None for anything else, including no secret set."""
+def verify_app_token(session: Session, token: object, secret: str | None, now: datetime) -> VerifiedCustomer | None:
+    """The customer a valid token names, unexpired as of `now`; None for anything else, including no secret set.
+
+    Expiry is checked against Settle's clock, not PyJWT's own reading of the wall clock."""
     if not secret or not isinstance(token, str):
         return None
     try:
-        claims = jwt.decode(token, secret, algorithms=[APP_TOKEN_ALGORITHM], options={"require": ["sub", "exp"]})
+        claims = jwt.decode(
+            token, secret, algorithms=[APP_TOKEN_ALGORITHM],
+            options={"require": ["sub", "exp"], "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+        )
     except jwt.PyJWTError:
+        return None
+    if not isinstance(claims["exp"], int) or claims["exp"] <= now.timestamp():
         return None
     customer = session.execute(
         select(Customer).where(Customer.customer_number == str(claims["sub"]))

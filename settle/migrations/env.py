@@ -1,7 +1,7 @@
 """Alembic environment: migrates the database Settle is configured for (or the connection given)."""
 from alembic import context
 
-from settle.config import Settings
+from settle.config import process_settings
 from settle.db import engine_for
 from settle.models import Base
 
@@ -14,7 +14,7 @@ def run_migrations() -> None:
     if connection is not None:
         _run(connection)
         return
-    url = config.get_main_option("sqlalchemy.url") or Settings.from_environment().database_url
+    url = config.get_main_option("sqlalchemy.url") or process_settings().database_url
     with engine_for(url).begin() as connection:
         _run(connection)
 

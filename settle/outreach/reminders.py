@@ -13,9 +13,9 @@ most the message being sent, and nothing is sent during quiet hours or after the
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Callable, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, Integer, String, exists, func, insert, literal, select
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from settle.arrangements.plans import break_late_plans
 from settle.clock import format_date
 from settle.config import Settings
+from settle.errors import SendError, UnknownStage
 from settle.models import (
     ChatConversation,
     Customer,
@@ -41,11 +42,11 @@ from settle.models import (
     UTCDateTime,
 )
 from settle.money import euros, format_euros
-from settle.payments.links import offer_instalment_link, offer_link
+from settle.outreach.senders import ReminderContent, Sender
 from settle.payments.incoming import open_cents
+from settle.payments.links import offer_instalment_link, offer_link
 from settle.policy import WEEKDAYS, ArrangementPolicy, ReminderPolicy, Stage
-from settle.outreach.senders import ReminderContent, Sender, SendError
-from settle.signing import link_secret, sign
+from settle.signing import link_secret, sign, signature_matches
 
 #: Invoices that may be reminded; disputed, in-plan, paid and cancelled ones never are.
 REMINDABLE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
@@ -59,9 +60,6 @@ _URL_QUERY = re.compile(r"(https?://[^\s?#]+)[?#]\S*")
 _PAY_TOKEN = re.compile(r"/pay/[^\s/?#]+")
 _SECRET_PAIR = re.compile(r"\b(token|key|password|secret|authorization)\b(\s*[=:]\s*)(bearer\s+)?\S+", re.IGNORECASE)
 
-
-class UnknownStage(LookupError):
-    """A stored reminder names a stage the reminder policy no longer has."""
 
 
 @dataclass
@@ -346,6 +344,22 @@ def still_wanted(session: Session, message: OutboxMessage) -> bool:
 
 #: How long a chat reminder's signature holds: it is delivered at once, or not at all.
 REMINDER_TOKEN_LIFETIME = timedelta(hours=1)
+#: What the engine signs in a chat reminder, in order (the conversation and the expiry come last).
+SIGNED_REMINDER_VALUES = ("customer_id", "invoice_number", "stage")
+
+
+def _reminder_token(settings: Settings, values: Mapping[str, str], conversation_id: str) -> str:
+    return sign(link_secret(settings), "reminder", *(values.get(key, "") for key in SIGNED_REMINDER_VALUES),
+                conversation_id, values.get("expires", ""))
+
+
+def reminder_is_genuine(settings: Settings, now: datetime, conversation_id: str, values: Mapping[str, str], token: str) -> bool:
+    """A chat reminder is shown only when the engine signed it for this very conversation and it has not
+    expired: EXTERNAL_reminder typed by hand, replayed elsewhere or late does nothing."""
+    expires = values.get("expires", "")
+    fresh = expires.isdigit() and int(expires) > now.timestamp()
+    return fresh and signature_matches(link_secret(settings), token or "", "reminder",
+                                       *(values.get(key, "") for key in SIGNED_REMINDER_VALUES), conversation_id, expires)
 
 
 def content_for(
@@ -368,26 +382,24 @@ def content_for(
         link = offer_instalment_link(session, plan, settings, now).url
     conversation = session.get(ChatConversation, customer.id)
     conversation_id = conversation.conversation_id if conversation else None
-    expires = str(int((now + REMINDER_TOKEN_LIFETIME).timestamp()))
+    values = {
+        "customer_id": str(customer.id),
+        "first_name": customer.first_name,
+        "invoice_number": invoice_number,
+        "amount": format_euros(euros(left)),
+        "due_date": format_date(due_date),
+        "link": link,
+        "stage": reminder.stage,
+        "expires": str(int((now + REMINDER_TOKEN_LIFETIME).timestamp())),
+    }
     return ReminderContent(
         customer_name=f"{customer.first_name} {customer.last_name}",
         email=customer.email,
         phone=customer.phone,
         conversation_id=conversation_id,
         response=response,
-        values={
-            "customer_id": str(customer.id),
-            "first_name": customer.first_name,
-            "invoice_number": invoice_number,
-            "amount": format_euros(euros(left)),
-            "due_date": format_date(due_date),
-            "link": link,
-            "stage": reminder.stage,
-            "expires": expires,
-        },
-        reminder_token=sign(
-            link_secret(settings), "reminder", customer.id, invoice_number, reminder.stage, conversation_id or "", expires
-        ),
+        values=values,
+        reminder_token=_reminder_token(settings, values, conversation_id or ""),
     )
 
 
@@ -527,13 +539,13 @@ def _deliver(session_factory, message_id, policy, senders, settings, now, summar
             return
         try:
             content = content_for(session, message, settings, now, policy)
-        except UnknownStage as error:
-            message.status, message.attempts, message.last_error = FAILED, message.attempts + 1, safe_error(error)
+        except UnknownStage as unknown:
+            message.status, message.attempts, message.last_error = FAILED, message.attempts + 1, safe_error(unknown)
             summary.failed += 1
             say(f"{label}: failed, {message.last_error}")
             return
         sender = senders.get(message.channel)
-        error = None
+        error: SendError | None = None
         if sender is None:
             error = SendError(f"no sender is set up for the {message.channel} channel", retryable=False)
         else:

@@ -11,17 +11,19 @@ import html
 import re
 import smtplib
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
 
+from settle.errors import SendError, TextError
+from settle.outreach.texts import DEFAULT_DOMAIN_FILE, render
 from settle.signing import rasa_api_token
-from settle.outreach.texts import DEFAULT_DOMAIN_FILE, TextError, render
 
 #: Refusals that may pass by themselves: a request timeout and rate limiting (and every 5xx).
 RETRYABLE_STATUSES = frozenset({408, 429})
@@ -35,13 +37,6 @@ CONVERSATION_ID = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@-][A-Za-z0-9._~!$&'()*+
 #: Four concatenated SMS segments of 153 GSM-7 characters; a longer text is cut at a word.
 SMS_MAX_CHARS = 612
 
-
-class SendError(Exception):
-    """A reminder could not be sent; `retryable` says whether trying the same channel later may work."""
-
-    def __init__(self, message: str, retryable: bool) -> None:
-        super().__init__(message)
-        self.retryable = retryable
 
 
 @dataclass(frozen=True, kw_only=True)

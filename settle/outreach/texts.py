@@ -5,26 +5,17 @@ and process, so a changed wording reaches e-mail and SMS when the process restar
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
+from settle.errors import TextError
+
 DEFAULT_DOMAIN_FILE = "domain.yml"
 
-
-class TextError(KeyError):
-    """A text can't be made: no such response, no text in it, or a value it needs is missing."""
-
-    def __init__(self, message: str, response: str | None = None, missing: str | None = None) -> None:
-        super().__init__(message)
-        self.response = response
-        self.missing = missing
-
-    def __str__(self) -> str:
-        """The message as written; KeyError would show it in quotes."""
-        return str(self.args[0])
 
 
 def render(response: str, values: Mapping[str, Any], domain_path: str | Path = DEFAULT_DOMAIN_FILE) -> str:

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError
@@ -21,6 +22,7 @@ from defusedxml.ElementTree import fromstring as parse_xml_safely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from settle.errors import StatementError
 from settle.models import UNPAID_STATUSES, Customer, Invoice, InvoiceStatus, Payment, ReceivedPayment
 from settle.money import CENT, format_euros, to_cents
 from settle.payments.incoming import open_cents, receive_payment
@@ -36,9 +38,6 @@ MAX_REFERENCE = 70
 MAX_REVIEW_REASON = 150
 NOT_PROVIDED = "NOTPROVIDED"
 
-
-class StatementError(ValueError):
-    """The file is not a CAMT.053 statement that can be read; nothing of it was recorded."""
 
 
 @dataclass(frozen=True)
@@ -166,12 +165,13 @@ def _entry_credits(entry, where: str, account: str, statement_id: str, today: da
     booked_on = _date(entry, "BookgDt", where) or _date(entry, "ValDt", where) or today
     transactions = [tx for details in _children(entry, "NtryDtls") for tx in _children(details, "TxDtls")]
     problem = "reversal of an earlier debit" if (_text(entry, "RvslInd") or "").lower() in ("true", "1") else None
-    common = dict(booked_on=booked_on, problem=problem)
+    common: dict[str, Any] = {"booked_on": booked_on, "problem": problem}
 
     if len(transactions) > 1:
-        amounts = [_transaction_amount(tx, where) for tx in transactions]
+        found = [_transaction_amount(tx, where) for tx in transactions]
+        amounts = [pair for pair in found if pair is not None]
         entry_key = _entry_key(entry, account, statement_id)
-        if all(amounts) and sum(a for a, _ in amounts) == amount and all(c == currency for _, c in amounts):
+        if len(amounts) == len(found) and sum(a for a, _ in amounts) == amount and all(c == currency for _, c in amounts):
             return [
                 StatementCredit(
                     reference=_reference_of(tx, account) or f"{entry_key}/{index}",
@@ -180,7 +180,7 @@ def _entry_credits(entry, where: str, account: str, statement_id: str, today: da
                     **_remittance(tx, entry),
                     **common,
                 )
-                for index, (tx, (tx_amount, tx_currency)) in enumerate(zip(transactions, amounts), start=1)
+                for index, (tx, (tx_amount, tx_currency)) in enumerate(zip(transactions, amounts, strict=True), start=1)
             ]
         return [
             StatementCredit(
@@ -240,7 +240,7 @@ def _external_reference(key: str) -> str:
     return f"{REFERENCE_PREFIX}sha256:{hashlib.sha256(key.encode('utf-8')).hexdigest()[:40]}"
 
 
-def _remittance(transaction, entry) -> dict:
+def _remittance(transaction, entry) -> dict[str, Any]:
     """What the payer wrote and who the payer is, from one transaction's details."""
     remittance = _child(transaction, "RmtInf") if transaction is not None else None
     structured = None

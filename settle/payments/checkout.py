@@ -11,10 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from settle.config import Settings
-from settle.models import Checkout, LinkStatus, PaymentLink
+from settle.errors import ProviderError
+from settle.models import Checkout, CheckoutStatus, LinkStatus, PaymentLink
 from settle.payments.incoming import receive_payment
-from settle.payments.providers import CheckoutRequest, PaymentProvider, ProviderError
+from settle.payments.providers import CheckoutRequest, PaymentProvider
 from settle.payments.providers.sandbox import SandboxProvider
+
+#: How a checkout ends without the money; the customer may try again.
+UNSUCCESSFUL = (CheckoutStatus.FAILED, CheckoutStatus.CANCELED, CheckoutStatus.EXPIRED)
 
 
 def provider_for(name: str, session: Session, settings: Settings, now: datetime) -> PaymentProvider:
@@ -35,7 +39,7 @@ def start_checkout(
 ) -> Checkout:
     """A checkout for the link's amount; an open one is reused so a double click pays once."""
     open_checkout = next(
-        (c for c in link.checkouts if c.provider == provider.name and c.status == "open"), None
+        (c for c in link.checkouts if c.provider == provider.name and c.status == CheckoutStatus.OPEN), None
     )
     if open_checkout is not None:
         return open_checkout
@@ -56,12 +60,17 @@ def start_checkout(
         provider_payment_id=created.provider_payment_id,
         checkout_url=created.checkout_url,
         amount_cents=link.amount_cents,
-        status="open",
+        status=CheckoutStatus.OPEN,
         created_at=now,
     )
     session.add(checkout)
     session.flush()
     return checkout
+
+
+def last_attempt_failed(link: PaymentLink) -> bool:
+    """Whether the latest checkout of the link ended without the money (none yet: still waiting)."""
+    return bool(link.checkouts) and link.checkouts[-1].status in UNSUCCESSFUL
 
 
 def handle_notification(session: Session, provider: PaymentProvider, provider_payment_id: str, now: datetime) -> str:
@@ -76,7 +85,7 @@ def handle_notification(session: Session, provider: PaymentProvider, provider_pa
         return "unknown"
     payment = provider.fetch_payment(provider_payment_id)
     checkout.status = payment.status
-    if payment.status != "paid":
+    if payment.status != CheckoutStatus.PAID:
         return payment.status
     link = checkout.link
     review = None if payment.amount_cents == checkout.amount_cents else "paid amount differs from the link's amount"

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from settle.billing.invoices import InvoiceSummary
 from settle.models import (
     InstalmentPlan,
     Invoice,
@@ -36,6 +37,21 @@ def open_cents(session: Session, invoice: Invoice) -> int:
         select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(Payment.invoice_id == invoice.id)
     ).scalar_one()
     return invoice.total_cents - paid
+
+
+def invoice_summary(session: Session, invoice: Invoice) -> InvoiceSummary:
+    """One invoice as billing sees it (whose rules decide, for example, whether it is overdue)."""
+    open_amount = open_cents(session, invoice)
+    return InvoiceSummary(
+        number=invoice.number,
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        total=euros(invoice.total_cents),
+        paid=euros(invoice.total_cents - open_amount),
+        status=invoice.status,
+    )
 
 
 def receive_payment(
@@ -74,7 +90,10 @@ def receive_payment(
             session.add(received)
             session.flush()
     except IntegrityError:  # the same reference recorded at the same moment by another process
-        return Receipt(_received(session, external_reference), is_new=False)
+        recorded = _received(session, external_reference)
+        if recorded is None:  # the conflict was not this reference after all
+            raise
+        return Receipt(recorded, is_new=False)
 
     left = amount_cents
     for number, invoice in enumerate(sorted(invoices, key=lambda i: (i.due_date, i.id)), start=1):

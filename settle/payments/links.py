@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from settle.config import Settings
+from settle.errors import InvoiceNotFound, LinkProblem, NothingToPay
 from settle.models import (
     Instalment,
     InstalmentPlan,
@@ -34,22 +35,6 @@ from settle.signing import link_secret, sign, signature_matches
 REUSE_MARGIN = timedelta(days=1)
 #: What a link for "everything open" leaves out: bills on hold while someone looks at them.
 NOT_IN_DEFAULT_LINK = (InvoiceStatus.DISPUTED, InvoiceStatus.IN_PLAN, InvoiceStatus.PAID, InvoiceStatus.CANCELLED)
-
-
-class NothingToPay(Exception):
-    """The customer has no open amount on the invoices asked for."""
-
-
-class InvoiceNotFound(Exception):
-    """No invoice with that number belongs to this customer."""
-
-
-class LinkProblem(Exception):
-    """A link that can't be used; `reason` is unknown, expired, paid or changed."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

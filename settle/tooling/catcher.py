@@ -61,7 +61,7 @@ def catch_messages(settings: Settings, show=print) -> None:
     mail = Controller(_PrintingMailbox(show), hostname=settings.smtp_host, port=settings.smtp_port)
     mail.start()
     sms_url = urlparse(settings.sms_api_url)
-    sms = ThreadingHTTPServer((sms_url.hostname, sms_url.port or 80), _sms_handler(show, settings.sms_api_key, sms_url.path))
+    sms = ThreadingHTTPServer((sms_url.hostname or "127.0.0.1", sms_url.port or 80), _sms_handler(show, settings.sms_api_key, sms_url.path))
     show(f"==> Catching e-mail on {settings.smtp_host}:{settings.smtp_port} and SMS on {settings.sms_api_url} (Ctrl-C stops)")
     try:
         threading.Thread(target=sms.serve_forever, daemon=True).start()

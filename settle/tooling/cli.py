@@ -12,17 +12,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from settle import schema
-
-from settle.tooling import runner
-from settle.clock import local_today, now_utc
-from settle.config import Settings
+from settle.clock import FixedClock, clock_for
+from settle.config import process_settings
 from settle.db import session_factory
-from settle.models import Customer
+from settle.errors import AgentProblem, MissingSecret, PolicyError, StartupError, StatementError
 from settle.handoff.office_hours import OfficeHours
-from settle.policy import PolicyError, load_policy, load_reminder_policy
-from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, seed
-from settle.signing import MissingSecret, link_secret, rasa_api_token, session_secret
 from settle.identity.verification import issue_app_token
+from settle.models import Customer
+from settle.policy import load_policy, load_reminder_policy
+from settle.signing import link_secret, rasa_api_token, session_secret
+from settle.tooling import runner
+from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, seed
+from settle.unit_of_work import unit_of_work
 
 RASA_PORT = 5005
 ACTIONS_PORT = 5055
@@ -43,7 +44,7 @@ def say_indented(line: str) -> None:
 
 def cmd_setup(args: argparse.Namespace) -> int:
     """Migrates the database and seeds demo data when it has no customers yet."""
-    url = Settings.from_environment().database_url
+    url = process_settings().database_url
     say("Bringing the database schema up to date")
     schema.upgrade(url)
     with session_factory(url).begin() as session:
@@ -55,8 +56,8 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    url = Settings.from_environment().database_url
-    today = args.today or local_today()
+    settings = process_settings()
+    url, today = settings.database_url, args.today or clock_for(settings).today()
     say(f"Seeding {args.customers} demo customers with bills up to {today}")
     try:
         with session_factory(url).begin() as session:
@@ -69,17 +70,17 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
-    schema.upgrade(Settings.from_environment().database_url)
+    schema.upgrade(process_settings().database_url)
     say("Database schema is up to date")
     return 0
 
 
 def cmd_app_token(args: argparse.Namespace) -> int:
-    secret = Settings.from_environment().app_token_secret
-    if not secret:
+    settings = process_settings()
+    if not settings.app_token_secret:
         print("settle app-token: set SETTLE_APP_TOKEN_SECRET first (the same value the servers use).", file=sys.stderr)
         return 1
-    print(issue_app_token(args.customer_number, secret, now_utc()))
+    print(issue_app_token(args.customer_number, settings.app_token_secret, clock_for(settings).now()))
     return 0
 
 
@@ -88,10 +89,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not os.path.exists(MODEL):
         print(f"settle run: no trained model at {MODEL}; run `make train` first.", file=sys.stderr)
         return 1
-    settings = Settings.from_environment()
+    settings = process_settings()
     try:
-        load_policy()
-        load_reminder_policy()
+        load_policy(settings.policy_file)
+        load_reminder_policy(settings.reminder_policy_file)
         link_secret(settings)
         session_secret(settings)
         OfficeHours.parse(settings.office_hours, settings.timezone)
@@ -128,7 +129,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         runner.start(rasa, RASA_PORT)
         _print_where_to_talk(token)
         runner.watch(started)
-    except runner.StartupError as error:
+    except StartupError as error:
         print(f"settle run: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -142,7 +143,7 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
     """Adds a support agent for the console; the password is asked twice, or read from stdin."""
     from getpass import getpass
 
-    from settle.handoff.agents import AgentProblem, create_agent
+    from settle.handoff.services import add_agent
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -152,9 +153,8 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
             print("settle agent add: the two passwords differ; nothing was changed.", file=sys.stderr)
             return 1
     try:
-        with session_factory(Settings.from_environment().database_url).begin() as session:
-            agent = create_agent(session, args.email, args.name, password, now_utc())
-            say(f"Agent {agent.name} <{agent.email}> can now log in at /agent")
+        agent = add_agent(unit_of_work(), args.email, args.name, password)
+        say(f"Agent {agent.name} <{agent.email}> can now log in at /agent")
     except AgentProblem as error:
         print(f"settle agent add: {error}; nothing was changed.", file=sys.stderr)
         return 1
@@ -163,7 +163,7 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
 
 def cmd_import_statement(args: argparse.Namespace) -> int:
     """Records the credits of a CAMT.053 bank statement against invoices, once."""
-    from settle.payments.bank_statements import StatementError, import_statement
+    from settle.payments.services import import_statement
 
     try:
         xml = open(args.file, "rb").read()
@@ -171,8 +171,7 @@ def cmd_import_statement(args: argparse.Namespace) -> int:
         print(f"settle import-statement: can't read {args.file}: {error.strerror}", file=sys.stderr)
         return 1
     try:
-        with session_factory(Settings.from_environment().database_url).begin() as session:
-            report = import_statement(session, xml, now_utc())
+        report = import_statement(unit_of_work(), xml)
     except StatementError as error:
         print(f"settle import-statement: {error}. Nothing was recorded.", file=sys.stderr)
         return 1
@@ -186,21 +185,20 @@ def cmd_import_statement(args: argparse.Namespace) -> int:
 
 def cmd_remind(args: argparse.Namespace) -> int:
     """Sends the reminders that are due, per policy/reminders.yml; safe to run twice or after a crash."""
-    from settle.outreach import reminders
     from settle.outreach.senders import senders_from
+    from settle.outreach.services import run_reminders
 
+    settings = process_settings()
     try:
-        policy, arrangements_policy = load_reminder_policy(), load_policy()
+        load_reminder_policy(settings.reminder_policy_file)
+        load_policy(settings.policy_file)
     except PolicyError as error:
         print(f"settle remind: {error}. Nothing was sent.", file=sys.stderr)
         return 1
-    settings = Settings.from_environment()
-    now = args.now or now_utc()
+    uow = unit_of_work(settings, FixedClock(args.now, settings.timezone) if args.now else None)
+    now = uow.clock.now()
     say(f"Reminders as of {now.isoformat(timespec='minutes')}{' (dry run: nothing is sent or stored)' if args.dry_run else ''}")
-    summary = reminders.run(
-        session_factory(settings.database_url), policy, arrangements_policy, senders_from(settings), settings, now,
-        dry_run=args.dry_run, progress=lambda line: print(f"    {line}", flush=True),
-    )
+    summary = run_reminders(uow, senders_from(settings), dry_run=args.dry_run, progress=lambda line: print(f"    {line}", flush=True))
     for line in summary.lines():
         print(line)
     return 0
@@ -209,7 +207,7 @@ def cmd_remind(args: argparse.Namespace) -> int:
 def cmd_catch_messages(_args: argparse.Namespace) -> int:
     from settle.tooling.catcher import catch_messages
 
-    catch_messages(Settings.from_environment())
+    catch_messages(process_settings())
     return 0
 
 
@@ -222,7 +220,7 @@ def _moment(text: str) -> datetime:
     if len(text) == 10:  # a day alone: at 10:00, a sensible hour to hear from us
         moment = moment.replace(hour=10)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(Settings.from_environment().timezone))
+        moment = moment.replace(tzinfo=ZoneInfo(process_settings().timezone))
     return moment.astimezone(timezone.utc)
 
 

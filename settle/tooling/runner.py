@@ -16,11 +16,10 @@ from pathlib import Path
 import requests
 import yaml
 
+from settle.errors import StartupError
+
 LOG_DIR = Path("var/log")
 
-
-class StartupError(Exception):
-    """A part could not start; the message says what to do."""
 
 
 @dataclass
@@ -133,7 +132,7 @@ def watch(parts: list[Part]) -> None:
     """Waits until Ctrl-C or until a part stops on its own, which it reports."""
     while True:
         for part in parts:
-            if part.process.poll() is not None:
+            if part.process is None or part.process.poll() is not None:
                 raise StartupError(f"The {part.name} stopped unexpectedly; its log is {part.log}:\n{_tail(part.log)}")
         time.sleep(1)
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -156,9 +156,9 @@ def _random_shape(rng: random.Random) -> str:
     return "usual"
 
 
-def _make_bills(session, rng, customer, periods, today, shape, numbers: "InvoiceNumbers") -> None:
+def _make_bills(session, rng, customer, periods, today, shape, numbers: InvoiceNumbers) -> None:
     yearly_kwh = Decimal(rng.randrange(1800, 5200))
-    invoices = []
+    invoices: list[Invoice] = []
     for month_number, (start, end) in enumerate(periods):
         latest = month_number == len(periods) - 1
         season = Decimal(str(1 + 0.35 * math.cos(2 * math.pi * (start.month - 1) / 12)))
@@ -177,7 +177,7 @@ def _make_bills(session, rng, customer, periods, today, shape, numbers: "Invoice
         _settle(session, rng, invoice, today, shape, months_from_latest=len(invoices) - 1 - month_number)
 
 
-def _invoice(customer, start, end, kwh, price, numbers: "InvoiceNumbers", one_off: bool) -> Invoice:
+def _invoice(customer, start, end, kwh, price, numbers: InvoiceNumbers, one_off: bool) -> Invoice:
     issue = _add_months(start, 1).replace(day=5)
     lines = [
         _line(LineCategory.USAGE, "Electricity used", kwh, "kWh", price),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from string import Formatter
 from typing import Any
 
 import pytest
@@ -11,8 +12,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import delete
 
 from settle.db import session_factory
-from settle.models import Escalation, EscalationMessage, PaymentLink, VerificationFailure, VerificationLockout, payment_link_invoices
-from tests.conftest import seeded_sqlite
+from settle.models import (
+    Escalation,
+    EscalationMessage,
+    PaymentLink,
+    VerificationFailure,
+    VerificationLockout,
+    payment_link_invoices,
+)
+from tests.conftest import NOW, seeded_sqlite
 
 DOMAIN = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text())
 
@@ -23,6 +31,7 @@ def actions_database(database_url, monkeypatch):
     agents' queue afterwards."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("SETTLE_LINK_SECRET", "action-tests-link-secret")
+    monkeypatch.setenv("SETTLE_NOW", NOW.isoformat())
     yield database_url
     with session_factory(database_url).begin() as session:
         session.execute(delete(VerificationFailure))
@@ -39,6 +48,7 @@ def fresh_actions_database(tmp_path, monkeypatch):
     url = seeded_sqlite(tmp_path / "settle.db", customers=10)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("SETTLE_LINK_SECRET", "action-tests-link-secret")
+    monkeypatch.setenv("SETTLE_NOW", NOW.isoformat())
     return url
 
 
@@ -47,9 +57,27 @@ def domain() -> dict:
     return DOMAIN
 
 
+class CheckingDispatcher(CollectingDispatcher):
+    """Collects like rasa-sdk's dispatcher, and fails the test at once when a response is sent without a value
+    one of its texts needs (Rasa would show the customer the raw `{placeholder}`)."""
+
+    def utter_message(self, text=None, image=None, json_message=None, template=None, response=None,
+                      attachment=None, buttons=None, elements=None, **kwargs):
+        if response is not None:
+            for variation in DOMAIN["responses"][response]:
+                missing = placeholders(variation.get("text") or "") - set(kwargs) - set(DOMAIN["slots"])
+                assert not missing, f"{response} was sent without {sorted(missing)}"
+        super().utter_message(text, image, json_message, template, response, attachment, buttons, elements, **kwargs)
+
+
+def placeholders(text: str) -> set[str]:
+    """The names a response text fills in: {amount}, {due_date}, ..."""
+    return {name for _, name, _, _ in Formatter().parse(text) if name}
+
+
 @pytest.fixture
 def dispatcher() -> CollectingDispatcher:
-    return CollectingDispatcher()
+    return CheckingDispatcher()
 
 
 def make_tracker(

@@ -20,11 +20,11 @@ from actions.arrangements import (
     ValidateExtensionForm,
     ValidateInstalmentPlanForm,
 )
-from settle.clock import local_today
 from settle.db import session_factory
 from settle.models import Customer, Escalation, HardshipReport, InstalmentPlan, Invoice, InvoiceStatus
 from settle.tooling.seed import PERSONAS
 from tests.actions.conftest import make_tracker, responses, slot_events
+from tests.conftest import TODAY
 
 PERSONA = {persona.shape: persona for persona in PERSONAS}
 
@@ -70,13 +70,13 @@ async def test_start_dates_in_natural_forms(fresh_actions_database, dispatcher, 
     tracker, _ = verified(fresh_actions_database, "overdue")
     result = ValidateInstalmentPlanForm().validate_plan_start(typed, dispatcher, tracker, domain)
     if ok:
-        assert date.fromisoformat(result["plan_start"]) >= local_today()
+        assert date.fromisoformat(result["plan_start"]) >= TODAY
     else:
         assert result == {"plan_start": None} and responses(dispatcher) == ["utter_invalid_plan_start"]
 
 
 async def test_the_schedule_shown_adds_up_to_the_cent(fresh_actions_database, dispatcher, domain):
-    start = (local_today() + timedelta(days=3)).isoformat()
+    start = (TODAY + timedelta(days=3)).isoformat()
     tracker, _ = verified(fresh_actions_database, "overdue", plan_months="3", plan_start=start)
     await ActionAskPlanConfirmed().run(dispatcher, tracker, domain)
     total = Decimal(dispatcher.messages[0]["total"].lstrip("€"))
@@ -86,7 +86,7 @@ async def test_the_schedule_shown_adds_up_to_the_cent(fresh_actions_database, di
 
 
 async def test_a_confirmed_plan_is_stored_with_a_link_for_the_first_part(fresh_actions_database, dispatcher, domain):
-    start = (local_today() + timedelta(days=3)).isoformat()
+    start = (TODAY + timedelta(days=3)).isoformat()
     tracker, customer_id = verified(fresh_actions_database, "overdue", plan_months="2", plan_start=start, plan_confirmed=True)
     events = await ActionFinishPlan().run(dispatcher, tracker, domain)
     [message] = dispatcher.messages
@@ -103,7 +103,7 @@ async def test_a_confirmed_plan_is_stored_with_a_link_for_the_first_part(fresh_a
 
 
 async def test_a_declined_plan_stores_nothing(fresh_actions_database, dispatcher, domain):
-    tracker, customer_id = verified(fresh_actions_database, "overdue", plan_months="2", plan_start=local_today().isoformat(), plan_confirmed=False)
+    tracker, customer_id = verified(fresh_actions_database, "overdue", plan_months="2", plan_start=TODAY.isoformat(), plan_confirmed=False)
     await ActionFinishPlan().run(dispatcher, tracker, domain)
     assert responses(dispatcher) == ["utter_plan_not_set"]
     with session_factory(fresh_actions_database).begin() as session:
@@ -168,6 +168,8 @@ async def test_hardship_gives_the_local_welfare_service_and_records_only_the_fac
     assert "Brussel" in dispatcher.messages[-1]["name"] and fills_its_text(domain, dispatcher.messages[-1])
     with session_factory(fresh_actions_database).begin() as session:
         assert session.execute(select(func.count()).select_from(HardshipReport).where(HardshipReport.customer_id == customer_id)).scalar_one() == 1
+        escalation = session.execute(select(Escalation).where(Escalation.conversation_id == tracker.sender_id)).scalar_one()
+        assert (escalation.reason, escalation.customer_id) == ("hardship", customer_id)  # a person can reach out
 
 
 async def test_hardship_before_verification_records_nothing_and_points_to_the_general_service(fresh_actions_database, dispatcher, domain):
@@ -178,7 +180,7 @@ async def test_hardship_before_verification_records_nothing_and_points_to_the_ge
 
 
 async def test_a_plan_whose_start_date_has_passed_is_not_stored_and_explained(fresh_actions_database, dispatcher, domain):
-    past = (local_today() - timedelta(days=2)).isoformat()
+    past = (TODAY - timedelta(days=2)).isoformat()
     tracker, _ = verified(fresh_actions_database, "overdue", plan_months="2", plan_start=past, plan_confirmed=True)
     await ActionFinishPlan().run(dispatcher, tracker, domain)
     assert responses(dispatcher) == ["utter_arrangement_changed"]
@@ -190,7 +192,7 @@ async def test_an_extension_granted_meanwhile_in_another_chat_is_explained(fresh
     tracker, _ = verified(fresh_actions_database, "usage_up")
     events = await ActionOfferExtension().run(dispatcher, tracker, domain)
     number = slot_events(events)["invoice_number"]
-    chosen = (local_today() + timedelta(days=5)).isoformat()
+    chosen = (TODAY + timedelta(days=5)).isoformat()
     tracker.slots.update(invoice_number=number, extension_date=chosen, extension_confirmed=True)
     await ActionFinishExtension().run(dispatcher, tracker, domain)
     dispatcher.messages.clear()
@@ -205,7 +207,7 @@ async def test_a_card_number_is_never_taken_as_a_dispute_reason(fresh_actions_da
 
 
 async def test_a_plan_is_not_stored_when_the_total_changed_after_it_was_shown(fresh_actions_database, dispatcher, domain):
-    start = (local_today() + timedelta(days=3)).isoformat()
+    start = (TODAY + timedelta(days=3)).isoformat()
     tracker, customer_id = verified(fresh_actions_database, "overdue", plan_months="2", plan_start=start)
     events = await ActionAskPlanConfirmed().run(dispatcher, tracker, domain)
     shown_total = slot_events(events)["plan_total_cents"]

@@ -18,16 +18,19 @@ from actions.handoff import (
     ActionSaveCallback,
     ValidateCallbackForm,
 )
-from settle.handoff.agents import create_agent
-from settle.clock import now_utc
+from settle.clock import DAY_NAMES
 from settle.db import session_factory
+from settle.handoff.agents import create_agent
+from settle.handoff.office_hours import OfficeHours
 from settle.handoff.takeover import add_note, claim, close, hand_over, messages, reply, transcript
-from settle.models import Agent, Customer, Escalation, EscalationMessage
-from settle.handoff.office_hours import DAY_NAMES, OfficeHours
+from settle.models import Agent, Customer, Escalation, EscalationMessage, EscalationReason, EscalationStatus
 from settle.tooling.seed import PERSONAS
 from tests.actions.conftest import make_tracker, responses, slot_events
+from tests.conftest import NOW
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
+#: The moment the actions see (SETTLE_NOW), in the company's timezone.
+LOCAL_NOW = NOW.astimezone(BRUSSELS)
 ALWAYS_OPEN = "Mon-Sun 00:00-24:00"
 CONVERSATION_PREFIX = "handoff-action-test-"
 AGENT_DOMAIN = "@handoff-action-tests.example"
@@ -36,7 +39,7 @@ LUCAS = next(p for p in PERSONAS if p.shape == "overdue")
 
 def closed_today() -> tuple[str, int]:
     """Office hours on one day only, two days from today in Brussels: closed now whatever the time."""
-    weekday = (datetime.now(BRUSSELS).weekday() + 2) % 7
+    weekday = (LOCAL_NOW.weekday() + 2) % 7
     return f"{DAY_NAMES[weekday][:3]} 08:00-18:00", weekday
 
 
@@ -66,7 +69,9 @@ def escalations_of(url: str, conversation_id: str) -> list[Escalation]:
 
 def waiting_count(url: str) -> int:
     with session_factory(url).begin() as session:
-        return session.execute(select(func.count()).select_from(Escalation).where(Escalation.status == "waiting")).scalar_one()
+        return session.execute(
+            select(func.count()).select_from(Escalation).where(Escalation.status == EscalationStatus.WAITING)
+        ).scalar_one()
 
 
 def lucas_id(url: str) -> int:
@@ -83,9 +88,9 @@ def agent_has_the_chat(url: str, conversation_id: str, name: str = "Dana") -> tu
     """Queues the conversation and lets a new agent claim it; returns (escalation id, agent id)."""
     hours = OfficeHours.parse(ALWAYS_OPEN, "Europe/Brussels")
     with session_factory(url).begin() as session:
-        agent = create_agent(session, f"{name.lower()}-{uuid.uuid4().hex[:8]}{AGENT_DOMAIN}", name, "agent-password-1", now_utc())
-        result = hand_over(session, "asked", conversation_id, None, [], [], hours, 5, now_utc())
-        claim(session, result.escalation_id, agent.id, now_utc())
+        agent = create_agent(session, f"{name.lower()}-{uuid.uuid4().hex[:8]}{AGENT_DOMAIN}", name, "agent-password-1", NOW)
+        result = hand_over(session, EscalationReason.ASKED, conversation_id, None, [], [], hours, 5, NOW)
+        claim(session, result.escalation_id, agent.id, NOW)
         return result.escalation_id, agent.id
 
 
@@ -194,7 +199,7 @@ def test_an_invalid_phone_number_is_explained(handoff_database, dispatcher, doma
 def test_a_time_in_office_hours_is_kept(handoff_database, dispatcher, domain):
     result = ValidateCallbackForm().validate_callback_time("tomorrow at 15:00", dispatcher, make_tracker(), domain)
     at = datetime.fromisoformat(result["callback_time"]).astimezone(BRUSSELS)
-    assert (at.date(), at.hour, at.minute) == (datetime.now(BRUSSELS).date() + timedelta(days=1), 15, 0)
+    assert (at.date(), at.hour, at.minute) == (LOCAL_NOW.date() + timedelta(days=1), 15, 0)
     assert dispatcher.messages == []
 
 
@@ -222,7 +227,7 @@ def test_other_unusable_times_are_explained(handoff_database, dispatcher, domain
 async def test_the_callback_is_saved_on_the_escalation_and_confirmed(handoff_database, conversation, dispatcher, domain, monkeypatch):
     monkeypatch.setenv("SETTLE_OFFICE_HOURS", closed_today()[0])
     await ActionHandOver().run(CollectingDispatcher(), make_tracker(sender_id=conversation, intent="request_human"), domain)
-    at = (datetime.now(BRUSSELS) + timedelta(days=2)).replace(hour=10, minute=30, second=0, microsecond=0)
+    at = (LOCAL_NOW + timedelta(days=2)).replace(hour=10, minute=30, second=0, microsecond=0)
     tracker = make_tracker(sender_id=conversation, slots={"callback_phone": "0470123456", "callback_time": at.isoformat()})
 
     events = await ActionSaveCallback().run(dispatcher, tracker, domain)
@@ -240,8 +245,8 @@ async def test_the_callback_is_saved_on_the_escalation_and_confirmed(handoff_dat
 async def test_no_callback_is_promised_when_nothing_could_be_stored(handoff_database, conversation, dispatcher, domain):
     escalation_id, agent_id = agent_has_the_chat(handoff_database, conversation)
     with session_factory(handoff_database).begin() as session:
-        close(session, escalation_id, agent_id, "resolved", now_utc())
-    at = (datetime.now(BRUSSELS) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+        close(session, escalation_id, agent_id, EscalationStatus.RESOLVED, NOW)
+    at = (LOCAL_NOW + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
     tracker = make_tracker(sender_id=conversation, slots={"callback_phone": "0470123456", "callback_time": at.isoformat()})
 
     await ActionSaveCallback().run(dispatcher, tracker, domain)
@@ -270,7 +275,7 @@ async def test_the_customer_is_told_who_joined_and_the_bot_steps_back(handoff_da
 async def test_no_one_joins_when_no_agent_has_the_chat(handoff_database, conversation, dispatcher, domain):
     escalation_id, agent_id = agent_has_the_chat(handoff_database, conversation)
     with session_factory(handoff_database).begin() as session:
-        close(session, escalation_id, agent_id, "resolved", now_utc())
+        close(session, escalation_id, agent_id, EscalationStatus.RESOLVED, NOW)
     events = await ActionAgentJoined().run(dispatcher, make_tracker(sender_id=conversation), domain)
     assert events == [] and dispatcher.messages == []
 
@@ -289,7 +294,7 @@ async def test_what_the_customer_writes_goes_to_the_agent_and_the_bot_stays_sile
 async def test_a_message_after_the_agent_left_gives_the_chat_back_to_the_bot(handoff_database, conversation, dispatcher, domain):
     escalation_id, agent_id = agent_has_the_chat(handoff_database, conversation)
     with session_factory(handoff_database).begin() as session:
-        close(session, escalation_id, agent_id, "handed_back", now_utc())
+        close(session, escalation_id, agent_id, EscalationStatus.HANDED_BACK, NOW)
     tracker = make_tracker(sender_id=conversation, text="hello?", slots={"with_agent": True})
 
     events = await ActionRelayToAgent().run(dispatcher, tracker, domain)
@@ -302,9 +307,9 @@ async def test_a_message_after_the_agent_left_gives_the_chat_back_to_the_bot(han
 async def test_the_agents_replies_reach_the_customer_in_order_and_once(handoff_database, conversation, dispatcher, domain):
     escalation_id, agent_id = agent_has_the_chat(handoff_database, conversation)
     with session_factory(handoff_database).begin() as session:
-        reply(session, escalation_id, agent_id, "Hello, I'm Dana.", now_utc())
-        add_note(session, escalation_id, agent_id, "Customer sounds upset", now_utc())
-        reply(session, escalation_id, agent_id, "Let me look at your bill.", now_utc())
+        reply(session, escalation_id, agent_id, "Hello, I'm Dana.", NOW)
+        add_note(session, escalation_id, agent_id, "Customer sounds upset", NOW)
+        reply(session, escalation_id, agent_id, "Let me look at your bill.", NOW)
     tracker = make_tracker(sender_id=conversation, intent="EXTERNAL_agent_message", slots={"with_agent": True})
 
     events = await ActionRelayAgentMessages().run(dispatcher, tracker, domain)
@@ -319,7 +324,7 @@ async def test_the_agents_replies_reach_the_customer_in_order_and_once(handoff_d
 async def test_when_the_agent_leaves_the_bot_says_so_and_takes_over(handoff_database, conversation, dispatcher, domain):
     escalation_id, agent_id = agent_has_the_chat(handoff_database, conversation, name="Dana")
     with session_factory(handoff_database).begin() as session:
-        close(session, escalation_id, agent_id, "handed_back", now_utc())
+        close(session, escalation_id, agent_id, EscalationStatus.HANDED_BACK, NOW)
     tracker = make_tracker(sender_id=conversation, intent="EXTERNAL_agent_left", slots={"with_agent": True})
 
     events = await ActionAgentLeft().run(dispatcher, tracker, domain)

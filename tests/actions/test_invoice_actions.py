@@ -118,6 +118,7 @@ async def test_explain_bill_values_fill_every_placeholder(actions_database, disp
         dispatcher.messages.clear()
         tracker, _ = verified(actions_database, persona.customer_number)
         await ActionExplainBill().run(dispatcher, tracker, domain)
+        assert dispatcher.messages, f"nothing explained for {persona.shape}"
         for message in dispatcher.messages:
             text = domain["responses"][message["response"]][0]["text"]
             text.format(**message)  # raises KeyError when a value the text needs is missing

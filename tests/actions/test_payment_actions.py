@@ -8,14 +8,14 @@ from sqlalchemy import select
 
 from actions.payments import ActionSendInvoiceCopy, ActionSendPaymentLink, ActionTellPaymentMethods, ActionTellPaymentStatus
 from actions.verification import ActionCheckMessage
-from settle.clock import now_utc
 from settle.db import session_factory
 from settle.models import Customer, Invoice, InvoiceStatus
 from settle.payments.incoming import receive_payment
-from settle.tooling.seed import PERSONAS
 from settle.payments.transfer import structured_communication
+from settle.tooling.seed import PERSONAS
 from tests.actions.conftest import make_tracker, responses, slot_events
 from tests.actions.test_invoice_actions import open_amount_in_database
+from tests.conftest import NOW
 
 PERSONA = {persona.shape: persona for persona in PERSONAS}
 
@@ -100,7 +100,7 @@ async def test_payment_status_confirms_a_payment_and_what_is_left(fresh_actions_
             select(Invoice).where(Invoice.customer_id == customer_id, Invoice.status == InvoiceStatus.OPEN).order_by(Invoice.due_date)
         ).scalars().first()
         receive_payment(session, external_reference="actions-test:status", source="bank_statement", method="bank_transfer",
-                        amount_cents=oldest.total_cents, received_at=now_utc(), invoices=[oldest], customer_id=customer_id)
+                        amount_cents=oldest.total_cents, received_at=NOW, invoices=[oldest], customer_id=customer_id)
         paid_number, paid_total = oldest.number, Decimal(oldest.total_cents) / 100
     await ActionTellPaymentStatus().run(dispatcher, tracker, domain)
     received = dispatcher.messages[0]

@@ -1,14 +1,14 @@
 """A reminder shows in the chat only when the reminder engine signed it."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from actions.reminders import ActionDeliverReminder
 from settle.config import Settings
 from settle.signing import link_secret, sign
 from tests.actions.conftest import make_tracker, responses, slot_events
-
-import time
 
 VALUES = {"customer_id": "3", "first_name": "Noor", "invoice_number": "INV-2026-000031", "amount": "€58.45",
           "due_date": "26 November 2026", "link": "http://127.0.0.1:8000/pay/x.y", "stage": "nudge",

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from settle.models import InvoiceStatus
-from tests.actions.conftest import DOMAIN
+from tests.actions.conftest import DOMAIN, placeholders
 
 ROOT = Path(__file__).parents[2]
 ACTION_CODE = "\n".join(path.read_text() for path in (ROOT / "actions").glob("*.py"))
@@ -58,3 +58,22 @@ def test_every_response_is_used(response):
 @pytest.mark.parametrize("response", sorted(NAMED_IN_POLICY))
 def test_every_reminder_stage_has_its_text(response):
     assert response in DOMAIN["responses"]
+
+
+#: Values the reminder engine passes to every reminder text (settle/outreach/reminders.py content_for).
+REMINDER_VALUE_NAMES = set(re.findall(r'"([a-z_]+)": ', (ROOT / "settle" / "outreach" / "reminders.py").read_text()))
+
+
+def passed_by_code(name: str) -> bool:
+    """Whether some action or core code hands over a value of this name: `name=` or a `"name"` key."""
+    return re.search(rf"\b{name}\s*=[^=]|[\"']{name}[\"']", ACTION_CODE + CORE_CODE) is not None
+
+
+@pytest.mark.parametrize("response", sorted(DOMAIN["responses"]))
+def test_every_placeholder_of_a_response_is_filled_by_someone(response):
+    """A typo such as {totl} in a text fails here, before a customer reads it; the dispatcher in the action tests
+    also checks every response it sees sent against the values that came with it."""
+    for variation in DOMAIN["responses"][response]:
+        for name in placeholders(variation.get("text") or ""):
+            filled = name in DOMAIN["slots"] or passed_by_code(name) or (response in NAMED_IN_POLICY and name in REMINDER_VALUE_NAMES)
+            assert filled, f"{response} needs {{{name}}}, which no slot, action or core function provides"

@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import select
 
 from actions.verification import ActionCheckMessage, ValidateVerifyCustomerForm
-from settle.clock import now_utc
 from settle.db import session_factory
+from settle.identity.verification import issue_app_token
 from settle.models import Customer
 from settle.tooling.seed import PERSONAS
-from settle.identity.verification import issue_app_token
 from tests.actions.conftest import make_tracker, responses, slot_events
+from tests.conftest import NOW
 
 EMMA = PERSONAS[0]
 FORM = "verify_customer_form"
@@ -116,7 +116,7 @@ def app_secret(monkeypatch) -> str:
 
 
 async def test_valid_app_token_verifies_without_questions(actions_database, app_secret, dispatcher, domain):
-    token = issue_app_token(EMMA.customer_number, app_secret, now_utc())
+    token = issue_app_token(EMMA.customer_number, app_secret, NOW)
     events = await ActionCheckMessage().run(dispatcher, make_tracker(metadata={"auth_token": token}), domain)
     assert slot_events(events) == {
         "verification": "verified",
@@ -125,9 +125,9 @@ async def test_valid_app_token_verifies_without_questions(actions_database, app_
 
 
 @pytest.mark.parametrize("make_token", [
-    lambda secret: issue_app_token(EMMA.customer_number, "another-secret-of-enough-length-xyz", now_utc()),
-    lambda secret: issue_app_token(EMMA.customer_number, secret, now_utc() - timedelta(hours=2)),
-    lambda secret: issue_app_token(EMMA.customer_number, secret, now_utc())[:-3] + "abc",
+    lambda secret: issue_app_token(EMMA.customer_number, "another-secret-of-enough-length-xyz", NOW),
+    lambda secret: issue_app_token(EMMA.customer_number, secret, NOW - timedelta(hours=2)),
+    lambda secret: issue_app_token(EMMA.customer_number, secret, NOW)[:-3] + "abc",
     lambda secret: "not-a-token",
     lambda secret: None,
 ], ids=["other-secret", "expired", "tampered", "garbage", "none"])

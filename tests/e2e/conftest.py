@@ -9,7 +9,7 @@ import requests
 from playwright.sync_api import expect, sync_playwright
 
 from settle.tooling import runner
-from tests.conftest import free_port, seeded_sqlite
+from tests.conftest import NOW, free_port, seeded_sqlite
 
 ROOT = Path(__file__).parents[2]
 MODEL = ROOT / "models" / "settle.tar.gz"
@@ -63,6 +63,8 @@ def stack(tmp_path_factory) -> Stack:
         "SETTLE_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
         "SETTLE_PAYMENT_PROVIDER": "sandbox",
         "SETTLE_SESSION_SECRET": "e2e-session-secret",
+        # Settle's clock in every server stands at the day the test data was seeded, whatever today is.
+        "SETTLE_NOW": NOW.isoformat(),
         # A person can always be reached here, so the takeover is tested whatever the day; the
         # callback outside office hours is covered by the action and unit tests.
         "SETTLE_OFFICE_HOURS": "Mon-Sun 00:00-24:00",

@@ -6,9 +6,9 @@ import re
 import requests
 from playwright.sync_api import Page, expect
 
-from settle.clock import now_utc
-from settle.tooling.seed import PERSONAS
 from settle.identity.verification import issue_app_token
+from settle.tooling.seed import PERSONAS
+from tests.conftest import NOW
 from tests.e2e.conftest import APP_TOKEN_SECRET, RASA_API_TOKEN
 
 EMMA = next(p for p in PERSONAS if p.shape == "usage_up")
@@ -140,7 +140,7 @@ def test_a_message_settle_sends_unasked_arrives_and_the_launcher_says_so(stack, 
 
 
 def test_an_app_token_in_the_fragment_verifies_without_questions(stack, page):
-    token = issue_app_token(OLIVIA.customer_number, APP_TOKEN_SECRET, now_utc())
+    token = issue_app_token(OLIVIA.customer_number, APP_TOKEN_SECRET, NOW)
     page.goto(f"{stack.web_url}/chat#token={token}")
     log = chat_log(page)
     expect(log).to_be_visible()  # an app's web view opens straight into the chat

@@ -5,12 +5,12 @@ import uuid
 
 from sqlalchemy import func, select
 
-from settle.clock import now_utc
 from settle.db import session_factory
+from settle.identity.verification import issue_app_token
 from settle.models import UNPAID_STATUSES, Customer, Invoice, Payment
 from settle.money import euros, format_euros
 from settle.tooling.seed import PERSONAS
-from settle.identity.verification import issue_app_token
+from tests.conftest import NOW
 from tests.e2e.conftest import APP_TOKEN_SECRET
 
 LUCAS = next(p for p in PERSONAS if p.shape == "overdue")
@@ -86,7 +86,7 @@ def test_three_wrong_postcodes_lock_the_conversation(stack):
 
 
 def test_signed_app_token_verifies_without_questions(stack):
-    token = issue_app_token(EMMA.customer_number, APP_TOKEN_SECRET, now_utc())
+    token = issue_app_token(EMMA.customer_number, APP_TOKEN_SECRET, NOW)
     replies = stack.say(conversation(), "how much do I owe?", metadata={"auth_token": token})
     expected_total = open_amount(stack.database_url, EMMA.customer_number)
     assert any(f"In total you have {expected_total} left to pay" in reply for reply in replies)

@@ -8,13 +8,14 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select, update
 
-from settle.outreach import reminders
+from settle.clock import FixedClock
 from settle.config import Settings
 from settle.db import session_factory
-from settle.models import Channel, Customer, OutboxMessage, Reminder
-from settle.policy import load_policy, load_reminder_policy
-from settle.tooling.seed import PERSONAS
+from settle.models import Channel, Customer, OutboxMessage, OutboxStatus, Reminder
 from settle.outreach.senders import senders_from
+from settle.outreach.services import run_reminders
+from settle.tooling.seed import PERSONAS
+from settle.unit_of_work import UnitOfWork
 from tests.fakes.sms import running_fake_sms
 from tests.fakes.smtp import running_smtp_server
 
@@ -37,18 +38,15 @@ def test_reminders_go_out_on_three_channels_and_a_reply_continues_the_journey(st
             public_url=stack.web_url, rasa_url=stack.rasa_url, rasa_api_token=stack.env["RASA_API_TOKEN"],
             smtp_host=mail.host, smtp_port=mail.port, sms_api_url=sms.url, sms_api_key="sms-key",
         )
-        summary = reminders.run(
-            session_factory(stack.database_url), load_reminder_policy(), load_policy(), senders_from(settings), settings, FRIDAY
-        )
-        again = reminders.run(
-            session_factory(stack.database_url), load_reminder_policy(), load_policy(), senders_from(settings), settings, FRIDAY
-        )
+        on_friday = UnitOfWork(settings, FixedClock(FRIDAY, settings.timezone))
+        summary = run_reminders(on_friday, senders_from(settings))
+        again = run_reminders(on_friday, senders_from(settings))
 
     assert summary.sent.get("chat") == 1 and summary.sent.get("email", 0) > 0 and summary.sent.get("sms", 0) > 0, summary
     assert summary.failed == 0 and not again.claimed and not again.sent  # never twice
     with session_factory(stack.database_url).begin() as session:
         claimed = session.execute(select(Reminder.stage)).scalars().all()
-        sent = session.execute(select(OutboxMessage.channel).where(OutboxMessage.status == "sent")).scalars().all()
+        sent = session.execute(select(OutboxMessage.channel).where(OutboxMessage.status == OutboxStatus.SENT)).scalars().all()
     assert set(claimed) <= {"nudge", "second", "review", "heads_up"} and len(sent) == len(mail.messages) + len(sms.messages) + 1
     assert all("/pay/" in message.get_body(("plain",)).get_content() for message in mail.messages)
     assert all("/pay/" in message["text"] for message in sms.messages)

@@ -10,10 +10,11 @@ import re
 import secrets
 import string
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any
 
 from tests.fakes.http import FakeHandler, serve
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from tests.fakes.http import FakeHandler, serve
 

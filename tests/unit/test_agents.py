@@ -1,16 +1,15 @@
 """Support agents: created with a hashed password, logged in by e-mail and password."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 from sqlalchemy import select
 
-from settle.handoff.agents import AgentProblem, authenticate, create_agent
+from settle.errors import AgentProblem
+from settle.handoff.agents import authenticate, create_agent
 from settle.models import Agent
 from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD
+from tests.conftest import NOW
 
-NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
 PASSWORD = "correct horse battery"
 
 

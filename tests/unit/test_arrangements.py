@@ -11,6 +11,7 @@ import random
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -19,10 +20,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from settle.arrangements import plans as arrangements
+from settle.arrangements import services
 from settle.arrangements.plans import (
-    NotEligibleForExtension,
-    NotEligibleForPlan,
-    OutOfRange,
     active_plan,
     break_late_plans,
     check_months,
@@ -34,6 +33,10 @@ from settle.arrangements.plans import (
     plan_offer,
     schedule,
 )
+from settle.clock import FixedClock
+from settle.config import Settings
+from settle.db import session_factory
+from settle.errors import NotEligibleForExtension, NotEligibleForPlan, OutOfRange
 from settle.models import (
     Customer,
     Extension,
@@ -41,11 +44,15 @@ from settle.models import (
     Invoice,
     InvoiceStatus,
     Payment,
+    PaymentLink,
     PlanStatus,
     plan_invoices,
 )
+from settle.money import to_cents
 from settle.policy import load_policy
 from settle.tooling.seed import PERSONAS
+from settle.unit_of_work import UnitOfWork
+from tests.conftest import seeded_sqlite
 from tests.unit.builders import add_invoice
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -616,3 +623,107 @@ def test_a_parsed_past_date_is_refused_as_a_start(session):
 def test_importing_the_rules_does_not_load_dateparser():
     code = "import sys, settle.arrangements.plans; sys.exit('dateparser' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+# -- the use cases, each in its own unit of work --------------------------------------------------
+
+
+def unit_of_work_on(url: str) -> UnitOfWork:
+    settings = replace(Settings.from_environment(), database_url=url, link_secret="unit-test-link-secret")
+    return UnitOfWork(settings, FixedClock(NOW))
+
+
+@pytest.fixture
+def fresh_url(tmp_path) -> str:
+    """A database of its own, for use cases that commit what they store."""
+    return seeded_sqlite(tmp_path / "settle.db", customers=10)
+
+
+def persona_id(url: str, shape: str) -> int:
+    with session_factory(url)() as session:
+        return persona(session, shape).id
+
+
+def stored(url: str, model) -> int:
+    with session_factory(url)() as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_a_refused_plan_comes_with_the_minimum_and_the_open_total(database_url):
+    refused = services.offer_plan(unit_of_work_on(database_url), persona_id(database_url, "partly_paid"))
+    assert isinstance(refused, services.PlanRefusal) and refused.reason == "below_minimum"
+    assert refused.minimum == POLICY.instalment_plan.minimum_open_amount
+    assert 0 < refused.total_open < refused.minimum
+
+
+def test_a_possible_plan_gives_its_terms(database_url):
+    terms = services.offer_plan(unit_of_work_on(database_url), persona_id(database_url, "overdue"))
+    assert (terms.min_months, terms.max_months) == (2, 3)
+    assert terms.latest_start == TODAY + timedelta(days=POLICY.instalment_plan.latest_start_in_days)
+
+
+@pytest.mark.parametrize("typed, months", [("3 months please", 3), ("two", 2)])
+def test_months_are_read_as_typed(database_url, typed, months):
+    assert services.check_plan_months(unit_of_work_on(database_url), persona_id(database_url, "overdue"), typed) == months
+
+
+def test_months_outside_the_band_carry_the_band(database_url):
+    with pytest.raises(OutOfRange) as refused:
+        services.check_plan_months(unit_of_work_on(database_url), persona_id(database_url, "overdue"), "lots")
+    assert (refused.value.minimum, refused.value.maximum) == (2, 3)
+
+
+@pytest.mark.parametrize("typed", ["whenever", "yesterday"])
+def test_a_start_that_is_no_date_or_too_early_carries_the_latest_start(database_url, typed):
+    with pytest.raises(OutOfRange) as refused:
+        services.check_plan_start(unit_of_work_on(database_url), persona_id(database_url, "overdue"), typed)
+    assert refused.value.maximum == TODAY + timedelta(days=POLICY.instalment_plan.latest_start_in_days)
+
+
+def test_the_schedule_to_confirm_adds_up_to_the_cents_agreed_to(database_url):
+    customer_id = persona_id(database_url, "overdue")
+    chosen = services.plan_schedule(unit_of_work_on(database_url), customer_id, 3, TODAY + timedelta(days=3))
+    assert chosen.total_cents == to_cents(chosen.total) == sum(part.amount_cents for part in chosen.instalments)
+    assert [part.number for part in chosen.instalments] == [1, 2, 3]
+
+
+def test_an_agreed_plan_is_stored_with_the_link_for_its_first_instalment(fresh_url):
+    customer_id, start = persona_id(fresh_url, "overdue"), TODAY + timedelta(days=3)
+    agreed_cents = services.plan_schedule(unit_of_work_on(fresh_url), customer_id, 2, start).total_cents
+    plan = services.agree_plan(unit_of_work_on(fresh_url), customer_id, 2, start, agreed_cents)
+    assert plan.reference.startswith("PLAN-") and "/pay/" in plan.link_url and plan.first_due == start
+    with session_factory(fresh_url)() as session:
+        stored_plan = session.execute(select(InstalmentPlan).where(InstalmentPlan.reference == plan.reference)).scalar_one()
+        link = session.execute(select(PaymentLink).where(PaymentLink.customer_id == customer_id)).scalar_one()
+        assert link.instalment_id == stored_plan.instalments[0].id
+        assert plan.first_amount == Decimal(stored_plan.instalments[0].amount_cents) / 100
+
+
+def test_a_plan_whose_total_changed_since_it_was_shown_stores_neither_plan_nor_link(fresh_url):
+    customer_id, start = persona_id(fresh_url, "overdue"), TODAY + timedelta(days=3)
+    agreed_cents = services.plan_schedule(unit_of_work_on(fresh_url), customer_id, 2, start).total_cents
+    with pytest.raises(OutOfRange):
+        services.agree_plan(unit_of_work_on(fresh_url), customer_id, 2, start, agreed_cents + 500)
+    assert stored(fresh_url, InstalmentPlan) == stored(fresh_url, PaymentLink) == 0
+
+
+def test_an_extension_date_outside_the_window_is_refused_with_the_window(database_url):
+    customer_id = persona_id(database_url, "usage_up")
+    terms = services.offer_extension(unit_of_work_on(database_url), customer_id, None)
+    too_far = services.check_extension_date(unit_of_work_on(database_url), customer_id, terms.invoice_number, "in 2 months")
+    assert (too_far.chosen, too_far.current_due, too_far.latest) == (None, terms.current_due, terms.latest)
+    no_date = services.check_extension_date(unit_of_work_on(database_url), customer_id, terms.invoice_number, "whenever")
+    assert no_date.chosen is None
+    fine = services.check_extension_date(unit_of_work_on(database_url), customer_id, terms.invoice_number, "in 5 days")
+    assert fine.chosen == TODAY + timedelta(days=5)
+
+
+def test_an_extension_is_granted_once(fresh_url):
+    customer_id = persona_id(fresh_url, "usage_up")
+    terms = services.offer_extension(unit_of_work_on(fresh_url), customer_id, None)
+    new_due = TODAY + timedelta(days=5)
+    granted = services.grant_extension(unit_of_work_on(fresh_url), customer_id, terms.invoice_number, new_due)
+    assert (granted.invoice_number, granted.new_due_date) == (terms.invoice_number, new_due)
+    with pytest.raises(NotEligibleForExtension) as refused:
+        services.grant_extension(unit_of_work_on(fresh_url), customer_id, terms.invoice_number, new_due)
+    assert refused.value.reason == "already_extended"

@@ -13,10 +13,11 @@ from xml.sax.saxutils import escape
 import pytest
 from sqlalchemy import Integer, String, func, select, text
 
-from settle.payments.bank_statements import StatementError, import_statement
+from settle.errors import StatementError
 from settle.models import Payment, ReceivedPayment
-from settle.tooling.seed import PERSONAS
+from settle.payments.bank_statements import import_statement
 from settle.payments.transfer import structured_communication
+from settle.tooling.seed import PERSONAS
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
 BOOKED = date(2026, 11, 20)
@@ -44,7 +45,7 @@ class Entry:
     end_to_end: str | None = None
     debtor: str | None = "A. Payer"
     reversal: bool = False
-    transactions: list["Entry"] | None = None  # a batch: several TxDtls under one entry
+    transactions: list[Entry] | None = None  # a batch: several TxDtls under one entry
 
 
 def camt053(*entries: Entry, namespace: str = V02, statement_id: str = "STMT-2026-11-20") -> bytes:
@@ -57,7 +58,7 @@ def camt053(*entries: Entry, namespace: str = V02, statement_id: str = "STMT-202
         f"<Stmt><Id>{statement_id}</Id><CreDtTm>2026-11-21T06:00:00</CreDtTm>"
         f"<Acct><Id><IBAN>{COMPANY_IBAN}</IBAN></Id><Ccy>EUR</Ccy></Acct>{body}</Stmt>"
         "</BkToCstmrStmt></Document>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _entry(e: Entry, new: bool) -> str:

@@ -15,16 +15,16 @@ from bench.nlu import (
     current_threshold,
     entity_f1,
     load_nlu,
-    markdown,
     macro_f1,
+    markdown,
     oos_scores,
     parse_annotated,
     per_intent,
     project_files,
     score,
     stratified_folds,
-    trained_settings,
     sweep,
+    trained_settings,
     write_training_file,
 )
 

@@ -1,16 +1,14 @@
 """The case file an agent sees: who the customer is, their bills, what is open and what is disputed."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
 
-from settle.handoff.case_file import case_file
 from settle.arrangements.disputes import open_dispute
 from settle.billing.invoices import open_balance, recent_invoices
-
-NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
+from settle.handoff.case_file import case_file
+from tests.conftest import NOW
 
 
 @pytest.mark.parametrize("shape", ["overdue", "partly_paid", "disputed", "all_paid"])

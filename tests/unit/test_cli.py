@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from settle.tooling.cli import main
 from settle.db import session_factory
 from settle.models import Customer, Invoice, InvoiceStatus
 from settle.payments.incoming import open_cents
-from settle.tooling.seed import PERSONAS
 from settle.payments.transfer import structured_communication
+from settle.tooling.cli import main
+from settle.tooling.seed import PERSONAS
 from tests.conftest import seeded_sqlite
 from tests.unit.test_bank_statements import Entry, camt053
 

@@ -3,15 +3,22 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import func, select
 
-from settle.arrangements import disputes
-from settle.arrangements.disputes import AlreadyDisputed, disputable_invoices, open_dispute
-from settle.models import Dispute, Escalation, Invoice, InvoiceStatus
-from settle.payments.links import InvoiceNotFound
+from settle.arrangements import disputes, services
+from settle.arrangements.disputes import check_reason, disputable_invoices, matching_invoice_number, open_dispute
+from settle.clock import FixedClock
+from settle.config import Settings
+from settle.db import session_factory
+from settle.errors import AlreadyDisputed, InvoiceNotFound, UnusableDisputeReason
+from settle.models import Customer, Dispute, Escalation, Invoice, InvoiceStatus
+from settle.tooling.seed import PERSONAS
+from settle.unit_of_work import UnitOfWork
+from tests.conftest import seeded_sqlite
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
 CONVERSATION = "conversation-disputes-1"
@@ -228,7 +235,8 @@ def test_two_disputes_in_one_conversation_are_two_cases_for_the_agents(session):
 
     from sqlalchemy import select as query
 
-    from settle.models import Customer as C, Escalation as E
+    from settle.models import Customer as C
+    from settle.models import Escalation as E
     from settle.tooling.seed import PERSONAS as P
 
     emma = session.execute(query(C).where(C.customer_number == P[0].customer_number)).scalar_one()
@@ -240,3 +248,80 @@ def test_two_disputes_in_one_conversation_are_two_cases_for_the_agents(session):
     import json
 
     assert len(cases) == 2 and {json.loads(c.context_json)["invoice_number"] for c in cases} == {newest.number, older.number}
+
+
+# --- the reason ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reason, problem", [
+    ("charged twice on 4111 1111 1111 1111", "card_number"),
+    ("my card 4111-1111-1111-1111 was charged", "card_number"),
+    ("no", "too_short"),
+    ("  ab  ", "too_short"),
+    ("", "too_short"),
+])
+def test_a_reason_with_a_card_number_or_under_three_characters_is_refused(reason, problem):
+    with pytest.raises(UnusableDisputeReason) as refused:
+        check_reason(reason)
+    assert refused.value.problem == problem
+
+
+@pytest.mark.parametrize("reason", ["abc", "  I was away all month  ", "meter 12345678 reads 4111"])
+def test_a_usable_reason_is_kept_as_typed(reason):
+    assert check_reason(reason) == reason
+    assert services.check_dispute_reason(reason) == reason
+
+
+def test_a_card_number_is_never_stored_even_when_the_form_was_skipped(session, persona_customer):
+    lucas = persona_customer("overdue")
+    with pytest.raises(UnusableDisputeReason):
+        open_dispute(session, lucas.id, None, "paid with 4111 1111 1111 1111", CONVERSATION, NOW)
+    assert count(session, Dispute) == count(session, Escalation) == 0
+
+
+# --- which bill the customer typed ---------------------------------------------------------------
+
+@pytest.mark.parametrize("typed, found", [
+    ("INV-2026-000002", "INV-2026-000002"),
+    (" inv-2026-000001 ", "INV-2026-000001"),
+    ("the one INV-2026-000002 please", "INV-2026-000002"),
+    ("INV-1999-000000", None),
+    ("", None),
+])
+def test_the_bill_typed_is_found_among_the_disputable_ones(typed, found):
+    assert matching_invoice_number(["INV-2026-000002", "INV-2026-000001"], typed) == found
+
+
+# --- the use cases -------------------------------------------------------------------------------
+
+@pytest.fixture
+def fresh_uow(tmp_path) -> UnitOfWork:
+    """A unit of work on a database of its own, since the use cases commit."""
+    url = seeded_sqlite(tmp_path / "settle.db", customers=10)
+    return UnitOfWork(replace(Settings.from_environment(), database_url=url), FixedClock(NOW))
+
+
+def emma_id(uow: UnitOfWork) -> int:
+    with session_factory(uow.settings.database_url)() as session:
+        number = next(p for p in PERSONAS if p.shape == "usage_up").customer_number
+        return session.execute(select(Customer.id).where(Customer.customer_number == number)).scalar_one()
+
+
+def test_the_bills_offered_and_typed_are_the_customers_own(fresh_uow):
+    customer_id = emma_id(fresh_uow)
+    bills = services.disputable_bills(fresh_uow, customer_id)
+    assert bills and all(bill.number.startswith("INV-") and bill.total > 0 for bill in bills)
+    assert services.match_disputable_bill(fresh_uow, customer_id, bills[0].number.lower()) == bills[0].number
+    assert services.disputable_bills(fresh_uow, None) == []
+    assert services.match_disputable_bill(fresh_uow, None, bills[0].number) is None
+
+
+def test_a_dispute_is_kept_and_a_second_one_gives_its_reference(fresh_uow):
+    customer_id = emma_id(fresh_uow)
+    number = services.disputable_bills(fresh_uow, customer_id)[0].number
+    reference = services.open_dispute(fresh_uow, customer_id, number, "The meter reading is wrong", CONVERSATION)
+    with pytest.raises(AlreadyDisputed) as again:
+        services.open_dispute(fresh_uow, customer_id, number, "Still wrong", CONVERSATION)
+    assert again.value.reference == reference
+    with session_factory(fresh_uow.settings.database_url)() as session:
+        assert session.execute(select(Invoice.status).where(Invoice.number == number)).scalar_one() == InvoiceStatus.DISPUTED
+        assert count(session, Escalation) == 1

@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from settle.handoff.escalations import REASONS, escalate
-from settle.models import Escalation, InvoiceStatus
-
-NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
+from settle.models import Escalation, EscalationStatus, InvoiceStatus
+from tests.conftest import NOW
 
 
 def escalations_of(session, conversation_id: str) -> list[Escalation]:
@@ -114,7 +113,7 @@ def test_another_reason_or_conversation_is_a_new_escalation(session):
 
 def test_an_escalation_no_longer_waiting_is_not_reused(session):
     first = escalate(session, "asked", "conv-1", None, {"n": 1}, NOW)
-    first.status = "taken"
+    first.status = EscalationStatus.CLAIMED
     session.flush()
     second = escalate(session, "asked", "conv-1", None, {"n": 2}, NOW + timedelta(hours=1))
     assert second.id != first.id

@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from settle import clock
+from settle.config import Settings
+from settle.errors import AgentProblem, AlreadyClaimed, CallbackProblem, EscalationNotFound, HandoffProblem, NotYours
+from settle.handoff import services
 from settle.handoff.agents import create_agent
+from settle.handoff.case_file import CustomerDetails
+from settle.handoff.office_hours import OfficeHours
 from settle.handoff.takeover import (
-    AlreadyClaimed,
-    CallbackProblem,
-    EscalationNotFound,
-    HandoffProblem,
-    NotYours,
     add_note,
     claim,
     close,
@@ -30,8 +32,8 @@ from settle.handoff.takeover import (
     take_undelivered_replies,
     transcript,
 )
-from settle.models import Escalation
-from settle.handoff.office_hours import OfficeHours
+from settle.models import Agent, Escalation, EscalationReason, EscalationStatus, MessageAuthor
+from settle.unit_of_work import UnitOfWork
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 #: Monday 23 November 2026, 09:00 in Brussels: the office is open.
@@ -368,7 +370,7 @@ def test_another_agent_cannot_close_a_claimed_chat(session, dana, joris):
 
 def test_an_unknown_outcome_or_escalation_is_refused(session, dana):
     escalation = waiting_chat(session)
-    with pytest.raises(ValueError):
+    with pytest.raises(HandoffProblem, match="Choose whether to resolve it or hand it back to the bot."):
         close(session, escalation.id, dana.id, "deleted", MONDAY_MORNING)
     with pytest.raises(EscalationNotFound):
         close(session, 987654321, dana.id, "resolved", MONDAY_MORNING)
@@ -433,3 +435,158 @@ def test_last_agent_name(session, dana, joris):
     claim(session, third.id, joris.id, MONDAY_MORNING + timedelta(minutes=10))
     assert last_agent_name(session, "conv-1") == "Joris"
     assert last_agent_name(session, "conv-2") is None
+
+
+# The use cases, as the actions and the console call them
+
+class UnitOfWorkInTest(UnitOfWork):
+    """The use cases inside the test's transaction: each runs in a savepoint that a commit keeps (until the
+    test's rollback) and anything else undoes, as a real unit of work would."""
+
+    def __init__(self, session, settings: Settings, moment: datetime) -> None:
+        super().__init__(settings, clock.FixedClock(moment, settings.timezone))
+        self.session = session
+
+    def __enter__(self):
+        self.savepoint = self.session.begin_nested()
+        return self
+
+    def __exit__(self, *raised) -> None:
+        if self.savepoint.is_active:
+            self.savepoint.rollback()
+
+    def commit(self) -> None:
+        self.savepoint.commit()
+
+
+@pytest.fixture
+def uow(session):
+    """A unit of work at MONDAY_MORNING, office hours Monday to Friday; `uow(at=...)` gives one at another moment."""
+    settings = replace(Settings.from_environment(), office_hours="Mon-Fri 08:00-18:00", timezone="Europe/Brussels",
+                       minutes_per_waiting_customer=4)
+
+    def at(moment: datetime = MONDAY_MORNING) -> UnitOfWorkInTest:
+        return UnitOfWorkInTest(session, settings, moment)
+
+    return at
+
+
+def hand_over_service(uow, conversation_id="conv-1", reason=EscalationReason.ASKED, customer_id=None):
+    return services.hand_over(uow, reason, conversation_id, customer_id, CHAT, ["explain_bill"])
+
+
+def test_while_open_the_customer_hears_the_wait(session, uow, empty_queue):
+    handed = hand_over_service(uow())
+    assert (handed.office_open, handed.wait_minutes, handed.next_opening) == (True, 5, None)
+    assert handed.office_hours == "Monday to Friday 8:00 to 18:00"
+    assert session.get(Escalation, handed.result.escalation_id).status == EscalationStatus.WAITING
+
+
+def test_while_closed_the_customer_hears_the_hours_and_the_next_opening_in_words(uow):
+    handed = hand_over_service(uow(SATURDAY_MORNING))
+    assert (handed.office_open, handed.wait_minutes) == (False, None)
+    assert handed.next_opening == "Monday 30 November 2026 at 8:00"
+    assert handed.office_hours == "Monday to Friday 8:00 to 18:00"
+
+
+def test_a_callback_time_is_checked_against_the_configured_hours(uow):
+    fine = services.check_callback_time(uow(), "tomorrow at 10")
+    assert (fine.at, fine.refusal) == (datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS), None)
+    closed = services.check_callback_time(uow(), "Saturday 10:00")
+    assert (closed.at, closed.refusal, closed.office_hours) == (None, "closed", "Monday to Friday 8:00 to 18:00")
+
+
+def test_a_booked_callback_is_confirmed_with_its_day_and_time_in_words(session, uow):
+    hand_over_service(uow(SATURDAY_MORNING))
+    at = datetime(2026, 11, 30, 9, 5, tzinfo=BRUSSELS)
+    booked = services.book_callback(uow(SATURDAY_MORNING), "conv-1", "0470 12 34 56", at)
+    assert booked == services.BookedCallback("0470123456", "Monday 30 November 2026", "9:05")
+    assert services.book_callback(uow(SATURDAY_MORNING), "conv-nobody", "0470123456", SATURDAY_MORNING) is None
+
+
+def test_the_live_takeover_as_the_chat_sees_it(session, uow, dana):
+    handed = hand_over_service(uow())
+    assert services.agent_joined(uow(), "conv-1") is None
+    assert services.relay_to_agent(uow(), "conv-1", "anyone?") is False
+    assert services.claim(uow(), handed.result.escalation_id, dana.id) == "conv-1"
+    assert services.agent_joined(uow(), "conv-1") == "Dana"
+    assert services.relay_to_agent(uow(), "conv-1", "my meter reads 12345") is True
+    assert services.reply(uow(), handed.result.escalation_id, dana.id, "Hello, I'm Dana.") == "conv-1"
+    assert services.undelivered_replies(uow(), "conv-1") == ["Hello, I'm Dana."]
+    assert services.undelivered_replies(uow(), "conv-1") == []
+    assert services.close(uow(), handed.result.escalation_id, dana.id, EscalationStatus.HANDED_BACK) == "conv-1"
+    assert services.agent_left(uow(), "conv-1") == "Dana"
+
+
+def test_what_an_agent_cannot_do_changes_nothing(session, uow, dana, joris):
+    handed = hand_over_service(uow())
+    services.claim(uow(), handed.result.escalation_id, dana.id)
+    with pytest.raises(AlreadyClaimed):
+        services.claim(uow(), handed.result.escalation_id, joris.id)
+    with pytest.raises(HandoffProblem, match="Choose whether"):
+        services.close(uow(), handed.result.escalation_id, dana.id, "deleted")
+    with pytest.raises(EscalationNotFound):
+        services.add_note(uow(), 987654321, dana.id, "a note")
+    session.expire_all()
+    assert session.get(Escalation, handed.result.escalation_id).agent_id == dana.id
+    assert session.get(Escalation, handed.result.escalation_id).status == EscalationStatus.CLAIMED
+
+
+def test_closing_a_chat_nobody_took_leaves_the_chat_alone(uow, dana):
+    handed = hand_over_service(uow(), reason=EscalationReason.DISPUTE)
+    assert services.close(uow(), handed.result.escalation_id, dana.id, EscalationStatus.RESOLVED) is None
+
+
+def test_the_queue_falls_back_to_who_waits_for_any_reason(session, uow, empty_queue, dana, persona_customer):
+    lucas = persona_customer("overdue")
+    asked = hand_over_service(uow(), "conv-1", customer_id=lucas.id).result.escalation_id
+    upset = hand_over_service(uow(), "conv-2", reason=EscalationReason.UPSET).result.escalation_id
+
+    listed = services.queue(uow(), dana.id, "everything", "angry")
+    assert (listed.view, listed.reason) == ("waiting", None)
+    assert [row.id for row in listed.rows] == [asked, upset]
+    assert listed.rows[0].customer == CustomerDetails.of(lucas) and listed.rows[1].customer is None
+
+    only_upset = services.queue(uow(), dana.id, "waiting", "upset")
+    assert only_upset.reason == EscalationReason.UPSET and [row.id for row in only_upset.rows] == [upset]
+    services.claim(uow(), upset, dana.id)
+    [mine] = services.queue(uow(), dana.id, "mine", "").rows
+    assert (mine.id, mine.status, mine.agent_name) == (upset, EscalationStatus.CLAIMED, "Dana")
+
+
+def test_a_conversation_shows_the_chat_what_the_bot_knew_and_the_case_file(session, uow, dana, persona_customer):
+    lucas = persona_customer("overdue")
+    escalation_id = hand_over_service(uow(), customer_id=lucas.id).result.escalation_id
+    services.add_note(uow(), escalation_id, dana.id, "Called him last week")
+
+    shown = services.conversation(uow(), escalation_id)
+    assert (shown.escalation.id, shown.escalation.conversation_id) == (escalation_id, "conv-1")
+    assert shown.context == {"bot_tried": ["explain_bill"], "details": {}}
+    assert shown.transcript == CHAT
+    assert [(m.author, m.agent_name, m.text) for m in shown.messages] == [(MessageAuthor.NOTE, "Dana", "Called him last week")]
+    assert shown.case.customer.customer_number == lucas.customer_number
+    assert services.conversation_messages(uow(), escalation_id) == shown.messages
+    assert services.conversation(uow(), hand_over_service(uow(), "conv-2").result.escalation_id).case is None
+    with pytest.raises(EscalationNotFound):
+        services.conversation(uow(), 987654321)
+    with pytest.raises(EscalationNotFound):
+        services.conversation_messages(uow(), 987654321)
+
+
+def test_an_agent_logs_in_and_stays_on_duty_while_active(session, uow):
+    added = services.add_agent(uow(), " Robin@Handoff.Example ", "Robin", "robin-password-1")
+    assert (added.email, added.name) == ("robin@handoff.example", "Robin")
+    assert services.log_in(uow(), "robin@handoff.example", "robin-password-1") == added.id
+    assert services.log_in(uow(), "robin@handoff.example", "wrong-password") is None
+    assert services.agent_on_duty(uow(), added.id) == added
+    assert services.agent_on_duty(uow(), None) is None
+    session.get(Agent, added.id).active = False
+    session.flush()
+    assert services.agent_on_duty(uow(), added.id) is None
+    assert services.log_in(uow(), "robin@handoff.example", "robin-password-1") is None
+
+
+def test_an_agent_that_cannot_be_added_leaves_nothing_behind(session, uow):
+    with pytest.raises(AgentProblem):
+        services.add_agent(uow(), "robin@handoff.example", "Robin", "short")
+    assert session.execute(select(Agent).where(Agent.email == "robin@handoff.example")).first() is None

@@ -2,20 +2,26 @@
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, inspect, select
 
 import settle
-from settle.arrangements import hardship
-from settle.config import Settings
+from settle.arrangements import hardship, services
 from settle.arrangements.hardship import WelfareService, recently_reported, report_hardship, welfare_service_for
-from settle.models import HardshipReport
-from settle.tooling.seed import MUNICIPALITIES
+from settle.clock import FixedClock
+from settle.config import Settings
+from settle.db import session_factory
+from settle.models import Customer, Escalation, EscalationReason, HardshipReport
+from settle.tooling.seed import MUNICIPALITIES, PERSONAS
+from settle.unit_of_work import UnitOfWork
+from tests.conftest import seeded_sqlite
 
 CSV_PATH = Path(settle.__file__).parent / "data" / "social_services.csv"
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
@@ -28,8 +34,8 @@ FALLBACK = WelfareService(
 
 
 @pytest.fixture
-def brussels() -> Settings:
-    return replace(Settings.from_environment(), timezone="Europe/Brussels")
+def brussels() -> ZoneInfo:
+    return ZoneInfo("Europe/Brussels")
 
 
 def csv_rows() -> list[dict[str, str]]:
@@ -134,7 +140,7 @@ def test_the_file_is_read_once_per_process():
 
 def test_a_report_stores_only_the_customer_and_the_moment(session, persona_customer, brussels):
     lucas = persona_customer("overdue")
-    report = report_hardship(session, lucas.id, NOW, settings=brussels)
+    report = report_hardship(session, lucas.id, NOW, brussels)
     assert (report.customer_id, report.reported_at) == (lucas.id, NOW)
     stored = reports_of(session, lucas.id)
     assert [(r.id, r.customer_id, r.reported_at) for r in stored] == [(report.id, lucas.id, NOW)]
@@ -144,8 +150,8 @@ def test_a_report_stores_only_the_customer_and_the_moment(session, persona_custo
 
 def test_a_second_report_the_same_day_returns_the_first(session, persona_customer, brussels):
     lucas = persona_customer("overdue")
-    first = report_hardship(session, lucas.id, NOW, settings=brussels)
-    again = report_hardship(session, lucas.id, NOW + timedelta(hours=5), settings=brussels)
+    first = report_hardship(session, lucas.id, NOW, brussels)
+    again = report_hardship(session, lucas.id, NOW + timedelta(hours=5), brussels)
     assert again.id == first.id
     assert again.reported_at == NOW
     assert len(reports_of(session, lucas.id)) == 1
@@ -153,25 +159,25 @@ def test_a_second_report_the_same_day_returns_the_first(session, persona_custome
 
 def test_a_report_on_another_day_is_a_new_one(session, persona_customer, brussels):
     lucas = persona_customer("overdue")
-    report_hardship(session, lucas.id, NOW, settings=brussels)
-    report_hardship(session, lucas.id, NOW + timedelta(days=1), settings=brussels)
+    report_hardship(session, lucas.id, NOW, brussels)
+    report_hardship(session, lucas.id, NOW + timedelta(days=1), brussels)
     assert len(reports_of(session, lucas.id)) == 2
 
 
 def test_the_day_is_the_day_in_belgium_not_in_utc(session, persona_customer, brussels):
     lucas = persona_customer("overdue")
-    report_hardship(session, lucas.id, NOW, settings=brussels)
+    report_hardship(session, lucas.id, NOW, brussels)
     # 23:30 UTC on 22 November is already 00:30 on 23 November in Brussels (UTC+1 in winter).
     late = datetime(2026, 11, 22, 23, 30, tzinfo=timezone.utc)
-    second = report_hardship(session, lucas.id, late, settings=brussels)
+    second = report_hardship(session, lucas.id, late, brussels)
     assert second.reported_at == late
     assert len(reports_of(session, lucas.id)) == 2
 
 
 def test_reports_of_different_customers_are_kept_apart(session, persona_customer, brussels):
     lucas, noor = persona_customer("overdue"), persona_customer("partly_paid")
-    first = report_hardship(session, lucas.id, NOW, settings=brussels)
-    other = report_hardship(session, noor.id, NOW, settings=brussels)
+    first = report_hardship(session, lucas.id, NOW, brussels)
+    other = report_hardship(session, noor.id, NOW, brussels)
     assert other.id != first.id
     assert other.customer_id == noor.id
 
@@ -179,7 +185,7 @@ def test_reports_of_different_customers_are_kept_apart(session, persona_customer
 def test_a_naive_time_is_refused(session, persona_customer, brussels):
     lucas = persona_customer("overdue")
     with pytest.raises(ValueError):
-        report_hardship(session, lucas.id, datetime(2026, 11, 22, 10, 0), settings=brussels)
+        report_hardship(session, lucas.id, datetime(2026, 11, 22, 10, 0), brussels)
     with pytest.raises(ValueError):
         recently_reported(session, lucas.id, datetime(2026, 11, 22, 10, 0))
     count = session.execute(select(func.count()).select_from(HardshipReport)).scalar_one()
@@ -189,16 +195,71 @@ def test_a_naive_time_is_refused(session, persona_customer, brussels):
 def test_recently_reported_looks_from_since_on(session, persona_customer, brussels):
     lucas, noor = persona_customer("overdue"), persona_customer("partly_paid")
     assert not recently_reported(session, lucas.id, NOW - timedelta(days=30))
-    report_hardship(session, lucas.id, NOW, settings=brussels)
+    report_hardship(session, lucas.id, NOW, brussels)
     assert recently_reported(session, lucas.id, NOW - timedelta(days=30))
     assert recently_reported(session, lucas.id, NOW)
     assert not recently_reported(session, lucas.id, NOW + timedelta(seconds=1))
     assert not recently_reported(session, noor.id, NOW - timedelta(days=30))
 
 
-def test_the_default_timezone_comes_from_the_environment(session, persona_customer, monkeypatch):
-    monkeypatch.setenv("SETTLE_TIMEZONE", "UTC")
+def test_the_day_is_the_one_in_the_zone_given(session, persona_customer):
     lucas = persona_customer("overdue")
-    report_hardship(session, lucas.id, NOW)
+    report_hardship(session, lucas.id, NOW, ZoneInfo("UTC"))
     late = datetime(2026, 11, 22, 23, 30, tzinfo=timezone.utc)
-    assert report_hardship(session, lucas.id, late).reported_at == NOW
+    assert report_hardship(session, lucas.id, late, ZoneInfo("UTC")).reported_at == NOW
+
+
+# --- the use case: hardship and a person, in one transaction -------------------------------------
+
+CHAT = [{"who": "customer", "text": "I lost my job and can't pay", "at": NOW.isoformat()}]
+
+
+@pytest.fixture
+def fresh_url(tmp_path) -> str:
+    """A database of its own, since the use case commits."""
+    return seeded_sqlite(tmp_path / "settle.db", customers=10)
+
+
+def unit_of_work_on(url: str, **changes) -> UnitOfWork:
+    return UnitOfWork(replace(Settings.from_environment(), database_url=url, **changes), FixedClock(NOW))
+
+
+def emma_id(url: str) -> int:
+    number = next(p for p in PERSONAS if p.shape == "usage_up").customer_number
+    with session_factory(url)() as session:
+        return session.execute(select(Customer.id).where(Customer.customer_number == number)).scalar_one()
+
+
+def recorded(url: str) -> tuple[list[HardshipReport], list[Escalation]]:
+    with session_factory(url)() as session:
+        return (
+            session.execute(select(HardshipReport)).scalars().all(),
+            session.execute(select(Escalation).order_by(Escalation.id)).scalars().all(),
+        )
+
+
+def test_hardship_is_recorded_together_with_the_hand_over(fresh_url):
+    emma = emma_id(fresh_url)
+    service = services.report_hardship(unit_of_work_on(fresh_url), emma, "chat-hardship", CHAT, ["report_hardship"])
+    assert service.name == "CPAS/OCMW Bruxelles-Brussel"
+    reports, escalations = recorded(fresh_url)
+    assert [(r.customer_id, r.reported_at) for r in reports] == [(emma, NOW)]
+    [escalation] = escalations
+    assert (escalation.reason, escalation.customer_id) == (EscalationReason.HARDSHIP, emma)
+    assert escalation.conversation_id == "chat-hardship"
+    assert json.loads(escalation.context_json)["bot_tried"] == ["report_hardship"]
+    assert json.loads(escalation.transcript_json)[0]["text"] == CHAT[0]["text"]
+
+
+def test_nothing_is_recorded_when_the_hand_over_fails(fresh_url):
+    with pytest.raises(ValueError):  # office hours nobody can read: the hand-over can't be made
+        uow = unit_of_work_on(fresh_url, office_hours="whenever")
+        services.report_hardship(uow, emma_id(fresh_url), "chat-hardship", CHAT, [])
+    assert recorded(fresh_url) == ([], [])
+
+
+def test_before_verification_only_the_hand_over_is_recorded(fresh_url):
+    service = services.report_hardship(unit_of_work_on(fresh_url), None, "chat-anonymous", CHAT, [])
+    assert service == FALLBACK
+    reports, [escalation] = recorded(fresh_url)
+    assert reports == [] and escalation.customer_id is None and escalation.reason == EscalationReason.HARDSHIP

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from settle.payments.providers import CheckoutRequest, ProviderError
+from settle.errors import ProviderError
+from settle.payments.providers import CheckoutRequest
 from settle.payments.providers.mollie import MollieProvider
 from tests.fakes.mollie import running_fake_mollie
 

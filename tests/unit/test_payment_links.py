@@ -1,17 +1,21 @@
 """Payment links and checkouts in the core: amounts from the database, signed, expiring, idempotent."""
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from settle.payments.checkout import handle_notification, provider_for, start_checkout
 from settle.config import Settings
+from settle.errors import InvoiceNotFound, LinkProblem, NothingToPay
 from settle.models import Customer, Invoice, InvoiceStatus, Payment, ReceivedPayment
-from settle.payments.links import InvoiceNotFound, LinkProblem, NothingToPay, offer_link, open_link
-from settle.payments.incoming import open_cents, receive_payment
+from settle.payments.checkout import handle_notification, provider_for, start_checkout
+from settle.payments.incoming import receive_payment
+from settle.payments.links import offer_link, open_link
 from settle.tooling.seed import PERSONAS
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
@@ -28,10 +32,15 @@ def customer(session, shape: str) -> Customer:
 
 
 def open_total(session, customer_id: int) -> int:
-    invoices = session.execute(
-        select(Invoice).where(Invoice.customer_id == customer_id, Invoice.status.in_([InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID]))
-    ).scalars()
-    return sum(open_cents(session, invoice) for invoice in invoices)
+    """Cents still to pay on the customer's open bills, summed in SQL rather than by the code under test."""
+    return session.execute(
+        text(
+            "SELECT COALESCE(SUM(i.total_cents - (SELECT COALESCE(SUM(p.amount_cents), 0) FROM payments p"
+            " WHERE p.invoice_id = i.id)), 0) FROM invoices i"
+            " WHERE i.customer_id = :customer AND i.status IN ('open', 'partially_paid')"
+        ),
+        {"customer": customer_id},
+    ).scalar_one()
 
 
 def test_link_for_everything_open_carries_the_open_amount_from_the_database(session, settings):
@@ -41,6 +50,18 @@ def test_link_for_everything_open_carries_the_open_amount_from_the_database(sess
     assert int(offer.amount * 100) == open_total(session, lucas.id)
     assert len(offer.invoice_numbers) == 2
     assert offer.expires_at == NOW + timedelta(days=settings.link_ttl_days)
+
+
+def test_the_token_is_the_reference_and_an_hmac_over_who_how_much_which_bills_and_until_when(session, settings):
+    lucas = customer(session, "overdue")
+    offer = offer_link(session, lucas.id, settings, NOW)
+    reference, signature = offer.token.split(".")
+    expires = int((NOW + timedelta(days=settings.link_ttl_days)).timestamp())
+    # reference|customer id|amount in cents|expiry (Unix seconds)|invoice numbers, sorted|instalment (None: no plan)
+    signed = f"{reference}|{lucas.id}|{open_total(session, lucas.id)}|{expires}|{','.join(sorted(offer.invoice_numbers))}|None"
+    digest = hmac.new(b"unit-test-link-secret", signed.encode(), hashlib.sha256).digest()
+    assert signature == base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+    assert offer.url == f"https://pay.example/pay/{reference}.{signature}"
 
 
 def test_asking_twice_gives_the_same_link(session, settings):

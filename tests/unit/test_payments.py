@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from settle.models import Customer, Invoice, InvoiceStatus, ReceivedPayment
 from settle.payments.incoming import REASON_ROOM, open_cents, receive_payment
-from settle.tooling.seed import PERSONAS
 from settle.payments.transfer import parse_structured_communication
+from settle.tooling.seed import PERSONAS
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
 LUCAS = next(p for p in PERSONAS if p.shape == "overdue")

@@ -23,6 +23,7 @@ from settle import schema
 from settle.arrangements.plans import create_plan, grant_extension
 from settle.config import Settings
 from settle.db import engine_for, session_factory
+from settle.errors import SendError
 from settle.models import (
     Channel,
     ChatConversation,
@@ -35,7 +36,6 @@ from settle.models import (
     PlanStatus,
     Reminder,
 )
-from settle.policy import load_policy, load_reminder_policy
 from settle.outreach.reminders import (
     RunSummary,
     claim_deliverable,
@@ -47,7 +47,8 @@ from settle.outreach.reminders import (
     select_due,
     still_wanted,
 )
-from settle.outreach.senders import ReminderContent, SendError
+from settle.outreach.senders import ReminderContent
+from settle.policy import load_policy, load_reminder_policy
 from settle.signing import sign
 from tests.conftest import BACKENDS, seeded_sqlite
 from tests.unit.builders import add_invoice
@@ -774,6 +775,6 @@ def test_a_message_for_a_customer_who_reported_hardship_in_between_is_cancelled(
     message = queued(session, customer, invoice)
     reminder = session.get(Reminder, message.reminder_id)
     assert still_wanted(session, message)
-    report_hardship(session, customer.id, reminder.created_at + timedelta(minutes=5))
+    report_hardship(session, customer.id, reminder.created_at + timedelta(minutes=5), ZoneInfo("Europe/Brussels"))
     session.flush()
     assert not still_wanted(session, message) and message.status == "cancelled"

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from settle import schema
-from settle.tooling.cli import build_parser
 from settle.db import session_factory
 from settle.models import Customer, Invoice, InvoiceLine, InvoiceStatus, LineCategory, Payment
+from settle.tooling.cli import build_parser
 from settle.tooling.seed import PERSONAS, seed
 
 TODAY = date(2026, 11, 22)

@@ -11,16 +11,8 @@ from pathlib import Path
 import pytest
 
 from settle.config import Settings
-from settle.outreach.senders import (
-    ChatSender,
-    EmailSender,
-    ReminderContent,
-    SendError,
-    Sender,
-    SmsSender,
-    senders_from,
-    sms_text,
-)
+from settle.errors import SendError
+from settle.outreach.senders import ChatSender, EmailSender, ReminderContent, Sender, SmsSender, senders_from, sms_text
 from tests.fakes.rasa import running_fake_rasa
 from tests.fakes.sms import running_fake_sms
 from tests.fakes.smtp import running_smtp_server

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from settle.outreach.texts import TextError, render
+from settle.errors import TextError
+from settle.outreach.texts import render
 
 ROOT = Path(__file__).resolve().parents[2]
 REMINDER_VALUES = {

@@ -9,10 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, text
 
-from settle.clock import now_utc
 from settle.config import Settings
-from settle.models import VerificationLockout
-from settle.tooling.seed import PERSONAS
 from settle.identity.verification import (
     Outcome,
     Secret,
@@ -22,6 +19,9 @@ from settle.identity.verification import (
     verify,
     verify_app_token,
 )
+from settle.models import VerificationLockout
+from settle.tooling.seed import PERSONAS
+from tests.conftest import NOW, TODAY
 
 EMMA = PERSONAS[0]  # 50000017, postcode 1000, born 14/02/1985
 LUCAS = PERSONAS[1]
@@ -74,7 +74,7 @@ def test_parse_customer_number_rejects_anything_else(typed):
     [("9000", "9000"), (" 1000 ", "1000"), ("postcode 9000", "9000"), ("8000 Brugge", "8000"), ("it's 3500", "3500")],
 )
 def test_parse_secret_postcode(typed, postcode):
-    assert parse_secret(typed) == Secret(postcode=postcode)
+    assert parse_secret(typed, TODAY) == Secret(postcode=postcode)
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ def test_parse_secret_postcode(typed, postcode):
     ],
 )
 def test_parse_secret_date_of_birth(typed, born):
-    assert parse_secret(typed) == Secret(date_of_birth=born)
+    assert parse_secret(typed, TODAY) == Secret(date_of_birth=born)
 
 
 @pytest.mark.parametrize(
@@ -104,12 +104,12 @@ def test_parse_secret_date_of_birth(typed, born):
         "0999",  # Belgian postcodes do not start with 0
         "14/02/2090",  # far in the future: not a date of birth
         "1/1/3000",
-        (date.today() + timedelta(days=1)).strftime("%d/%m/%Y"),  # tomorrow: nobody is born yet
+        (TODAY + timedelta(days=1)).strftime("%d/%m/%Y"),  # tomorrow: nobody is born yet
         "x" * 61 + " 1000",  # too long to be an answer
     ],
 )
 def test_parse_secret_rejects_anything_else(typed):
-    assert parse_secret(typed) is None
+    assert parse_secret(typed, TODAY) is None
 
 
 # --- verify ------------------------------------------------------------------------------
@@ -126,7 +126,7 @@ def test_right_postcode_verifies_that_customer(session, persona_customer, settin
 
 def test_right_date_of_birth_verifies(session, persona_customer, settings, now):
     lucas = persona_customer("overdue")
-    result = verify(session, "conv-1", LUCAS.customer_number, parse_secret("3 March 1979"), now, settings)
+    result = verify(session, "conv-1", LUCAS.customer_number, parse_secret("3 March 1979", TODAY), now, settings)
     assert result.outcome == Outcome.VERIFIED
     assert result.customer.customer_id == lucas.id
 
@@ -198,7 +198,7 @@ def test_failures_from_different_conversations_lock_the_number(session, settings
 
 
 def test_lockout_is_stored_in_the_database(session, settings, now):
-    for i in range(3):
+    for _ in range(3):
         verify(session, "conv-stored", EMMA.customer_number, WRONG_POSTCODE, now, settings)
     session.flush()
     # Read with plain SQL, so it is what a restarted process would find, not the session's memory.
@@ -222,7 +222,7 @@ def test_lockout_is_stored_in_the_database(session, settings, now):
 
 
 def test_lockout_ends_after_fifteen_minutes(session, settings, now):
-    for i in range(3):
+    for _ in range(3):
         verify(session, "conv-1", EMMA.customer_number, WRONG_POSTCODE, now, settings)
     right = Secret(postcode=EMMA.postcode)
     assert verify(session, "conv-1", EMMA.customer_number, right, now + timedelta(minutes=14), settings).outcome == Outcome.LOCKED
@@ -296,27 +296,27 @@ def test_default_settings(monkeypatch):
 
 def test_app_token_round_trip(session, persona_customer, settings):
     emma = persona_customer("usage_up")
-    token = issue_app_token(EMMA.customer_number, settings.app_token_secret, now_utc())
-    customer = verify_app_token(session, token, settings.app_token_secret)
+    token = issue_app_token(EMMA.customer_number, settings.app_token_secret, NOW)
+    customer = verify_app_token(session, token, settings.app_token_secret, NOW)
     assert customer is not None
     assert (customer.customer_id, customer.customer_number, customer.first_name) == (emma.id, EMMA.customer_number, "Emma")
 
 
 def test_expired_app_token_is_refused(session, settings):
-    token = issue_app_token(EMMA.customer_number, settings.app_token_secret, now_utc() - timedelta(hours=2))
-    assert verify_app_token(session, token, settings.app_token_secret) is None
+    token = issue_app_token(EMMA.customer_number, settings.app_token_secret, NOW - timedelta(hours=2))
+    assert verify_app_token(session, token, settings.app_token_secret, NOW) is None
 
 
 def test_short_lived_app_token_expires(session, settings):
     token = issue_app_token(
-        EMMA.customer_number, settings.app_token_secret, now_utc() - timedelta(minutes=10), ttl=timedelta(minutes=5)
+        EMMA.customer_number, settings.app_token_secret, NOW - timedelta(minutes=10), ttl=timedelta(minutes=5)
     )
-    assert verify_app_token(session, token, settings.app_token_secret) is None
+    assert verify_app_token(session, token, settings.app_token_secret, NOW) is None
 
 
 def test_app_token_signed_with_another_secret_is_refused(session, settings):
-    token = issue_app_token(EMMA.customer_number, "some-other-secret-0123456789abcdef-xyz", now_utc())
-    assert verify_app_token(session, token, settings.app_token_secret) is None
+    token = issue_app_token(EMMA.customer_number, "some-other-secret-0123456789abcdef-xyz", NOW)
+    assert verify_app_token(session, token, settings.app_token_secret, NOW) is None
 
 
 def _b64(data: bytes) -> str:
@@ -328,37 +328,37 @@ def _unb64(part: str) -> bytes:
 
 
 def test_tampered_app_token_is_refused(session, settings):
-    token = issue_app_token(EMMA.customer_number, settings.app_token_secret, now_utc())
+    token = issue_app_token(EMMA.customer_number, settings.app_token_secret, NOW)
     header, payload, signature = token.split(".")
     claims = json.loads(_unb64(payload))
     assert claims["sub"] == EMMA.customer_number
     claims["sub"] = LUCAS.customer_number  # try to become someone else, keeping the signature
     forged = ".".join([header, _b64(json.dumps(claims).encode()), signature])
-    assert verify_app_token(session, forged, settings.app_token_secret) is None
+    assert verify_app_token(session, forged, settings.app_token_secret, NOW) is None
     # An unsigned token ("alg": "none") is refused as well.
     unsigned_header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
-    assert verify_app_token(session, f"{unsigned_header}.{_b64(json.dumps(claims).encode())}.", settings.app_token_secret) is None
+    assert verify_app_token(session, f"{unsigned_header}.{_b64(json.dumps(claims).encode())}.", settings.app_token_secret, NOW) is None
 
 
 @pytest.mark.parametrize("garbage", ["", "not-a-token", "a.b.c", "...", "eyJhbGciOiJIUzI1NiJ9.e30.xx"])
 def test_garbage_app_token_is_refused(session, settings, garbage):
-    assert verify_app_token(session, garbage, settings.app_token_secret) is None
+    assert verify_app_token(session, garbage, settings.app_token_secret, NOW) is None
 
 
 def test_non_string_app_token_is_refused(session, settings):
-    assert verify_app_token(session, None, settings.app_token_secret) is None
+    assert verify_app_token(session, None, settings.app_token_secret, NOW) is None
 
 
 @pytest.mark.parametrize("secret", [None, ""])
 def test_no_secret_configured_refuses_every_token(session, secret):
     # Even a token signed with an empty key must not get through when no secret is configured.
-    token = issue_app_token(EMMA.customer_number, "unit-test-secret-0123456789abcdef-xyz", now_utc())
-    assert verify_app_token(session, token, secret) is None
+    token = issue_app_token(EMMA.customer_number, "unit-test-secret-0123456789abcdef-xyz", NOW)
+    assert verify_app_token(session, token, secret, NOW) is None
 
 
 def test_app_token_for_unknown_customer_is_refused(session, settings):
-    token = issue_app_token(UNKNOWN_NUMBER, settings.app_token_secret, now_utc())
-    assert verify_app_token(session, token, settings.app_token_secret) is None
+    token = issue_app_token(UNKNOWN_NUMBER, settings.app_token_secret, NOW)
+    assert verify_app_token(session, token, settings.app_token_secret, NOW) is None
 
 
 def test_a_conversation_named_like_a_customer_number_does_not_share_its_lockout(session, settings, now):

@@ -11,7 +11,7 @@ import uvicorn
 
 from settle.config import Settings
 from settle.web.app import create_app
-from tests.conftest import free_port, seeded_sqlite
+from tests.conftest import NOW, free_port, seeded_sqlite
 
 
 @dataclass
@@ -40,7 +40,7 @@ def serve(settings: Settings):
 
 
 def web_settings(database_url: str, **changes) -> Settings:
-    return replace(Settings.from_environment(), database_url=database_url, link_secret="web-test-link-secret", **changes)
+    return replace(Settings.from_environment(), database_url=database_url, link_secret="web-test-link-secret", fixed_now=NOW, **changes)
 
 
 @pytest.fixture(scope="session")

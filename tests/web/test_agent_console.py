@@ -13,14 +13,13 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from settle.handoff.agents import create_agent
-from settle.clock import now_utc
 from settle.db import session_factory
+from settle.handoff.agents import create_agent
+from settle.handoff.office_hours import OfficeHours
 from settle.handoff.takeover import hand_over
 from settle.models import Customer, Escalation, EscalationMessage
-from settle.handoff.office_hours import OfficeHours
 from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, PERSONAS
-from tests.conftest import seeded_sqlite
+from tests.conftest import NOW, seeded_sqlite
 from tests.fakes.rasa import running_fake_rasa
 from tests.web.conftest import serve, web_settings
 
@@ -41,7 +40,7 @@ def rasa():
 def console(tmp_path_factory, rasa):
     database_url = seeded_sqlite(tmp_path_factory.mktemp("console") / "settle.db")
     with session_factory(database_url).begin() as session:
-        create_agent(session, OTHER_EMAIL, "Robin", OTHER_PASSWORD, now_utc())
+        create_agent(session, OTHER_EMAIL, "Robin", OTHER_PASSWORD, NOW)
     yield from serve(web_settings(database_url, rasa_url=rasa.url, rasa_api_token=RASA_TOKEN))
 
 
@@ -57,9 +56,9 @@ def queue_conversation(console, conversation_id: str, reason: str = "asked", cus
         customer_id = None
         if customer_number:
             customer_id = session.execute(select(Customer.id).where(Customer.customer_number == customer_number)).scalar_one()
-        transcript = [{"who": "customer", "text": "I want to talk to a person", "at": now_utc().isoformat()}]
+        transcript = [{"who": "customer", "text": "I want to talk to a person", "at": NOW.isoformat()}]
         result = hand_over(session, reason, conversation_id, customer_id, transcript, ["check_balance"], ALWAYS_OPEN, 4,
-                           now_utc() - timedelta(minutes=minutes_ago))
+                           NOW - timedelta(minutes=minutes_ago))
         return result.escalation_id
 
 
@@ -231,6 +230,7 @@ def test_claim_tells_the_chat_and_a_second_agent_cannot_take_it(console, rasa):
     post(robin, console, f"/agent/conversations/{escalation_id}/claim")
     page = robin.get(f"{console.url}/agent/conversations/{escalation_id}", timeout=10).text
     assert "Sam has already taken this conversation." in page
+    assert "With an agent · Sam" in page
     assert len(rasa.triggered) == 1
     mine = sam.get(f"{console.url}/agent?view=mine", timeout=10).text
     assert f'data-escalation="{escalation_id}"' in mine
@@ -249,7 +249,7 @@ def test_reply_goes_to_the_chat_through_rasa_and_notes_never_do(console, rasa):
     assert [(author, text) for author, text, _ in stored_messages(console, escalation_id)] == [
         ("agent", "Hello, I'm looking at your bill now."), ("note", "Customer sounds worried; offer a plan.")]
     messages = sam.get(f"{console.url}/agent/conversations/{escalation_id}/messages", timeout=10).text
-    assert "Internal note" in messages and "offer a plan" in messages
+    assert "Internal note · Sam" in messages and "offer a plan" in messages
 
 
 def test_the_background_reply_answers_no_content(console, rasa):

@@ -2,33 +2,125 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from html.parser import HTMLParser
 
 import pytest
 import requests
 from sqlalchemy import func, select
 
-from settle.clock import now_utc
-from settle.db import session_factory
+from settle.arrangements.plans import create_plan
 from settle.billing.copies import copy_link
+from settle.db import session_factory
 from settle.models import Customer, Invoice, InvoiceStatus, ReceivedPayment
 from settle.money import format_euros
-from settle.payments.links import offer_link
 from settle.payments.incoming import receive_payment
-from settle.tooling.seed import PERSONAS
+from settle.payments.links import offer_instalment_link, offer_link
 from settle.payments.transfer import structured_communication
+from settle.policy import load_policy
+from settle.tooling.seed import PERSONAS
+from tests.conftest import NOW, TODAY, seeded_sqlite
 from tests.fakes.mollie import running_fake_mollie
 from tests.web.conftest import serve, web_settings
 
 LUCAS = next(p for p in PERSONAS if p.shape == "overdue")
 NOAH = next(p for p in PERSONAS if p.shape == "partly_paid")
 EMMA = next(p for p in PERSONAS if p.shape == "usage_up")
+LOUIS = next(p for p in PERSONAS if p.shape == "disputed")
+#: What the payment page says under a bill that is late.
+LATE = "The due date has passed"
+VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+@dataclass
+class Element:
+    tag: str
+    attrs: dict[str, str]
+    children: list = field(default_factory=list)  # Elements and text
+
+    def text(self) -> str:
+        """The text a screen reader reads out of the element, whitespace collapsed."""
+        parts = [child if isinstance(child, str) else child.text() for child in self.children]
+        return " ".join(" ".join(parts).split())
+
+    def walk(self, ancestors: tuple = ()):
+        """(element, its ancestors) for this element and everything in it, in document order."""
+        yield self, ancestors
+        for child in self.children:
+            if isinstance(child, Element):
+                yield from child.walk(ancestors + (self,))
+
+
+class _Tree(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.root = Element("#document", {})
+        self.open = [self.root]
+
+    def handle_starttag(self, tag, attrs):
+        element = Element(tag, {name: value or "" for name, value in attrs})
+        self.open[-1].children.append(element)
+        if tag not in VOID_ELEMENTS:
+            self.open.append(element)
+
+    def handle_startendtag(self, tag, attrs):
+        self.open[-1].children.append(Element(tag, {name: value or "" for name, value in attrs}))
+
+    def handle_endtag(self, tag):
+        for depth in range(len(self.open) - 1, 0, -1):
+            if self.open[depth].tag == tag:
+                del self.open[depth:]
+                return
+
+    def handle_data(self, data):
+        self.open[-1].children.append(data)
+
+
+def parse_html(html: str) -> Element:
+    tree = _Tree()
+    tree.feed(html)
+    return tree.root
+
+
+def accessible_names(html: str) -> list[tuple[str, str]]:
+    """(tag, accessible name) of every control a user can operate, as assistive technology names it:
+    aria-labelledby, aria-label, then a button's text or value, or the control's <label>."""
+    root = parse_html(html)
+    elements = list(root.walk())
+    by_id = {element.attrs["id"]: element for element, _ in elements if "id" in element.attrs}
+    label_for = {
+        element.attrs["for"]: element.text() for element, _ in elements if element.tag == "label" and "for" in element.attrs
+    }
+    named = []
+    for element, ancestors in elements:
+        kind = element.attrs.get("type", "")
+        if element.tag not in ("button", "input", "select", "textarea") or kind == "hidden":
+            continue
+        if element.attrs.get("aria-labelledby"):
+            name = " ".join(by_id[part].text() for part in element.attrs["aria-labelledby"].split())
+        elif element.attrs.get("aria-label"):
+            name = element.attrs["aria-label"]
+        elif element.tag == "button":
+            name = element.text()
+        elif element.tag == "input" and kind in ("submit", "button", "reset"):
+            name = element.attrs.get("value", "")
+        else:
+            enclosing = next((a.text() for a in reversed(ancestors) if a.tag == "label"), "")
+            name = label_for.get(element.attrs.get("id", ""), "") or enclosing
+        named.append((element.tag, " ".join(name.split())))
+    return named
+
+
+def image_names(html: str) -> list[str]:
+    """The names of the elements that show themselves to screen readers as images."""
+    return [element.attrs.get("aria-label", "") for element, _ in parse_html(html).walk() if element.attrs.get("role") == "img"]
 
 
 def link_for(web, customer_number: str, now: datetime | None = None, invoice_number: str | None = None):
     with session_factory(web.settings.database_url).begin() as session:
         customer = session.execute(select(Customer).where(Customer.customer_number == customer_number)).scalar_one()
-        return offer_link(session, customer.id, web.settings, now or now_utc(), invoice_number)
+        return offer_link(session, customer.id, web.settings, now or NOW, invoice_number)
 
 
 def received_count(web, reference_prefix: str) -> int:
@@ -58,7 +150,48 @@ def test_payment_page_shows_the_bill_and_every_way_to_pay(web):
     assert "Electricity used" in html and "Standing charge" in html
     assert f'action="/pay/{offer.token}/checkout"' in html
     assert web.settings.support_phone in html
-    assert "<label" in html or "aria-label" in html
+    assert LATE in html  # Lucas's older bill is past its due date
+
+
+def test_every_control_on_the_payment_page_says_what_it_does(web):
+    offer = link_for(web, LUCAS.customer_number)
+    html = requests.get(offer.url, timeout=10).text
+
+    controls = accessible_names(html)
+    assert all(name for _, name in controls), controls
+    assert controls == [("button", f"Pay online (demo): {format_euros(offer.amount)}")]
+    qr_codes = image_names(html)
+    assert len(qr_codes) == len(offer.invoice_numbers)
+    for name, number in zip(qr_codes, offer.invoice_numbers, strict=True):
+        communication = re.escape(structured_communication(number))
+        assert re.fullmatch(rf"QR code for a transfer of €[\d,]+\.\d\d with communication {communication}", name)
+
+
+def test_a_disputed_bill_is_not_called_late_on_the_payment_page(web):
+    with session_factory(web.settings.database_url).begin() as session:
+        louis = session.execute(select(Customer).where(Customer.customer_number == LOUIS.customer_number)).scalar_one()
+        disputed = session.execute(
+            select(Invoice).where(Invoice.customer_id == louis.id, Invoice.status == InvoiceStatus.DISPUTED)
+        ).scalar_one()
+        assert disputed.due_date < TODAY  # late by the calendar, but on hold while the dispute is looked at
+        number = disputed.number
+    offer = link_for(web, LOUIS.customer_number, invoice_number=number)
+    page = requests.get(offer.url, timeout=10)
+    assert page.status_code == 200 and f"Bill {number}" in page.text
+    assert LATE not in page.text
+
+
+def test_a_bill_in_a_payment_plan_is_not_called_late_on_the_payment_page(tmp_path):
+    database_url = seeded_sqlite(tmp_path / "settle.db")
+    for web in serve(web_settings(database_url)):
+        with session_factory(database_url).begin() as session:
+            lucas = session.execute(select(Customer).where(Customer.customer_number == LUCAS.customer_number)).scalar_one()
+            plan = create_plan(session, lucas.id, 3, TODAY, load_policy(web.settings.policy_file), TODAY, NOW)
+            assert min(invoice.due_date for invoice in plan.invoices) < TODAY  # the overdue bill went into the plan
+            offer = offer_instalment_link(session, plan, web.settings, NOW)  # as the chat gives it
+        page = requests.get(offer.url, timeout=10)
+        assert page.status_code == 200 and "This part of your payment plan" in page.text
+        assert LATE not in page.text
 
 
 @pytest.mark.parametrize("mangle", [lambda t: t[:-3] + "xyz", lambda t: t.split(".")[0] + ".", lambda t: "a.b"])
@@ -71,7 +204,7 @@ def test_a_tampered_link_shows_no_account_data(web, mangle):
 
 
 def test_an_expired_link_says_how_to_get_a_fresh_one(web):
-    offer = link_for(web, EMMA.customer_number, now=now_utc() - timedelta(days=30))
+    offer = link_for(web, EMMA.customer_number, now=NOW - timedelta(days=30))
     page = requests.get(offer.url, timeout=10)
     assert page.status_code == 410
     assert "expired" in page.text and "send me a payment link" in page.text
@@ -83,7 +216,7 @@ def test_a_link_whose_bill_changed_does_not_show_the_old_amount(web):
     with session_factory(web.settings.database_url).begin() as session:
         invoice = session.execute(select(Invoice).where(Invoice.number == offer.invoice_numbers[0])).scalar_one()
         receive_payment(session, external_reference="web-test:changed", source="bank_statement", method="bank_transfer",
-                        amount_cents=500, received_at=now_utc(), invoices=[invoice], customer_id=invoice.customer_id)
+                        amount_cents=500, received_at=NOW, invoices=[invoice], customer_id=invoice.customer_id)
     page = requests.get(offer.url, timeout=10)
     assert page.status_code == 410
     assert "This bill has changed" in page.text
@@ -99,6 +232,8 @@ def test_paying_in_the_sandbox_marks_the_bills_paid_once(web, browser_like):
 
     sandbox_page = browser_like.get(checkout_url, timeout=10)
     assert format_euros(offer.amount) in sandbox_page.text and "no money moves" in sandbox_page.text
+    buttons = accessible_names(sandbox_page.text)
+    assert buttons == [("button", f"Pay {format_euros(offer.amount)}"), ("button", "Simulate a failed payment")]
     again = browser_like.post(f"{offer.url}/checkout", allow_redirects=False, timeout=10)
     assert again.headers["location"] == checkout_url  # a double click pays once
 
@@ -137,7 +272,7 @@ def test_webhooks_for_unknown_payments_or_providers(web):
 def test_invoice_copy_is_a_pdf_behind_a_signed_link(web):
     with session_factory(web.settings.database_url).begin() as session:
         customer = session.execute(select(Customer).where(Customer.customer_number == EMMA.customer_number)).scalar_one()
-        url, invoice = copy_link(session, customer.id, web.settings, now_utc())
+        url, invoice = copy_link(session, customer.id, web.settings, NOW)
         number = invoice.number
     pdf = requests.get(url, timeout=10)
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"

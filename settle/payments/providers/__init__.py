@@ -9,12 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-#: Provider statuses after which nothing more will happen to a payment.
-FINAL_STATUSES = ("paid", "failed", "canceled", "expired")
-
-
-class ProviderError(Exception):
-    """The provider could not be reached, or refused the request; the message says which."""
+from settle.models import CheckoutStatus
 
 
 @dataclass(frozen=True)
@@ -36,7 +31,7 @@ class CreatedCheckout:
 @dataclass(frozen=True)
 class ProviderPayment:
     provider_payment_id: str
-    status: str  # open, pending, paid, failed, canceled, expired
+    status: CheckoutStatus  # open, pending, paid, failed, canceled or expired
     amount_cents: int
     method: str
     paid_at: datetime | None

@@ -13,21 +13,23 @@ from typing import Any
 import requests
 from dateutil.parser import isoparse
 
+from settle.errors import ProviderError
+from settle.models import CheckoutStatus
 from settle.money import euros
-from settle.payments.providers import CheckoutRequest, CreatedCheckout, ProviderError, ProviderPayment
+from settle.payments.providers import CheckoutRequest, CreatedCheckout, ProviderPayment
 
 #: Mollie payment ids; anything else in a webhook is refused before it becomes part of a URL.
 PAYMENT_ID = re.compile(r"tr_[A-Za-z0-9]{1,64}")
 
 #: Mollie's statuses in ours: an authorized payment is not yet captured, so it is still pending.
 STATUSES = {
-    "open": "open",
-    "pending": "pending",
-    "authorized": "pending",
-    "paid": "paid",
-    "canceled": "canceled",
-    "expired": "expired",
-    "failed": "failed",
+    "open": CheckoutStatus.OPEN,
+    "pending": CheckoutStatus.PENDING,
+    "authorized": CheckoutStatus.PENDING,
+    "paid": CheckoutStatus.PAID,
+    "canceled": CheckoutStatus.CANCELED,
+    "expired": CheckoutStatus.EXPIRED,
+    "failed": CheckoutStatus.FAILED,
 }
 
 
@@ -135,7 +137,7 @@ class MollieProvider:
         return f"{response.status_code} {title}" + (f" — {detail}" if detail else "")
 
     @staticmethod
-    def _status(value: Any) -> str:
+    def _status(value: Any) -> CheckoutStatus:
         if not isinstance(value, str) or value not in STATUSES:
             raise ValueError(f"unknown status {value!r}")
         return STATUSES[value]

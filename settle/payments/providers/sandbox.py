@@ -8,8 +8,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from settle.models import SandboxPayment
-from settle.payments.providers import CheckoutRequest, CreatedCheckout, ProviderError, ProviderPayment
+from settle.errors import ProviderError
+from settle.models import CheckoutStatus, SandboxPayment
+from settle.payments.providers import CheckoutRequest, CreatedCheckout, ProviderPayment
 
 
 class SandboxProvider:
@@ -28,7 +29,7 @@ class SandboxProvider:
             metadata_json=json.dumps(request.metadata),
             redirect_url=request.redirect_url,
             webhook_url=request.webhook_url,
-            status="open",
+            status=CheckoutStatus.OPEN,
             created_at=self.now,
         )
         self.session.add(payment)
@@ -36,9 +37,7 @@ class SandboxProvider:
         return CreatedCheckout(payment.id, f"{self.public_url}/sandbox/checkout/{payment.id}")
 
     def fetch_payment(self, provider_payment_id: str) -> ProviderPayment:
-        payment = self.session.get(SandboxPayment, provider_payment_id)
-        if payment is None:
-            raise ProviderError(f"the sandbox has no payment {provider_payment_id}")
+        payment = self.payment(provider_payment_id)
         return ProviderPayment(
             provider_payment_id=payment.id,
             status=payment.status,
@@ -50,10 +49,15 @@ class SandboxProvider:
 
     def complete(self, provider_payment_id: str, succeeded: bool) -> SandboxPayment:
         """What the demo user's click on the sandbox checkout page does on the provider's side."""
+        payment = self.payment(provider_payment_id)
+        if payment.status == CheckoutStatus.OPEN:
+            payment.status = CheckoutStatus.PAID if succeeded else CheckoutStatus.FAILED
+            payment.paid_at = self.now if succeeded else None
+        return payment
+
+    def payment(self, provider_payment_id: str) -> SandboxPayment:
+        """The sandbox's own record of a payment, as its checkout page shows it."""
         payment = self.session.get(SandboxPayment, provider_payment_id)
         if payment is None:
             raise ProviderError(f"the sandbox has no payment {provider_payment_id}")
-        if payment.status == "open":
-            payment.status = "paid" if succeeded else "failed"
-            payment.paid_at = self.now if succeeded else None
         return payment

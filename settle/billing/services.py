@@ -1,0 +1,65 @@
+"""The customer's questions about their bills, one function per use case; callers put the results into words."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from settle.billing import copies, invoices, pdf
+from settle.billing.invoices import Balance, BillExplanation, DueDates, InvoiceSummary
+from settle.unit_of_work import UnitOfWork
+
+
+def tell_balance(uow: UnitOfWork, customer_id: int) -> Balance:
+    with uow:
+        return invoices.open_balance(uow.session, customer_id)
+
+
+def tell_due_dates(uow: UnitOfWork, customer_id: int) -> DueDates:
+    with uow:
+        return invoices.due_dates(uow.session, customer_id, uow.clock.today())
+
+
+@dataclass(frozen=True)
+class ListedInvoice:
+    invoice: InvoiceSummary
+    #: overdue, or the stored status (open, partially_paid, paid, disputed, in_plan, cancelled)
+    state: str
+
+
+def list_invoices(uow: UnitOfWork, customer_id: int, limit: int) -> list[ListedInvoice]:
+    """The newest bills first, each with the state a customer cares about."""
+    with uow:
+        today = uow.clock.today()
+        return [ListedInvoice(bill, bill.state(today)) for bill in invoices.recent_invoices(uow.session, customer_id, limit=limit)]
+
+
+def explain_bill(uow: UnitOfWork, customer_id: int) -> BillExplanation | None:
+    with uow:
+        return invoices.explain_latest_bill(uow.session, customer_id)
+
+
+@dataclass(frozen=True)
+class CopyLink:
+    url: str
+    invoice_number: str
+    period_start: date
+
+
+def send_invoice_copy(uow: UnitOfWork, customer_id: int, invoice_number: str | None) -> CopyLink:
+    """A signed, expiring link to the PDF of the bill asked for (or the latest); InvoiceNotFound otherwise."""
+    with uow:
+        url, invoice = copies.copy_link(uow.session, customer_id, uow.settings, uow.clock.now(), invoice_number)
+        return CopyLink(url, invoice.number, invoice.period_start)
+
+
+@dataclass(frozen=True)
+class InvoicePdf:
+    invoice_number: str
+    content: bytes
+
+
+def open_invoice_copy(uow: UnitOfWork, token: str) -> InvoicePdf:
+    """The PDF behind a copy link; LinkProblem when the link is unknown or expired."""
+    with uow:
+        invoice = copies.open_copy(uow.session, token, uow.settings, uow.clock.now())
+        return InvoicePdf(invoice.number, pdf.render_invoice_pdf(invoice, uow.settings))
