@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import AccountAction, form_customer_id
+from actions.common import AccountAction, form_customer_id, verified_customer_id
 from actions.handoff import chat_so_far, topics_asked
 from settle.arrangements import services
 from settle.arrangements.plans import PlanSummary
@@ -245,7 +245,7 @@ class ActionAskDisputeInvoice(Action):
         return "action_ask_dispute_invoice"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict):
-        bills = services.disputable_bills(unit_of_work(), form_customer_id(tracker))
+        bills = services.disputable_bills(unit_of_work(), verified_customer_id(tracker))
         buttons = [
             {"title": f"{bill.number} ({bill.period_start:%B %Y}, {format_euros(bill.total)})",
              "payload": f'/inform{{"invoice_number": "{bill.number}"}}'}
@@ -265,7 +265,7 @@ class ValidateDisputeForm(FormValidationAction):
         return {"dispute_invoice": known} if known and not tracker.get_slot("dispute_invoice") else {}
 
     def validate_dispute_invoice(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
-        match = services.match_disputable_bill(unit_of_work(), form_customer_id(tracker), str(value))
+        match = services.match_disputable_bill(unit_of_work(), verified_customer_id(tracker), str(value))
         if match is None:
             dispatcher.utter_message(response="utter_invalid_dispute_invoice")
         return {"dispute_invoice": match}
@@ -313,7 +313,7 @@ class ActionHandleHardship(Action):
         dispatcher.utter_message(response="utter_hardship_options")
         # A person can reach out too; the options above say how to ask.
         service = services.report_hardship(
-            unit_of_work(), form_customer_id(tracker), tracker.sender_id, chat_so_far(tracker), topics_asked(tracker)
+            unit_of_work(), verified_customer_id(tracker), tracker.sender_id, chat_so_far(tracker), topics_asked(tracker)
         )
         dispatcher.utter_message(
             response="utter_hardship_welfare", name=service.name, phone=service.phone, address=service.address, web=service.web
