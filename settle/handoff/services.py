@@ -2,12 +2,13 @@
 agent's side (run by the console); callers put the results into words and pages."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from settle.clock import format_moment
 from settle.errors import CallbackProblem
-from settle.handoff import agents, takeover
+from settle.handoff import agents, console_events, takeover
 from settle.handoff.case_file import CaseFile, CustomerDetails, case_file
 from settle.handoff.escalations import REASONS
 from settle.handoff.office_hours import OfficeHours
@@ -108,6 +109,11 @@ def book_callback(uow: UnitOfWork, conversation_id: str, phone: str, at: datetim
     return booked
 
 
+def console_event_is_genuine(uow: UnitOfWork, intent: str, conversation_id: str, entities: Mapping[str, str]) -> bool:
+    """Whether a takeover event in this chat came from the console (signed, fresh) rather than a customer."""
+    return console_events.is_genuine(uow.settings, uow.clock.now(), intent, conversation_id, entities)
+
+
 def agent_joined(uow: UnitOfWork, conversation_id: str) -> str | None:
     """The name of the agent who has the chat now; None when it was closed again before the bot heard."""
     with uow:
@@ -138,6 +144,11 @@ def agent_left(uow: UnitOfWork, conversation_id: str) -> str | None:
 
 
 # -- The agent's side --------------------------------------------------------------------------------
+
+
+def sign_console_event(uow: UnitOfWork, intent: str, conversation_id: str) -> dict[str, str]:
+    """The entities the console sends with `intent` so the chat knows it came from the console."""
+    return console_events.signed_entities(uow.settings, uow.clock.now(), intent, conversation_id)
 
 
 @dataclass(frozen=True)

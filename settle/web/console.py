@@ -88,7 +88,9 @@ def console_router(settings: Settings, templates: Jinja2Templates, new_unit_of_w
         """Asks Rasa to run the takeover action in the customer's chat; a failure is shown, not raised:
         what the agent did is saved and goes out with the next message that gets through."""
         try:
-            trigger_intent(rasa, settings.rasa_url, rasa_api_token(settings), conversation_id, intent, purpose="reach the chat")
+            entities = services.sign_console_event(new_unit_of_work(), intent, conversation_id)
+            trigger_intent(rasa, settings.rasa_url, rasa_api_token(settings), conversation_id, intent, entities,
+                           purpose="reach the chat")
         except SendError as error:
             log.warning("console: %s", error)
             request.session["flash"] = "Saved, but the customer's chat could not be reached just now. Try again in a moment."
