@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from settle.clock import format_moment
-from settle.errors import CallbackProblem
-from settle.handoff import agents, console_events, takeover
+from settle.errors import CallbackProblem, TooManyLogins
+from settle.handoff import agents, console_events, login_throttle, takeover
 from settle.handoff.case_file import CaseFile, CustomerDetails, case_file
 from settle.handoff.escalations import REASONS
 from settle.handoff.office_hours import OfficeHours
@@ -158,14 +158,26 @@ class AgentInfo:
     email: str
 
 
-def log_in(uow: UnitOfWork, email: str, password: str) -> int | None:
-    """The id of the active agent with this e-mail and password, or None (the same for either being wrong)."""
+def log_in(uow: UnitOfWork, email: str, password: str, client: str) -> int | None:
+    """The id of the active agent with this e-mail and password, or None (the same for either being wrong).
+
+    Raises:
+        TooManyLogins: too many failures for this e-mail or from this client address just now; the
+            password was not checked.
+    """
     with uow:
+        now = uow.clock.now()
+        minutes = login_throttle.minutes_to_wait(uow.session, email, client, now)
+        if minutes:
+            raise TooManyLogins(minutes)
         agent = agents.authenticate(uow.session, email, password)
         if agent is None:
+            login_throttle.record_failure(uow.session, email, client, now)
+            uow.commit()
             return None
         agent_id = agent.id
-        uow.commit()  # keeps a password hash made stronger
+        login_throttle.forget_failures(uow.session, email)
+        uow.commit()  # also keeps a password hash made stronger
     return agent_id
 
 
