@@ -48,11 +48,12 @@ $(MODEL): $(TRAINING_FILES) | $(BIN)/.installed
 
 train: $(MODEL)  ## train the model if the training data changed
 
+# The demo's sandbox payment provider runs only with SETTLE_DEMO=1 (docs/security.md).
 run: db train  ## run Settle with demo data: action server + Rasa server (REST, socket.io)
-	@$(BIN)/settle run
+	@SETTLE_DEMO=1 $(BIN)/settle run
 
 shell: db train  ## chat with Settle in this terminal
-	@$(BIN)/settle run --shell
+	@SETTLE_DEMO=1 $(BIN)/settle run --shell
 
 # Rasa calls every response an action sends "not used in any story or rule"; tests/actions/test_responses.py
 # checks those instead (each response is sent by a rule, story, action or form), so that notice is left out,

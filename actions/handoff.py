@@ -57,6 +57,14 @@ def topics_asked(tracker: Tracker) -> list[str]:
     return topics
 
 
+def from_the_console(tracker: Tracker) -> bool:
+    """Whether the takeover event that started this turn was signed by the console: a customer typing
+    `/EXTERNAL_agent_left` sends the intent, not a signature, and then nothing happens."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+    entities = {entity["entity"]: str(entity["value"]) for entity in tracker.latest_message.get("entities") or []}
+    return services.console_event_is_genuine(unit_of_work(), intent, tracker.sender_id, entities)
+
+
 def queue_for_a_person(tracker: Tracker, reason: EscalationReason) -> services.HandedOver:
     """Puts this chat in the agents' queue with what was said so far; the result says what to tell the customer."""
     return services.hand_over(
@@ -127,6 +135,8 @@ class ActionAgentJoined(Action):
         return "action_agent_joined"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if not from_the_console(tracker):
+            return []
         agent_name = services.agent_joined(unit_of_work(), tracker.sender_id)
         if agent_name is None:  # closed again before this arrived
             return []
@@ -152,6 +162,8 @@ class ActionRelayAgentMessages(Action):
         return "action_relay_agent_messages"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if not from_the_console(tracker):
+            return []
         for text in services.undelivered_replies(unit_of_work(), tracker.sender_id):
             dispatcher.utter_message(text=text)
         return []
@@ -164,7 +176,7 @@ class ActionAgentLeft(Action):
         return "action_agent_left"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        if not tracker.get_slot("with_agent"):
+        if not tracker.get_slot("with_agent") or not from_the_console(tracker):
             return []
         agent_name = services.agent_left(unit_of_work(), tracker.sender_id) or "Our colleague"
         dispatcher.utter_message(response="utter_agent_left", agent_name=agent_name)

@@ -173,6 +173,7 @@ def stack_environment(database_url: str, rasa_port: int, web_port: int, token: s
         "SETTLE_LINK_SECRET": "bench-link-secret",
         "SETTLE_SESSION_SECRET": "bench-session-secret",
         "SETTLE_PAYMENT_PROVIDER": "sandbox",
+        "SETTLE_DEMO": "1",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     }
 

@@ -21,7 +21,9 @@ EXTERNAL_PREFIX = "EXTERNAL_"
 class AgentTakeoverPolicy(Policy):
     """Runs the live takeover whatever the rules, forms and stories would do.
 
-    - The console's external events run their action (`events`: intent → action), even in a form.
+    - The console's external events run their action (`events`: intent → action), even in a form. The
+      console signs them (`signature_entity`); the actions check the signature, and while an agent has
+      the chat an unsigned one (a customer typing `/EXTERNAL_agent_left`) is relayed as any message.
     - While the slot `with_agent` is set, every customer message goes to `action_relay_to_agent`,
       which keeps it for the agent and says nothing.
     - After any of these actions the bot listens again.
@@ -34,6 +36,7 @@ class AgentTakeoverPolicy(Policy):
             "priority": 7,
             "slot": "with_agent",
             "relay_action": "action_relay_to_agent",
+            "signature_entity": "console_signature",
             "events": {
                 "EXTERNAL_agent_joined": "action_agent_joined",
                 "EXTERNAL_agent_message": "action_relay_agent_messages",
@@ -52,6 +55,7 @@ class AgentTakeoverPolicy(Policy):
         super().__init__(config, model_storage, resource, execution_context, featurizer)
         self.slot = config["slot"]
         self.relay_action = config["relay_action"]
+        self.signature_entity = config.get("signature_entity", "console_signature")
         self.events = dict(config["events"])
 
     def train(self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
@@ -70,10 +74,13 @@ class AgentTakeoverPolicy(Policy):
         probabilities = self._default_predictions(domain)
         latest_action = tracker.latest_action_name
         if latest_action == ACTION_LISTEN_NAME:
-            intent = (tracker.latest_message.intent.get("name") if tracker.latest_message else None) or ""
-            if intent in self.events:
+            message = tracker.latest_message
+            intent = (message.intent.get("name") if message else None) or ""
+            signed = bool(message) and any(entity.get("entity") == self.signature_entity for entity in message.entities)
+            with_agent = tracker.get_slot(self.slot)
+            if intent in self.events and (signed or not with_agent):  # the action checks the signature itself
                 probabilities[domain.index_for_action(self.events[intent])] = 1.0
-            elif tracker.get_slot(self.slot) and not intent.startswith(EXTERNAL_PREFIX):
+            elif with_agent and (intent in self.events or not intent.startswith(EXTERNAL_PREFIX)):
                 probabilities[domain.index_for_action(self.relay_action)] = 1.0
         elif latest_action == self.relay_action or latest_action in self.events.values():
             probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0

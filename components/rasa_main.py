@@ -1,9 +1,51 @@
 """`python -m components.rasa_main run …`: Rasa's own command line, with Settle's fixes to Rasa installed
-first (settle/tooling/runner.py starts the Rasa server this way)."""
-from rasa.__main__ import main
+first (settle/tooling/runner.py starts the Rasa server this way).
+
+Two arguments are added here, in the process, rather than by whoever starts it: the HTTP API's token
+(from RASA_API_TOKEN: a command line is visible to every user of the machine in `ps`), and the origins
+browsers may call Rasa from (SETTLE_PUBLIC_URL and SETTLE_ALLOWED_ORIGINS), never `*`.
+"""
+from __future__ import annotations
+
+import os
+import sys
 
 from components import action_validation
+from settle.config import process_settings
+
+
+def with_settle_arguments(argv: list[str], environment: dict[str, str] | os._Environ[str]) -> list[str]:
+    """`rasa run`'s arguments with the API token and the CORS origins in place of any given."""
+    if len(argv) < 2 or argv[1] != "run":
+        return argv
+    arguments = _without_option(argv, "--cors")
+    arguments += ["--cors", *process_settings().browser_origins()]
+    if "--enable-api" in arguments:
+        token = environment.get("RASA_API_TOKEN")
+        if not token:
+            sys.exit("rasa_main: --enable-api needs RASA_API_TOKEN in the environment (the API never runs without a token)")
+        # one argument, so a token that starts with "-" is not taken for an option
+        arguments = _without_option(arguments, "--auth-token") + [f"--auth-token={token}"]
+    return arguments
+
+
+def _without_option(argv: list[str], option: str) -> list[str]:
+    """`argv` without `option` and the values after it (up to the next option)."""
+    kept: list[str] = []
+    skipping = False
+    for argument in argv:
+        if argument == option:
+            skipping = True
+        elif skipping and argument.startswith("-"):
+            skipping = False
+        if not skipping:
+            kept.append(argument)
+    return kept
+
 
 if __name__ == "__main__":
+    from rasa.__main__ import main
+
+    sys.argv = with_settle_arguments(sys.argv, os.environ)
     action_validation.install()
     main()

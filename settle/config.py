@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def _default_database_url() -> str:
@@ -52,6 +53,23 @@ class Settings:
     reminder_policy_file: str
     #: For tests and demos only: Settle's clock stands still at this moment (SETTLE_NOW, ISO 8601).
     fixed_now: datetime | None
+    #: SETTLE_DEMO=1: the embedded demo is on, the only case where the sandbox payment provider may run.
+    demo: bool = False
+    #: Browser origins besides SETTLE_PUBLIC_URL's that may call Rasa (SETTLE_ALLOWED_ORIGINS, comma-separated).
+    allowed_origins: tuple[str, ...] = ()
+
+    def sandbox_refusal(self) -> str | None:
+        """Why the servers must not start with these settings, or None: the sandbox marks bills paid
+        without any money moving, so it runs only when the demo was asked for."""
+        if self.payment_provider == "sandbox" and not self.demo:
+            return ("the sandbox payment provider marks bills paid without money: set SETTLE_PAYMENT_PROVIDER=mollie "
+                    "(with MOLLIE_API_KEY), or SETTLE_DEMO=1 to run the demo")
+        return None
+
+    def browser_origins(self) -> tuple[str, ...]:
+        """The origins whose pages may talk to Rasa from a browser (its CORS list)."""
+        parts = urlsplit(self.public_url)
+        return tuple(dict.fromkeys((f"{parts.scheme}://{parts.netloc}", *self.allowed_origins)))
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -92,6 +110,10 @@ class Settings:
             policy_file=env.get("SETTLE_POLICY_FILE") or "policy/arrangements.yml",
             reminder_policy_file=env.get("SETTLE_REMINDER_POLICY_FILE") or "policy/reminders.yml",
             fixed_now=datetime.fromisoformat(env["SETTLE_NOW"]) if env.get("SETTLE_NOW") else None,
+            demo=env.get("SETTLE_DEMO", "").lower() in ("1", "true", "yes"),
+            allowed_origins=tuple(
+                origin.strip().rstrip("/") for origin in env.get("SETTLE_ALLOWED_ORIGINS", "").split(",") if origin.strip()
+            ),
         )
 
 

@@ -156,6 +156,14 @@ class CallbackProblem(ValueError):
 class AgentProblem(ValueError):
     """An agent can't be created as asked; `str()` says why."""
 
+
+class TooManyLogins(Exception):
+    """Too many failed console logins for this e-mail or from this address: none is checked for `minutes`."""
+
+    def __init__(self, minutes: int) -> None:
+        super().__init__(f"too many failed logins; try again in {minutes} minutes")
+        self.minutes = minutes
+
 # -- Tooling -----------------------------------------------------------------------------------------
 
 

@@ -467,6 +467,17 @@ class Agent(Base):
     created_at = Column(UTCDateTime, nullable=False)
 
 
+class LoginFailure(Base):
+    """One failed console login, by e-mail and by client address; enough of them slow further tries down."""
+
+    __tablename__ = "login_failures"
+
+    id = Column(Integer, primary_key=True)
+    email = Column(String(254), nullable=False, index=True)
+    client = Column(String(64), nullable=False, index=True)
+    failed_at = Column(UTCDateTime, nullable=False, index=True)
+
+
 class Escalation(Base):
     """A conversation handed to a person, with why and what the bot knew; the agents' queue reads these."""
 

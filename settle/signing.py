@@ -11,6 +11,7 @@ from pathlib import Path
 
 from settle.config import Settings
 from settle.errors import MissingSecret
+from settle.files import private_directory
 
 DEMO_SECRETS = Path("var")
 
@@ -46,8 +47,7 @@ def demo_or_configured(settings: Settings, configured: str | None, variable: str
         return configured
     if not settings.database_url.startswith("sqlite"):
         raise MissingSecret(f"set {variable} (the same value for every Settle process)")
-    path = DEMO_SECRETS / demo_file
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = private_directory(DEMO_SECRETS) / demo_file
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # made earlier, or by another process just now

@@ -2,12 +2,13 @@
 agent's side (run by the console); callers put the results into words and pages."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from settle.clock import format_moment
-from settle.errors import CallbackProblem
-from settle.handoff import agents, takeover
+from settle.errors import CallbackProblem, TooManyLogins
+from settle.handoff import agents, console_events, login_throttle, takeover
 from settle.handoff.case_file import CaseFile, CustomerDetails, case_file
 from settle.handoff.escalations import REASONS
 from settle.handoff.office_hours import OfficeHours
@@ -108,6 +109,11 @@ def book_callback(uow: UnitOfWork, conversation_id: str, phone: str, at: datetim
     return booked
 
 
+def console_event_is_genuine(uow: UnitOfWork, intent: str, conversation_id: str, entities: Mapping[str, str]) -> bool:
+    """Whether a takeover event in this chat came from the console (signed, fresh) rather than a customer."""
+    return console_events.is_genuine(uow.settings, uow.clock.now(), intent, conversation_id, entities)
+
+
 def agent_joined(uow: UnitOfWork, conversation_id: str) -> str | None:
     """The name of the agent who has the chat now; None when it was closed again before the bot heard."""
     with uow:
@@ -140,6 +146,11 @@ def agent_left(uow: UnitOfWork, conversation_id: str) -> str | None:
 # -- The agent's side --------------------------------------------------------------------------------
 
 
+def sign_console_event(uow: UnitOfWork, intent: str, conversation_id: str) -> dict[str, str]:
+    """The entities the console sends with `intent` so the chat knows it came from the console."""
+    return console_events.signed_entities(uow.settings, uow.clock.now(), intent, conversation_id)
+
+
 @dataclass(frozen=True)
 class AgentInfo:
     id: int
@@ -147,14 +158,26 @@ class AgentInfo:
     email: str
 
 
-def log_in(uow: UnitOfWork, email: str, password: str) -> int | None:
-    """The id of the active agent with this e-mail and password, or None (the same for either being wrong)."""
+def log_in(uow: UnitOfWork, email: str, password: str, client: str) -> int | None:
+    """The id of the active agent with this e-mail and password, or None (the same for either being wrong).
+
+    Raises:
+        TooManyLogins: too many failures for this e-mail or from this client address just now; the
+            password was not checked.
+    """
     with uow:
+        now = uow.clock.now()
+        minutes = login_throttle.minutes_to_wait(uow.session, email, client, now)
+        if minutes:
+            raise TooManyLogins(minutes)
         agent = agents.authenticate(uow.session, email, password)
         if agent is None:
+            login_throttle.record_failure(uow.session, email, client, now)
+            uow.commit()
             return None
         agent_id = agent.id
-        uow.commit()  # keeps a password hash made stronger
+        login_throttle.forget_failures(uow.session, email)
+        uow.commit()  # also keeps a password hash made stronger
     return agent_id
 
 

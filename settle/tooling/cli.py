@@ -16,6 +16,7 @@ from settle.clock import FixedClock, clock_for
 from settle.config import process_settings
 from settle.db import session_factory
 from settle.errors import AgentProblem, MissingSecret, PolicyError, StartupError, StatementError
+from settle.files import private_directory
 from settle.handoff.office_hours import OfficeHours
 from settle.identity.verification import issue_app_token
 from settle.models import Customer
@@ -90,6 +91,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"settle run: no trained model at {MODEL}; run `make train` first.", file=sys.stderr)
         return 1
     settings = process_settings()
+    refusal = settings.sandbox_refusal()
+    if refusal:
+        print(f"settle run: {refusal}.", file=sys.stderr)
+        return 1
     try:
         load_policy(settings.policy_file)
         load_reminder_policy(settings.reminder_policy_file)
@@ -105,6 +110,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"settle run: {error} (SETTLE_OFFICE_HOURS).", file=sys.stderr)
         return 1
+    os.umask(0o077)  # what the servers write (Rasa's conversations too) is for this user only
+    private_directory(Path("var"))
     token = rasa_api_token(settings)
     if token:  # every part started below inherits it: the console and reminders reach the chat with it
         os.environ["RASA_API_TOKEN"] = token

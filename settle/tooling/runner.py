@@ -17,6 +17,7 @@ import requests
 import yaml
 
 from settle.errors import StartupError
+from settle.files import private_file
 
 LOG_DIR = Path("var/log")
 
@@ -66,10 +67,10 @@ def rasa_server(port: int, model: str, api_token: str | None, endpoints: str = "
     command = [
         sys.executable, "-m", "components.rasa_main",
         "run", "--model", model, "--endpoints", endpoints, "--credentials", "credentials.yml",
-        "--interface", "127.0.0.1", "--port", str(port), "--cors", "*",
+        "--interface", "127.0.0.1", "--port", str(port),
     ]
-    if api_token:
-        command += ["--enable-api", "--auth-token", api_token]
+    if api_token:  # rasa_main adds the token from RASA_API_TOKEN, never in argv (`ps` shows argv to everyone)
+        command += ["--enable-api"]
     return Part("Rasa server", command, f"http://127.0.0.1:{port}/", log_dir / "rasa.log")
 
 
@@ -100,8 +101,7 @@ def start(part: Part, port: int, timeout: float = 240, env: dict[str, str] | Non
             f"Port {port} for the {part.name} is already in use: stop the program using it "
             f"(`lsof -i :{port}` shows which) and run again."
         )
-    part.log.parent.mkdir(parents=True, exist_ok=True)
-    log = part.log.open("w")
+    log = private_file(part.log).open("w")  # logs hold what customers said
     # Rasa reports usage to its makers unless told not to; Settle sends nothing anywhere by default.
     environment = {"RASA_TELEMETRY_ENABLED": "false", **os.environ, **(env or {}), "SANIC_HOST": "127.0.0.1"}
     part.process = subprocess.Popen(part.command, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True)

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from settle.config import Settings
-from settle.errors import EscalationNotFound, HandoffProblem, SendError
+from settle.errors import EscalationNotFound, HandoffProblem, SendError, TooManyLogins
 from settle.handoff import services
 from settle.handoff.services import AgentInfo
 from settle.models import EscalationReason, EscalationStatus
@@ -88,7 +88,9 @@ def console_router(settings: Settings, templates: Jinja2Templates, new_unit_of_w
         """Asks Rasa to run the takeover action in the customer's chat; a failure is shown, not raised:
         what the agent did is saved and goes out with the next message that gets through."""
         try:
-            trigger_intent(rasa, settings.rasa_url, rasa_api_token(settings), conversation_id, intent, purpose="reach the chat")
+            entities = services.sign_console_event(new_unit_of_work(), intent, conversation_id)
+            trigger_intent(rasa, settings.rasa_url, rasa_api_token(settings), conversation_id, intent, entities,
+                           purpose="reach the chat")
         except SendError as error:
             log.warning("console: %s", error)
             request.session["flash"] = "Saved, but the customer's chat could not be reached just now. Try again in a moment."
@@ -103,7 +105,11 @@ def console_router(settings: Settings, templates: Jinja2Templates, new_unit_of_w
     ):
         if not csrf_ok(request, csrf_token):
             return refused(request)
-        agent_id = services.log_in(new_unit_of_work(), email, password)
+        try:
+            agent_id = services.log_in(new_unit_of_work(), email, password, request.client.host if request.client else "unknown")
+        except TooManyLogins as error:
+            return page(request, "agent/login.html", 429, next=_safe_next(next), email=email,
+                        error=f"Too many attempts. Try again in {_minutes(error.minutes)}.")
         if agent_id is None:
             return page(request, "agent/login.html", 401, next=_safe_next(next), email=email,
                         error="That e-mail address and password don't match an agent's.")
@@ -203,6 +209,10 @@ def console_router(settings: Settings, templates: Jinja2Templates, new_unit_of_w
                    lambda agent: services.close(new_unit_of_work(), escalation_id, agent.id, outcome), "EXTERNAL_agent_left")
 
     return router
+
+
+def _minutes(count: int) -> str:
+    return "1 minute" if count == 1 else f"{count} minutes"
 
 
 def _safe_next(target: str) -> str:

@@ -19,8 +19,10 @@ from actions.handoff import (
     ValidateCallbackForm,
 )
 from settle.clock import DAY_NAMES
+from settle.config import Settings
 from settle.db import session_factory
 from settle.handoff.agents import create_agent
+from settle.handoff.console_events import CONSOLE_EVENT_LIFETIME, signed_entities
 from settle.handoff.office_hours import OfficeHours
 from settle.handoff.takeover import add_note, claim, close, hand_over, messages, reply, transcript
 from settle.models import Agent, Customer, Escalation, EscalationMessage, EscalationReason, EscalationStatus
@@ -53,6 +55,14 @@ def handoff_database(actions_database, monkeypatch):
         session.execute(delete(EscalationMessage))
         session.execute(delete(Escalation))
         session.execute(delete(Agent).where(Agent.email.endswith(AGENT_DOMAIN)).execution_options(synchronize_session=False))
+
+
+def from_the_console(tracker, at=NOW, conversation: str | None = None):
+    """The tracker as the console's signed event leaves it (for this conversation unless told)."""
+    intent = tracker.latest_message["intent"]["name"]
+    entities = signed_entities(Settings.from_environment(), at, intent, conversation or tracker.sender_id)
+    tracker.latest_message["entities"] = [{"entity": name, "value": value} for name, value in entities.items()]
+    return tracker
 
 
 @pytest.fixture
@@ -259,8 +269,8 @@ async def test_no_callback_is_promised_when_nothing_could_be_stored(handoff_data
 
 async def test_the_customer_is_told_who_joined_and_the_bot_steps_back(handoff_database, conversation, dispatcher, domain):
     agent_has_the_chat(handoff_database, conversation, name="Dana")
-    tracker = make_tracker(sender_id=conversation, intent="EXTERNAL_agent_joined", active_loop="callback_form",
-                           slots={"requested_slot": "callback_time"})
+    tracker = from_the_console(make_tracker(sender_id=conversation, intent="EXTERNAL_agent_joined", active_loop="callback_form",
+                                            slots={"requested_slot": "callback_time"}))
 
     events = await ActionAgentJoined().run(dispatcher, tracker, domain)
 
@@ -276,7 +286,8 @@ async def test_no_one_joins_when_no_agent_has_the_chat(handoff_database, convers
     escalation_id, agent_id = agent_has_the_chat(handoff_database, conversation)
     with session_factory(handoff_database).begin() as session:
         close(session, escalation_id, agent_id, EscalationStatus.RESOLVED, NOW)
-    events = await ActionAgentJoined().run(dispatcher, make_tracker(sender_id=conversation), domain)
+    tracker = from_the_console(make_tracker(sender_id=conversation, intent="EXTERNAL_agent_joined"))
+    events = await ActionAgentJoined().run(dispatcher, tracker, domain)
     assert events == [] and dispatcher.messages == []
 
 
@@ -310,7 +321,7 @@ async def test_the_agents_replies_reach_the_customer_in_order_and_once(handoff_d
         reply(session, escalation_id, agent_id, "Hello, I'm Dana.", NOW)
         add_note(session, escalation_id, agent_id, "Customer sounds upset", NOW)
         reply(session, escalation_id, agent_id, "Let me look at your bill.", NOW)
-    tracker = make_tracker(sender_id=conversation, intent="EXTERNAL_agent_message", slots={"with_agent": True})
+    tracker = from_the_console(make_tracker(sender_id=conversation, intent="EXTERNAL_agent_message", slots={"with_agent": True}))
 
     events = await ActionRelayAgentMessages().run(dispatcher, tracker, domain)
     again = CollectingDispatcher()
@@ -325,7 +336,7 @@ async def test_when_the_agent_leaves_the_bot_says_so_and_takes_over(handoff_data
     escalation_id, agent_id = agent_has_the_chat(handoff_database, conversation, name="Dana")
     with session_factory(handoff_database).begin() as session:
         close(session, escalation_id, agent_id, EscalationStatus.HANDED_BACK, NOW)
-    tracker = make_tracker(sender_id=conversation, intent="EXTERNAL_agent_left", slots={"with_agent": True})
+    tracker = from_the_console(make_tracker(sender_id=conversation, intent="EXTERNAL_agent_left", slots={"with_agent": True}))
 
     events = await ActionAgentLeft().run(dispatcher, tracker, domain)
 
@@ -336,6 +347,28 @@ async def test_when_the_agent_leaves_the_bot_says_so_and_takes_over(handoff_data
 
 
 async def test_nothing_is_said_about_leaving_when_no_agent_was_there(handoff_database, conversation, dispatcher, domain):
-    tracker = make_tracker(sender_id=conversation, intent="EXTERNAL_agent_left", slots={"with_agent": None})
+    tracker = from_the_console(make_tracker(sender_id=conversation, intent="EXTERNAL_agent_left", slots={"with_agent": None}))
     assert await ActionAgentLeft().run(dispatcher, tracker, domain) == []
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize("forged", ["typed", "expired", "other conversation", "other intent"])
+async def test_takeover_events_the_console_did_not_sign_do_nothing(handoff_database, conversation, dispatcher, domain, forged):
+    """A customer typing /EXTERNAL_agent_left (or replaying a console event) sees no "the agent left"."""
+    escalation_id, agent_id = agent_has_the_chat(handoff_database, conversation, name="Dana")
+    with session_factory(handoff_database).begin() as session:
+        reply(session, escalation_id, agent_id, "Hello, I'm Dana.", NOW)
+
+    for action, intent in ((ActionAgentJoined(), "EXTERNAL_agent_joined"), (ActionRelayAgentMessages(), "EXTERNAL_agent_message"),
+                           (ActionAgentLeft(), "EXTERNAL_agent_left")):
+        tracker = make_tracker(sender_id=conversation, intent=intent, text=f"/{intent}", slots={"with_agent": True})
+        if forged == "expired":
+            from_the_console(tracker, at=NOW - CONSOLE_EVENT_LIFETIME - timedelta(seconds=1))
+        elif forged == "other conversation":
+            from_the_console(tracker, conversation=f"{conversation}-other")
+        elif forged == "other intent":
+            from_the_console(tracker)
+            tracker.latest_message["intent"]["name"] = "EXTERNAL_agent_joined" if intent != "EXTERNAL_agent_joined" else "EXTERNAL_agent_left"
+        assert await action.run(dispatcher, tracker, domain) == [], intent
+
     assert dispatcher.messages == []

@@ -35,8 +35,9 @@ def predicted(policy: AgentTakeoverPolicy, tracker: DialogueStateTracker) -> str
     return DOMAIN.action_names_or_texts[probabilities.index(max(probabilities))]
 
 
-def said(intent: str, text: str = "something") -> list:
-    return [UserUttered(text, {"name": intent, "confidence": 1.0})]
+def said(intent: str, text: str = "something", signed: bool = False) -> list:
+    entities = [{"entity": "console_signature", "value": "signed"}] if signed else []
+    return [UserUttered(text, {"name": intent, "confidence": 1.0}, entities)]
 
 
 def test_with_an_agent_every_customer_message_goes_to_the_agent_and_the_bot_then_listens(policy):
@@ -61,7 +62,7 @@ def test_without_an_agent_the_policy_leaves_the_turn_to_the_others(policy):
 ])
 def test_the_consoles_events_run_their_action_whether_or_not_an_agent_has_the_chat(policy, intent, action):
     for with_agent in (True, False):
-        tracker = tracker_after(SlotSet("with_agent", with_agent), ActionExecuted(ACTION_LISTEN_NAME), *said(intent))
+        tracker = tracker_after(SlotSet("with_agent", with_agent), ActionExecuted(ACTION_LISTEN_NAME), *said(intent, signed=True))
         assert predicted(policy, tracker) == action
         tracker.update(ActionExecuted(action))
         assert predicted(policy, tracker) == ACTION_LISTEN_NAME
@@ -70,3 +71,11 @@ def test_the_consoles_events_run_their_action_whether_or_not_an_agent_has_the_ch
 def test_a_reminder_is_not_swallowed_while_an_agent_has_the_chat(policy):
     tracker = tracker_after(SlotSet("with_agent", True), ActionExecuted(ACTION_LISTEN_NAME), *said("EXTERNAL_reminder"))
     assert predicted(policy, tracker) is None  # the rules deliver it
+
+
+@pytest.mark.parametrize("intent", ["EXTERNAL_agent_joined", "EXTERNAL_agent_message", "EXTERNAL_agent_left"])
+def test_a_customer_typing_a_console_event_is_only_relayed_to_the_agent(policy, intent):
+    """Without the console's signature the event is what the customer wrote: the agent reads it, the bot
+    says nothing (and without an agent its action, which checks the signature, does nothing)."""
+    tracker = tracker_after(SlotSet("with_agent", True), ActionExecuted(ACTION_LISTEN_NAME), *said(intent, f"/{intent}"))
+    assert predicted(policy, tracker) == "action_relay_to_agent"

@@ -62,6 +62,7 @@ def stack(tmp_path_factory) -> Stack:
         "SETTLE_RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "SETTLE_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
         "SETTLE_PAYMENT_PROVIDER": "sandbox",
+        "SETTLE_DEMO": "1",
         "SETTLE_SESSION_SECRET": "e2e-session-secret",
         # Settle's clock in every server stands at the day the test data was seeded, whatever today is.
         "SETTLE_NOW": NOW.isoformat(),

@@ -130,6 +130,7 @@ def test_run_refuses_unreadable_office_hours_before_starting_anything(database, 
     model.write_bytes(b"not started anyway")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SETTLE_OFFICE_HOURS", "weekdays nine to five")
+    monkeypatch.setenv("SETTLE_DEMO", "1")
     monkeypatch.setenv("SETTLE_LINK_SECRET", "cli-test-link-secret")
     monkeypatch.setenv("SETTLE_SESSION_SECRET", "cli-test-session-secret")
     for name in ("SETTLE_POLICY_FILE", "SETTLE_REMINDER_POLICY_FILE"):
@@ -149,3 +150,16 @@ def test_bench_refuses_an_nlu_test_file_it_cannot_score_before_running_anything(
         assert main(["bench", "--only", "nlu", "--nlu-test", str(path)]) == 1
         err = capsys.readouterr().err
         assert says in err and "Traceback" not in err
+
+
+def test_run_refuses_the_sandbox_provider_unless_the_demo_is_on(database, monkeypatch, capsys, tmp_path):
+    model = tmp_path / "models" / "settle.tar.gz"
+    model.parent.mkdir()
+    model.write_bytes(b"not started anyway")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SETTLE_DEMO", raising=False)
+    monkeypatch.setenv("SETTLE_PAYMENT_PROVIDER", "sandbox")
+    assert main(["run"]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert "SETTLE_PAYMENT_PROVIDER" in line and "SETTLE_DEMO=1" in line
+    assert not (tmp_path / "var").exists()  # refused before anything was made or started

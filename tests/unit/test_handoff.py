@@ -7,12 +7,19 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from settle import clock
 from settle.config import Settings
-from settle.errors import AgentProblem, AlreadyClaimed, CallbackProblem, EscalationNotFound, HandoffProblem, NotYours
-from settle.handoff import services
+from settle.errors import (
+    AlreadyClaimed,
+    CallbackProblem,
+    EscalationNotFound,
+    HandoffProblem,
+    NotYours,
+    TooManyLogins,
+)
+from settle.handoff import login_throttle, services
 from settle.handoff.agents import create_agent
 from settle.handoff.case_file import CustomerDetails
 from settle.handoff.office_hours import OfficeHours
@@ -576,17 +583,56 @@ def test_a_conversation_shows_the_chat_what_the_bot_knew_and_the_case_file(sessi
 def test_an_agent_logs_in_and_stays_on_duty_while_active(session, uow):
     added = services.add_agent(uow(), " Robin@Handoff.Example ", "Robin", "robin-password-1")
     assert (added.email, added.name) == ("robin@handoff.example", "Robin")
-    assert services.log_in(uow(), "robin@handoff.example", "robin-password-1") == added.id
-    assert services.log_in(uow(), "robin@handoff.example", "wrong-password") is None
+    assert services.log_in(uow(), "robin@handoff.example", "robin-password-1", CLIENT) == added.id
+    assert services.log_in(uow(), "robin@handoff.example", "wrong-password", CLIENT) is None
     assert services.agent_on_duty(uow(), added.id) == added
     assert services.agent_on_duty(uow(), None) is None
     session.get(Agent, added.id).active = False
     session.flush()
     assert services.agent_on_duty(uow(), added.id) is None
-    assert services.log_in(uow(), "robin@handoff.example", "robin-password-1") is None
+    assert services.log_in(uow(), "robin@handoff.example", "robin-password-1", CLIENT) is None
 
 
-def test_an_agent_that_cannot_be_added_leaves_nothing_behind(session, uow):
-    with pytest.raises(AgentProblem):
-        services.add_agent(uow(), "robin@handoff.example", "Robin", "short")
-    assert session.execute(select(Agent).where(Agent.email == "robin@handoff.example")).first() is None
+CLIENT = "203.0.113.7"
+
+
+def fail_logins(uow, count: int, at: datetime, email="robin@handoff.example", client=CLIENT) -> None:
+    for _ in range(count):
+        assert services.log_in(uow(at), email, "wrong-password", client) is None
+
+
+def test_after_five_failed_logins_an_email_waits_longer_each_time_then_gets_in(uow):
+    added = services.add_agent(uow(), "robin@handoff.example", "Robin", "robin-password-1")
+    fail_logins(uow, 5, MONDAY_MORNING)
+    for password in ("wrong-password", "robin-password-1"):  # not even the right password is checked now
+        with pytest.raises(TooManyLogins) as refused:
+            services.log_in(uow(MONDAY_MORNING + timedelta(seconds=20)), "Robin@handoff.example", password, "198.51.100.1")
+        assert refused.value.minutes == 1
+    fail_logins(uow, 1, MONDAY_MORNING + timedelta(minutes=1), client="198.51.100.1")  # the sixth: 2 minutes
+    with pytest.raises(TooManyLogins) as refused:
+        services.log_in(uow(MONDAY_MORNING + timedelta(minutes=2)), "robin@handoff.example", "robin-password-1", "198.51.100.2")
+    assert refused.value.minutes == 1
+    later = MONDAY_MORNING + timedelta(minutes=3)
+    assert services.log_in(uow(later), "robin@handoff.example", "robin-password-1", "198.51.100.2") == added.id
+    fail_logins(uow, 4, later)  # the failures before the login are forgotten: four more are allowed
+    assert services.log_in(uow(later), "robin@handoff.example", "robin-password-1", "198.51.100.2") == added.id
+
+
+def test_one_address_trying_many_emails_is_slowed_down_but_others_are_not(uow):
+    added = services.add_agent(uow(), "robin@handoff.example", "Robin", "robin-password-1")
+    for number in range(5):
+        fail_logins(uow, 1, MONDAY_MORNING, email=f"guess{number}@handoff.example")
+    with pytest.raises(TooManyLogins):
+        services.log_in(uow(MONDAY_MORNING), "robin@handoff.example", "robin-password-1", CLIENT)
+    assert services.log_in(uow(MONDAY_MORNING), "robin@handoff.example", "robin-password-1", "198.51.100.9") == added.id
+
+
+def test_the_wait_grows_to_fifteen_minutes_at_most(session, uow):
+    services.add_agent(uow(), "robin@handoff.example", "Robin", "robin-password-1")
+    for second in range(12):
+        login_throttle.record_failure(session, "robin@handoff.example", CLIENT, MONDAY_MORNING + timedelta(seconds=second))
+    at = MONDAY_MORNING + timedelta(seconds=11)
+    with pytest.raises(TooManyLogins) as refused:
+        services.log_in(uow(at), "robin@handoff.example", "robin-password-1", CLIENT)
+    assert refused.value.minutes == 15
+    assert services.log_in(uow(at + timedelta(minutes=15)), "robin@handoff.example", "robin-password-1", CLIENT) is not None

@@ -40,7 +40,8 @@ def serve(settings: Settings):
 
 
 def web_settings(database_url: str, **changes) -> Settings:
-    return replace(Settings.from_environment(), database_url=database_url, link_secret="web-test-link-secret", fixed_now=NOW, **changes)
+    return replace(Settings.from_environment(), database_url=database_url, link_secret="web-test-link-secret", fixed_now=NOW,
+                   **{"demo": True, **changes})
 
 
 @pytest.fixture(scope="session")

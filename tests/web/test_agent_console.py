@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from settle.db import session_factory
 from settle.handoff.agents import create_agent
+from settle.handoff.console_events import is_genuine
 from settle.handoff.office_hours import OfficeHours
 from settle.handoff.takeover import hand_over
 from settle.models import Customer, Escalation, EscalationMessage
@@ -223,7 +224,9 @@ def test_claim_tells_the_chat_and_a_second_agent_cannot_take_it(console, rasa):
     sam, robin = logged_in(console), logged_in(console, OTHER_EMAIL, OTHER_PASSWORD)
 
     assert post(sam, console, f"/agent/conversations/{escalation_id}/claim").status_code == 303
-    assert rasa.triggered == [("claim-1", {"name": "EXTERNAL_agent_joined", "entities": {}})]
+    [(conversation_id, body)] = rasa.triggered
+    assert (conversation_id, body["name"]) == ("claim-1", "EXTERNAL_agent_joined")
+    assert is_genuine(console.settings, NOW, "EXTERNAL_agent_joined", "claim-1", body["entities"])  # signed by the console
     request = rasa.requests[-1]
     assert request.query == {"output_channel": "latest", "token": RASA_TOKEN}
 
