@@ -98,9 +98,12 @@ class ValidateVerifyCustomerForm(FormValidationAction):
 
     def validate_postcode(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         typed = _typed(value)
+        if tracker.get_slot("requested_slot") != "postcode":
+            # Picked up with the customer number: kept only when the message clearly holds both, else asked later.
+            beside = services.read_postcode_beside_number(tracker.latest_message.get("text") or "")
+            return {"postcode": beside if typed is not None and beside == typed.strip() else None}
         postcode = services.read_postcode(typed) if typed is not None else None
-        # Picked up with the customer number in one message, a doubtful postcode is simply asked for later.
-        if postcode is None and tracker.get_slot("requested_slot") == "postcode":
+        if postcode is None:
             dispatcher.utter_message(response="utter_invalid_postcode")
         return {"postcode": postcode}
 

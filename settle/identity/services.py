@@ -35,6 +35,11 @@ def read_postcode(typed: str) -> str | None:
     return verification.parse_postcode(typed)
 
 
+def read_postcode_beside_number(typed: str) -> str | None:
+    """The postcode given in the same message as the customer number, or None."""
+    return verification.postcode_beside_number(typed)
+
+
 def read_birth_date(uow: UnitOfWork, typed: str) -> date | None:
     """The date of birth in what was typed (it can't be in the future), or None."""
     return verification.parse_birth_date(typed, uow.clock.today())

@@ -90,6 +90,16 @@ def parse_postcode(text: str) -> str | None:
     return numbers[0] if len(numbers) == 1 and POSTCODE.match(numbers[0]) else None
 
 
+def postcode_beside_number(text: str) -> str | None:
+    """The postcode typed in the same message as the customer number ("50000017, postcode 1000"), or None;
+    never a part of the number itself ("5000 0017")."""
+    numbers = re.findall(r"\d+", text or "")
+    others = [number for number in numbers if not CUSTOMER_NUMBER.match(number)]
+    if len(others) == len(numbers) or len(others) != 1 or len(text) > 100:
+        return None
+    return others[0] if POSTCODE.match(others[0]) else None
+
+
 def parse_birth_date(text: str, today: date) -> date | None:
     """A date of birth (day first, as written in Belgium), not in the future, or None."""
     text = (text or "").strip()

@@ -192,9 +192,12 @@ async def test_a_postcode_given_with_the_customer_number_is_not_asked_again(acti
     assert dispatcher.messages == []
 
 
-async def test_a_doubtful_postcode_picked_up_with_the_number_is_dropped_quietly(actions_database, dispatcher, domain):
-    tracker = make_tracker(slots={"requested_slot": "customer_number"}, text="50000017",
-                           just_set={"customer_number": "50000017", "postcode": "50000017"}, active_loop=FORM)
+@pytest.mark.parametrize("text, picked_up", [("50000017", "50000017"), ("5000 0017", "5000"), ("5000 0017", {"a": 1})])
+async def test_a_doubtful_postcode_picked_up_with_the_number_is_dropped_quietly(actions_database, dispatcher, domain,
+                                                                                text, picked_up):
+    """Part of the number taken for a postcode ("5000 0017") must not stand as the answer."""
+    tracker = make_tracker(slots={"requested_slot": "customer_number"}, text=text,
+                           just_set={"customer_number": text, "postcode": picked_up}, active_loop=FORM)
     events = await ValidateVerifyCustomerForm().run(dispatcher, tracker, domain)
     assert slot_events(events) == {"customer_number": "50000017", "postcode": None}
     assert dispatcher.messages == []

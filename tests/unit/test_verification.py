@@ -17,6 +17,7 @@ from settle.identity.verification import (
     parse_birth_date,
     parse_customer_number,
     parse_postcode,
+    postcode_beside_number,
     recent_failures,
     verify,
     verify_app_token,
@@ -91,6 +92,20 @@ def test_parse_postcode(typed, postcode):
 )
 def test_parse_postcode_rejects_anything_else(typed):
     assert parse_postcode(typed) is None
+
+
+@pytest.mark.parametrize("typed, postcode", [
+    ("50000017, postcode 1000", "1000"),
+    ("my number is 50000017 and I live in 9000", "9000"),
+    ("1000 50000017", "1000"),
+    ("5000 0017", None),  # the number alone, written in two parts
+    ("50000017", None),
+    ("50000017 1000 2000", None),
+    ("50000017 12345", None),
+    ("1000", None),  # no customer number: the postcode is asked for on its own
+])
+def test_postcode_beside_number(typed, postcode):
+    assert postcode_beside_number(typed) == postcode
 
 
 @pytest.mark.parametrize(
