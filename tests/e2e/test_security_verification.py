@@ -121,3 +121,11 @@ def test_a_customer_arriving_during_a_pause_is_told_when_to_come_back(stack):
     replies = check(stack, f"e2e-customer-{uuid.uuid4()}", EMMA.customer_number, EMMA.postcode, EMMA_BORN)
     assert any(TOO_MANY in reply and "call 0800 12 345" in reply for reply in replies), replies
     assert not any(FOUND in reply for reply in replies)
+
+
+def test_number_and_postcode_in_one_message_are_not_asked_again(stack):
+    me = f"e2e-both-{uuid.uuid4()}"
+    stack.say(me, "how much do I owe?")
+    asked = stack.say(me, f"{EMMA.customer_number}, postcode {EMMA.postcode}")
+    assert any("date of birth" in reply for reply in asked) and not any("postcode" in reply for reply in asked), asked
+    assert any(FOUND in reply for reply in stack.say(me, EMMA_BORN))
