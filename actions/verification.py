@@ -1,7 +1,6 @@
 """Checking who the customer is: the form on the website, the signed token in the app."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -9,19 +8,37 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.handoff import queue_for_a_person
 from settle.clock import format_moment
 from settle.identity import services
 from settle.identity.card_numbers import contains_card_number
-from settle.identity.verification import Outcome, parse_customer_number
-from settle.models import EscalationReason
+from settle.identity.verification import Answers, Lockout, Outcome, parse_customer_number
 from settle.unit_of_work import unit_of_work
 
 FINISHED = ("verified", "locked")
+ANSWERS = ("customer_number", "postcode", "birth_date")
 
 
-def _say_locked(dispatcher: CollectingDispatcher, until: datetime) -> None:
-    dispatcher.utter_message(response="utter_verification_locked", locked_until=format_moment(until, until.tzinfo, "time"))
+def _say_paused(dispatcher: CollectingDispatcher, paused: Lockout) -> None:
+    """A pause for everyone says how many minutes; a pause of this chat says until when."""
+    if paused.everyone:
+        dispatcher.utter_message(response="utter_verification_busy", minutes=services.minutes_left(unit_of_work(), paused))
+    else:
+        until = paused.until
+        dispatcher.utter_message(response="utter_verification_locked", locked_until=format_moment(until, until.tzinfo, "time"))
+
+
+def _typed(value: Any) -> str | None:
+    """What was typed or extracted, when it is text or a number; None for anything else (a dict, a list, ...)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return str(value)
+
+
+def source_of(tracker: Tracker) -> str:
+    """Where the message came from: the client address a channel passes in the metadata, else the conversation."""
+    metadata = tracker.latest_message.get("metadata")
+    client = metadata.get("client") if isinstance(metadata, dict) else None
+    return client if isinstance(client, str) and client else tracker.sender_id
 
 
 class ActionCheckMessage(Action):
@@ -44,7 +61,8 @@ class ActionCheckMessage(Action):
 
 
 class ValidateVerifyCustomerForm(FormValidationAction):
-    """Asks customer number, then postcode or date of birth; too many wrong answers lock for a while.
+    """Asks customer number, postcode and date of birth, and checks them together once all three are known,
+    so the reply never tells whether the number exists. Too many wrong answers pause checks for a while.
 
     The form ends as soon as `verification` is verified or locked. The answers themselves are
     cleared either way, so no postcode or date of birth stays in the conversation's slots.
@@ -56,10 +74,10 @@ class ValidateVerifyCustomerForm(FormValidationAction):
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         if tracker.get_slot("verification") == "verified":
             return [SlotSet("requested_slot", None)]
-        locked = services.lockout_until(unit_of_work(), tracker.sender_id, tracker.get_slot("customer_number"))
-        if locked:
-            _say_locked(dispatcher, locked)
-            return [SlotSet("verification", "locked"), SlotSet("requested_slot", None)]
+        paused = services.lockout(unit_of_work(), tracker.sender_id, source_of(tracker))
+        if paused:
+            _say_paused(dispatcher, paused)
+            return [SlotSet(slot, None) for slot in ANSWERS] + [SlotSet("verification", "locked"), SlotSet("requested_slot", None)]
         events: list[EventType] = []
         if tracker.get_slot("verification") == "locked":  # an earlier lockout has ended
             tracker.slots["verification"] = None
@@ -72,28 +90,40 @@ class ValidateVerifyCustomerForm(FormValidationAction):
         return await super().next_requested_slot(dispatcher, tracker, domain)
 
     def validate_customer_number(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        number = parse_customer_number(str(value))
+        typed = _typed(value)
+        number = parse_customer_number(typed) if typed is not None else None
         if number is None:
             dispatcher.utter_message(response="utter_invalid_customer_number")
         return {"customer_number": number}
 
-    def validate_postcode_or_birth_date(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_postcode(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        typed = _typed(value)
+        if tracker.get_slot("requested_slot") != "postcode":
+            # Picked up with the customer number: kept only when the message clearly holds both, else asked later.
+            beside = services.read_postcode_beside_number(tracker.latest_message.get("text") or "")
+            return {"postcode": beside if typed is not None and beside == typed.strip() else None}
+        postcode = services.read_postcode(typed) if typed is not None else None
+        if postcode is None:
+            dispatcher.utter_message(response="utter_invalid_postcode")
+        return {"postcode": postcode}
+
+    def validate_birth_date(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         uow = unit_of_work()
-        secret = services.read_secret(uow, str(value))
-        if secret is None:
-            dispatcher.utter_message(response="utter_invalid_postcode_or_birth_date")
-            return {"postcode_or_birth_date": None}
-        customer_number = tracker.get_slot("customer_number")
-        if customer_number is None:  # asked for again once the customer number is known
-            return {"postcode_or_birth_date": None}
-        result = services.check_answer(uow, tracker.sender_id, customer_number, secret)
-        cleared = {"customer_number": None, "postcode_or_birth_date": None}
+        typed = _typed(value)
+        born = services.read_birth_date(uow, typed) if typed is not None else None
+        if born is None:
+            dispatcher.utter_message(response="utter_invalid_birth_date")
+            return {"birth_date": None}
+        customer_number, postcode = tracker.get_slot("customer_number"), tracker.get_slot("postcode")
+        if customer_number is None or postcode is None:  # asked for again once the others are known
+            return {"birth_date": None}
+        result = services.check_answers(uow, tracker.sender_id, source_of(tracker), customer_number, Answers(postcode, born))
+        cleared = {slot: None for slot in ANSWERS}
         if result.outcome == Outcome.VERIFIED and result.customer is not None:
             dispatcher.utter_message(response="utter_verified", first_name=result.customer.first_name)
             return {**cleared, "verification": "verified", "verified_customer_id": str(result.customer.customer_id)}
-        if result.outcome == Outcome.LOCKED and result.locked_until is not None:
-            _say_locked(dispatcher, result.locked_until)
-            queue_for_a_person(tracker, EscalationReason.VERIFICATION_LOCKED)
+        if result.outcome == Outcome.LOCKED and result.lockout is not None:
+            _say_paused(dispatcher, result.lockout)
             return {**cleared, "verification": "locked"}
         dispatcher.utter_message(response="utter_verification_failed", attempts_left=result.attempts_left)
         return cleared

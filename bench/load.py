@@ -1,7 +1,7 @@
 """Per-turn latency and throughput of the running stack, what it costs to run, and whether it stays flat at scale.
 
 Simulated customers talk to Rasa's REST channel exactly as an app would: each one verifies (a question,
-the customer number, the postcode: the balance comes with it), asks why the bill is higher and asks to pay,
+the customer number, the postcode, the date of birth: the balance comes with it), asks why the bill is higher and asks to pay,
 under a sender id nobody else uses. Every turn's latency is recorded and every reply is checked to be the
 answer that step should get. Two baselines run at the same concurrency on the same stack: Rasa's bare
 `POST /model/parse` (NLU only) with the same messages, and a "bare webhook turn" ("hello", whose answer
@@ -105,12 +105,14 @@ class Step:
     expect_all: tuple[str, ...] = ()
 
 
-def journey(customer_number: str, postcode: str) -> list[Step]:
-    """The realistic journey: verify (the question, number, postcode: the balance comes with it), explain, pay."""
+def journey(customer_number: str, postcode: str, born: str) -> list[Step]:
+    """The realistic journey: verify (the question, number, postcode, date of birth: the balance comes with it),
+    explain, pay."""
     return [
         Step("ask_balance", "how much do I owe?", ("What is your customer number?",)),
         Step("customer_number", customer_number, ("What is the postcode",)),
-        Step("postcode", postcode, ("left to pay", "nothing left to pay"), expect_all=("I've found your account",)),
+        Step("postcode", postcode, ("date of birth",)),
+        Step("birth_date", born, ("left to pay", "nothing left to pay"), expect_all=("I've found your account",)),
         Step("explain", "why is my bill higher this time?", ("Your latest bill", "your first one")),
         Step("pay", "I want to pay", ("personal link to pay", "nothing open to pay")),
     ]
@@ -218,14 +220,15 @@ def fresh_seeded_sqlite(path: Path, customers: int = DEMO_CUSTOMERS) -> str:
     return url
 
 
-def sample_customers(database_url: str, limit: int = CUSTOMER_SAMPLE) -> list[tuple[str, str]]:
-    """(customer number, postcode) of up to `limit` random customers that have bills."""
+def sample_customers(database_url: str, limit: int = CUSTOMER_SAMPLE) -> list[tuple[str, str, str]]:
+    """(customer number, postcode, date of birth as typed) of up to `limit` random customers that have bills."""
     with session_factory(database_url).begin() as session:
         has_bills = select(Invoice.id).where(Invoice.customer_id == Customer.id).exists()
         rows = session.execute(
-            select(Customer.customer_number, Customer.postcode).where(has_bills).order_by(func.random()).limit(limit)
+            select(Customer.customer_number, Customer.postcode, Customer.date_of_birth)
+            .where(has_bills).order_by(func.random()).limit(limit)
         ).all()
-    return [(number, postcode) for number, postcode in rows]
+    return [(number, postcode, born.strftime("%d/%m/%Y")) for number, postcode, born in rows]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -285,9 +288,9 @@ async def _customer(kind: str, session, stack: Stack, phase: Phase, customers, d
     parse = f"{stack.rasa_url}/model/parse?token={stack.token}"
     done = 0
     while time.monotonic() < deadline and (journeys is None or done < journeys):
-        number, postcode = customers[(worker * 7919 + done) % len(customers)]
+        number, postcode, born = customers[(worker * 7919 + done) % len(customers)]
         sender = f"bench-{run}-{kind}-{worker}-{done}"
-        steps = journey(number, postcode)
+        steps = journey(number, postcode, born)
         if kind == "bare":
             steps = [BARE_STEP] * len(steps)
         for step in steps:
@@ -396,7 +399,7 @@ def load_markdown(figures: dict) -> str:
         "## Load: per-turn latency and throughput (REST)",
         "",
         f"Each phase ran {figures['seconds_per_phase']:g} s per concurrency after a discarded warm-up; database: "
-        f"{figures['database']}. A journey: balance question → customer number → postcode (verified, balance) → "
+        f"{figures['database']}. A journey: balance question → customer number → postcode → date of birth (verified, balance) → "
         "\"why is my bill higher\" → \"I want to pay\". Bare webhook turn: \"hello\". Parse: `/model/parse` with "
         "the journey's messages. Latencies in ms.",
         "",
@@ -433,7 +436,7 @@ def load_markdown(figures: dict) -> str:
 
 
 def _step_names(figures: dict) -> list[str]:
-    return [step.name for step in journey("", "")]
+    return [step.name for step in journey("", "", "")]
 
 
 def _level_line(n: int, phases: dict[str, Phase]) -> str:

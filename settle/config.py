@@ -22,6 +22,10 @@ class Settings:
     app_token_secret: str | None
     verification_max_failures: int
     verification_lockout_minutes: int
+    verification_source_max_failures: int
+    verification_global_max_failures: int
+    verification_global_window_minutes: int
+    verification_global_pause_minutes: int
     timezone: str
     public_url: str
     link_secret: str | None
@@ -80,6 +84,10 @@ class Settings:
             app_token_secret=env.get("SETTLE_APP_TOKEN_SECRET") or None,
             verification_max_failures=int(env.get("SETTLE_VERIFICATION_MAX_FAILURES", "3")),
             verification_lockout_minutes=int(env.get("SETTLE_VERIFICATION_LOCKOUT_MINUTES", "15")),
+            verification_source_max_failures=int(env.get("SETTLE_VERIFICATION_SOURCE_MAX_FAILURES", "10")),
+            verification_global_max_failures=int(env.get("SETTLE_VERIFICATION_GLOBAL_MAX_FAILURES", "20")),
+            verification_global_window_minutes=int(env.get("SETTLE_VERIFICATION_GLOBAL_WINDOW_MINUTES", "10")),
+            verification_global_pause_minutes=int(env.get("SETTLE_VERIFICATION_GLOBAL_PAUSE_MINUTES", "5")),
             timezone=env.get("SETTLE_TIMEZONE", "Europe/Brussels"),
             public_url=env.get("SETTLE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
             link_secret=env.get("SETTLE_LINK_SECRET") or None,

@@ -355,24 +355,29 @@ class SandboxPayment(Base):
 
 
 class VerificationFailure(Base):
-    """One failed identity check; enough of them in a window locks the number and the conversation."""
+    """One failed identity check; enough of them in a window pause the conversation, its source or all checks."""
 
     __tablename__ = "verification_failures"
 
     id = Column(Integer, primary_key=True)
     conversation_id = Column(String(255), nullable=False, index=True)
+    #: Where the attempt came from (the client address a channel passes), else the conversation.
+    source = Column(String(255), index=True)
     customer_number = Column(String(64), nullable=False, index=True)
     failed_at = Column(UTCDateTime, nullable=False)
 
 
 class VerificationLockout(Base):
-    """A customer number or a conversation that may not try to verify until `locked_until`."""
+    """A conversation, a source or everyone ("global") that may not try to verify until `locked_until`.
+
+    A customer number is never locked: that would let anyone lock the real customer out."""
 
     __tablename__ = "verification_lockouts"
 
     id = Column(Integer, primary_key=True)
-    subject = Column(String(20), nullable=False)  # "customer_number" or "conversation"
+    subject = Column(String(20), nullable=False)  # "conversation", "source" or "global"
     subject_key = Column(String(255), nullable=False, index=True)
+    locked_at = Column(UTCDateTime)
     locked_until = Column(UTCDateTime, nullable=False)
 
 

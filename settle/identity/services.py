@@ -1,7 +1,7 @@
 """Proving who the customer is, one function per use case; callers put the results into words."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 
 from settle.identity import verification
 from settle.identity.verification import Outcome, VerificationResult, VerifiedCustomer
@@ -18,27 +18,52 @@ def verify_by_app_token(uow: UnitOfWork, token: object, conversation_id: str) ->
         return customer
 
 
-def lockout_until(uow: UnitOfWork, conversation_id: str, customer_number: str | None) -> datetime | None:
-    """When a lockout on this chat or customer number ends (in the company's timezone), if one is in force."""
+def lockout(uow: UnitOfWork, conversation_id: str, source: str) -> verification.Lockout | None:
+    """The pause on checks for this chat, its source or everyone, if one is in force (in the company's timezone)."""
     with uow:
-        until = verification.lockout_until(uow.session, conversation_id, customer_number, uow.clock.now())
-        return until.astimezone(uow.clock.zone) if until else None
+        paused = verification.lockout(uow.session, conversation_id, source, uow.clock.now())
+        return None if paused is None else verification.Lockout(paused.until.astimezone(uow.clock.zone), paused.everyone)
 
 
-def read_secret(uow: UnitOfWork, typed: str) -> verification.Secret | None:
-    """The postcode or date of birth in what was typed (a birth date can't be in the future), or None."""
-    return verification.parse_secret(typed, uow.clock.today())
+def minutes_left(uow: UnitOfWork, paused: verification.Lockout) -> int:
+    """Whole minutes until a pause ends, at least one."""
+    return paused.minutes_left(uow.clock.now())
 
 
-def check_answer(
-    uow: UnitOfWork, conversation_id: str, customer_number: str, secret: verification.Secret
+def read_postcode(typed: str) -> str | None:
+    """The Belgian postcode in what was typed, or None."""
+    return verification.parse_postcode(typed)
+
+
+def read_postcode_beside_number(typed: str) -> str | None:
+    """The postcode given in the same message as the customer number, or None."""
+    return verification.postcode_beside_number(typed)
+
+
+def read_birth_date(uow: UnitOfWork, typed: str) -> date | None:
+    """The date of birth in what was typed (it can't be in the future), or None."""
+    return verification.parse_birth_date(typed, uow.clock.today())
+
+
+def check_answers(
+    uow: UnitOfWork, conversation_id: str, source: str, customer_number: str, answers: verification.Answers
 ) -> VerificationResult:
-    """Checks the customer number with the postcode or date of birth; a failure is recorded and may lock."""
+    """Checks the customer number with the postcode and date of birth; the chat becomes the customer's reminder
+    chat only when it verifies. A failure is recorded and may pause the chat, its source or every check."""
     with uow:
-        result = verification.verify(uow.session, conversation_id, customer_number, secret, uow.clock.now(), uow.settings)
+        result = verification.verify(
+            uow.session, conversation_id, source, customer_number, answers, uow.clock.now(), uow.settings
+        )
         if result.outcome == Outcome.VERIFIED and result.customer is not None:
             verification.remember_conversation(uow.session, result.customer.customer_id, conversation_id, uow.clock.now())
         uow.commit()
-    if result.locked_until is not None:
-        return VerificationResult(result.outcome, result.customer, result.attempts_left, result.locked_until.astimezone(uow.clock.zone))
+    if result.lockout is not None:
+        paused = verification.Lockout(result.lockout.until.astimezone(uow.clock.zone), result.lockout.everyone)
+        return VerificationResult(result.outcome, result.customer, result.attempts_left, paused)
     return result
+
+
+def recent_failures(uow: UnitOfWork) -> verification.RecentFailures:
+    """Failed checks and paused conversations in the last 24 hours, for the agents' queue page."""
+    with uow:
+        return verification.recent_failures(uow.session, uow.clock.now())

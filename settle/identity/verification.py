@@ -1,12 +1,15 @@
-"""Who is this? Checks a customer number against a postcode or date of birth, with lockout,
-and checks the signed token an app passes instead.
+"""Who is this? Checks a customer number against both the postcode and the date of birth, with
+throttling, and checks the signed token an app passes instead.
 
-Every failure answers the same way whether the customer number exists or not, and failures are
-kept in the database so a restart does not reset a lockout.
+Every failure answers the same way whether the customer number exists or not. Failures pause the
+conversation, the source it comes from (a client address) and, when there are too many everywhere at
+once, every new check for a while; a customer number is never locked, so an attacker can't lock the
+real customer out. Failures and pauses are kept in the database, so a restart resets nothing.
 """
 from __future__ import annotations
 
 import enum
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,6 +25,9 @@ from settle.models import ChatConversation, Customer, VerificationFailure, Verif
 CUSTOMER_NUMBER = re.compile(r"^5\d{7}$")
 POSTCODE = re.compile(r"^[1-9]\d{3}$")
 APP_TOKEN_ALGORITHM = "HS256"
+#: A pause of the same conversation, source or everyone doubles each time within this period, up to it.
+PAUSE_MEMORY = timedelta(hours=24)
+GLOBAL_KEY = "all"
 
 
 @dataclass(frozen=True)
@@ -40,19 +46,30 @@ class Outcome(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class Lockout:
+    """Until when checks are refused, and whether for everyone (too many failures everywhere) or this chat."""
+
+    until: datetime
+    everyone: bool = False
+
+    def minutes_left(self, now: datetime) -> int:
+        return max(1, math.ceil((self.until - now).total_seconds() / 60))
+
+
+@dataclass(frozen=True)
 class VerificationResult:
     outcome: Outcome
     customer: VerifiedCustomer | None = None
     attempts_left: int = 0
-    locked_until: datetime | None = None
+    lockout: Lockout | None = None
 
 
 @dataclass(frozen=True)
-class Secret:
-    """What the customer gave to prove who they are: a postcode or a date of birth."""
+class Answers:
+    """What the customer gave to prove who they are: both must match."""
 
-    postcode: str | None = None
-    date_of_birth: date | None = None
+    postcode: str
+    date_of_birth: date
 
 
 def parse_customer_number(text: str) -> str | None:
@@ -64,86 +81,134 @@ def parse_customer_number(text: str) -> str | None:
     return digits if CUSTOMER_NUMBER.match(digits) else None
 
 
-def parse_secret(text: str, today: date) -> Secret | None:
-    """A Belgian postcode or a date of birth (day first, as written in Belgium), or None."""
+def parse_postcode(text: str) -> str | None:
+    """A Belgian postcode: the one number in what was typed ("8000 Brugge"), or None."""
     text = (text or "").strip()
     if not text or len(text) > 60:
         return None
     numbers = re.findall(r"\d+", text)
-    if not numbers:
+    return numbers[0] if len(numbers) == 1 and POSTCODE.match(numbers[0]) else None
+
+
+def postcode_beside_number(text: str) -> str | None:
+    """The postcode typed in the same message as the customer number ("50000017, postcode 1000"), or None;
+    never a part of the number itself ("5000 0017")."""
+    numbers = re.findall(r"\d+", text or "")
+    others = [number for number in numbers if not CUSTOMER_NUMBER.match(number)]
+    if len(others) == len(numbers) or len(others) != 1 or len(text) > 100:
         return None
-    if len(numbers) == 1 and POSTCODE.match(numbers[0]):
-        return Secret(postcode=numbers[0])
+    return others[0] if POSTCODE.match(others[0]) else None
+
+
+def parse_birth_date(text: str, today: date) -> date | None:
+    """A date of birth (day first, as written in Belgium), not in the future, or None."""
+    text = (text or "").strip()
+    if not text or len(text) > 60 or not re.search(r"\d", text):
+        return None
     try:
         parsed = date_parser.parse(text, dayfirst=True, fuzzy=True, default=datetime(1900, 1, 1))
     except (ValueError, OverflowError):
         return None
     if parsed.year < 1900 or parsed.date() > today:
         return None
-    return Secret(date_of_birth=parsed.date())
+    return parsed.date()
 
 
-def lockout_until(session: Session, conversation_id: str, customer_number: str | None, now: datetime) -> datetime | None:
-    """When the lockout on this conversation (or customer number) ends, if one is in force."""
-    subjects = [(VerificationLockout.subject == "conversation") & (VerificationLockout.subject_key == conversation_id)]
-    if customer_number:
-        subjects.append(
-            (VerificationLockout.subject == "customer_number") & (VerificationLockout.subject_key == customer_number)
-        )
-    return session.execute(
-        select(func.max(VerificationLockout.locked_until)).where(or_(*subjects), VerificationLockout.locked_until > now)
-    ).scalar_one_or_none()
+def lockout(session: Session, conversation_id: str, source: str, now: datetime) -> Lockout | None:
+    """The pause in force for this conversation, its source or everyone, the longest if several."""
+    subjects = [
+        (VerificationLockout.subject == "conversation") & (VerificationLockout.subject_key == conversation_id),
+        (VerificationLockout.subject == "source") & (VerificationLockout.subject_key == source),
+        (VerificationLockout.subject == "global") & (VerificationLockout.subject_key == GLOBAL_KEY),
+    ]
+    row = session.execute(
+        select(VerificationLockout.subject, VerificationLockout.locked_until)
+        .where(or_(*subjects), VerificationLockout.locked_until > now)
+        .order_by(VerificationLockout.locked_until.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else Lockout(row.locked_until, everyone=row.subject == "global")
 
 
 def verify(
     session: Session,
     conversation_id: str,
+    source: str,
     customer_number: str,
-    secret: Secret,
+    answers: Answers,
     now: datetime,
     settings: Settings,
 ) -> VerificationResult:
-    """Checks the details, recording a failure and locking after too many."""
-    locked = lockout_until(session, conversation_id, customer_number, now)
-    if locked:
-        return VerificationResult(Outcome.LOCKED, locked_until=locked)
+    """Checks the details, recording a failure and pausing the conversation, the source or everyone after too many."""
+    paused = lockout(session, conversation_id, source, now)
+    if paused:
+        return VerificationResult(Outcome.LOCKED, lockout=paused)
 
     customer = session.execute(
         select(Customer).where(Customer.customer_number == customer_number)
     ).scalar_one_or_none()
-    if customer is not None and _matches(customer, secret):
+    if customer is not None and customer.postcode == answers.postcode and customer.date_of_birth == answers.date_of_birth:
         session.execute(delete(VerificationFailure).where(VerificationFailure.conversation_id == conversation_id))
         return VerificationResult(Outcome.VERIFIED, customer=_identity(customer))
 
-    session.add(VerificationFailure(conversation_id=conversation_id, customer_number=customer_number, failed_at=now))
+    session.add(VerificationFailure(conversation_id=conversation_id, source=source, customer_number=customer_number, failed_at=now))
     session.flush()
     window_start = now - timedelta(minutes=settings.verification_lockout_minutes)
-    failures = max(
-        _failures_since(session, VerificationFailure.conversation_id == conversation_id, window_start),
-        _failures_since(session, VerificationFailure.customer_number == customer_number, window_start),
+    base = timedelta(minutes=settings.verification_lockout_minutes)
+    in_conversation = _failures_since(session, VerificationFailure.conversation_id == conversation_id, window_start)
+    from_source = _failures_since(session, VerificationFailure.source == source, window_start)
+    everywhere = _failures_since(
+        session, VerificationFailure.id.is_not(None), now - timedelta(minutes=settings.verification_global_window_minutes)
     )
-    if failures >= settings.verification_max_failures:
-        until = now + timedelta(minutes=settings.verification_lockout_minutes)
-        session.add_all(
-            [
-                VerificationLockout(subject="conversation", subject_key=conversation_id, locked_until=until),
-                VerificationLockout(subject="customer_number", subject_key=customer_number, locked_until=until),
-            ]
+    locks = []
+    if everywhere > settings.verification_global_max_failures:
+        locks.append(_pause(session, "global", GLOBAL_KEY, timedelta(minutes=settings.verification_global_pause_minutes), now))
+    if from_source >= settings.verification_source_max_failures:
+        locks.append(_pause(session, "source", source, base, now))
+    if in_conversation >= settings.verification_max_failures:
+        locks.append(_pause(session, "conversation", conversation_id, base, now))
+    if locks:
+        return VerificationResult(Outcome.LOCKED, lockout=max(locks, key=lambda lock: lock.until))
+    return VerificationResult(Outcome.FAILED, attempts_left=settings.verification_max_failures - in_conversation)
+
+
+def _pause(session: Session, subject: str, key: str, base: timedelta, now: datetime) -> Lockout:
+    """Pauses checks for `base`, doubled for each earlier pause of the same subject within PAUSE_MEMORY."""
+    earlier = session.execute(
+        select(func.count()).select_from(VerificationLockout).where(
+            VerificationLockout.subject == subject,
+            VerificationLockout.subject_key == key,
+            VerificationLockout.locked_at > now - PAUSE_MEMORY,
         )
-        return VerificationResult(Outcome.LOCKED, locked_until=until)
-    return VerificationResult(Outcome.FAILED, attempts_left=settings.verification_max_failures - failures)
-
-
-def _matches(customer: Customer, secret: Secret) -> bool:
-    if secret.postcode is not None:
-        return customer.postcode == secret.postcode
-    return secret.date_of_birth is not None and customer.date_of_birth == secret.date_of_birth
+    ).scalar_one()
+    until = now + min(base * 2 ** min(earlier, 10), PAUSE_MEMORY)
+    session.add(VerificationLockout(subject=subject, subject_key=key, locked_at=now, locked_until=until))
+    return Lockout(until, everyone=subject == "global")
 
 
 def _failures_since(session: Session, condition, since: datetime) -> int:
     return session.execute(
         select(func.count()).select_from(VerificationFailure).where(condition, VerificationFailure.failed_at > since)
     ).scalar_one()
+
+
+@dataclass(frozen=True)
+class RecentFailures:
+    """What agents see of attacks on the check: failed checks and paused conversations in the last day."""
+
+    failed_checks: int
+    locked_conversations: int
+
+
+def recent_failures(session: Session, now: datetime) -> RecentFailures:
+    since = now - PAUSE_MEMORY
+    failed = _failures_since(session, VerificationFailure.id.is_not(None), since)
+    locked = session.execute(
+        select(func.count(func.distinct(VerificationLockout.subject_key))).where(
+            VerificationLockout.subject == "conversation", VerificationLockout.locked_at > since
+        )
+    ).scalar_one()
+    return RecentFailures(failed, locked)
 
 
 def _identity(customer: Customer) -> VerifiedCustomer:
@@ -178,7 +243,6 @@ def verify_app_token(session: Session, token: object, secret: str | None, now: d
         select(Customer).where(Customer.customer_number == str(claims["sub"]))
     ).scalar_one_or_none()
     return _identity(customer) if customer else None
-
 
 
 def remember_conversation(session: Session, customer_id: int, conversation_id: str, now: datetime) -> None:

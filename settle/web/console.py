@@ -21,6 +21,7 @@ from settle.config import Settings
 from settle.errors import EscalationNotFound, HandoffProblem, SendError, TooManyLogins
 from settle.handoff import services
 from settle.handoff.services import AgentInfo
+from settle.identity import services as identity_services
 from settle.models import EscalationReason, EscalationStatus
 from settle.outreach.senders import trigger_intent
 from settle.signing import rasa_api_token
@@ -130,8 +131,9 @@ def console_router(settings: Settings, templates: Jinja2Templates, new_unit_of_w
         if agent is None:
             return to_login(request)
         listed = services.queue(new_unit_of_work(), agent.id, view, reason)
+        failures = identity_services.recent_failures(new_unit_of_work())
         return page(request, "agent/queue.html", agent=agent, view=listed.view, reason=listed.reason, rows=listed.rows,
-                    reasons=tuple(EscalationReason))
+                    reasons=tuple(EscalationReason), failures=failures)
 
     @router.get("/queue", response_class=HTMLResponse)
     def queue_rows(request: Request, view: str = "waiting", reason: str = ""):

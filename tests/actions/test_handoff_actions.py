@@ -154,6 +154,17 @@ async def test_the_reason_follows_what_led_to_the_hand_over(handoff_database, co
     assert escalation.reason == reason
 
 
+async def test_repeated_frustration_in_one_chat_queues_it_once(handoff_database, conversation, dispatcher, domain):
+    """Random texts classified as express_frustration must not fill the queue: the waiting escalation is reused."""
+    before = waiting_count(handoff_database)
+    for text in ("asdfgh", "this is useless", "!!!!"):
+        await ActionHandOver().run(dispatcher, make_tracker(sender_id=conversation, text=text, intent="express_frustration"), domain)
+    [escalation] = escalations_of(handoff_database, conversation)
+    assert (escalation.reason, escalation.status) == ("upset", "waiting")
+    assert waiting_count(handoff_database) == before + 1
+    assert transcript(escalation)[-1]["text"] == "!!!!"  # the agent sees the latest words
+
+
 async def test_a_verified_customer_is_named_on_the_escalation(handoff_database, conversation, dispatcher, domain):
     customer_id = lucas_id(handoff_database)
     tracker = make_tracker(sender_id=conversation, intent="request_human",

@@ -4,28 +4,37 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from actions.verification import ActionCheckMessage, ValidateVerifyCustomerForm
 from settle.db import session_factory
 from settle.identity.verification import issue_app_token
-from settle.models import Customer
+from settle.models import ChatConversation, Customer, Escalation
 from settle.tooling.seed import PERSONAS
 from tests.actions.conftest import make_tracker, responses, slot_events
 from tests.conftest import NOW
 
 EMMA = PERSONAS[0]
+EMMA_BORN = EMMA.date_of_birth.strftime("%d/%m/%Y")
 FORM = "verify_customer_form"
 
 
-async def answer_secret(dispatcher, domain, secret: str, customer_number: str = EMMA.customer_number, sender: str = "c1"):
+async def answer_birth_date(dispatcher, domain, born: str = EMMA_BORN, customer_number: str = EMMA.customer_number,
+                            postcode: str = EMMA.postcode, sender: str = "c1", metadata: dict | None = None):
+    """The last question: the customer number and postcode were given before."""
     tracker = make_tracker(
         sender_id=sender,
-        slots={"customer_number": customer_number, "requested_slot": "postcode_or_birth_date"},
-        text=secret,
-        just_set={"postcode_or_birth_date": secret},
+        slots={"customer_number": customer_number, "postcode": postcode, "requested_slot": "birth_date"},
+        text=born,
+        just_set={"birth_date": born},
         active_loop=FORM,
+        metadata=metadata,
     )
+    return await ValidateVerifyCustomerForm().run(dispatcher, tracker, domain)
+
+
+async def answer(dispatcher, domain, slot: str, value, slots: dict | None = None, text: str = ""):
+    tracker = make_tracker(slots={"requested_slot": slot, **(slots or {})}, text=text, just_set={slot: value}, active_loop=FORM)
     return await ValidateVerifyCustomerForm().run(dispatcher, tracker, domain)
 
 
@@ -34,29 +43,54 @@ def customer_id_of(database_url: str, customer_number: str) -> str:
         return str(session.execute(select(Customer.id).where(Customer.customer_number == customer_number)).scalar_one())
 
 
-async def test_right_postcode_verifies_and_forgets_the_answers(actions_database, dispatcher, domain):
-    events = await answer_secret(dispatcher, domain, EMMA.postcode)
+def reminder_chat_of(database_url: str, customer_number: str) -> str | None:
+    with session_factory(database_url).begin() as session:
+        return session.execute(
+            select(ChatConversation.conversation_id).join(Customer, Customer.id == ChatConversation.customer_id)
+            .where(Customer.customer_number == customer_number)
+        ).scalar_one_or_none()
+
+
+def escalation_count(database_url: str) -> int:
+    with session_factory(database_url).begin() as session:
+        return len(session.execute(select(Escalation.id)).all())
+
+
+@pytest.fixture
+def no_reminder_chats(actions_database):
+    """No chat is anyone's reminder chat before or after the test (earlier checks made some)."""
+    def forget() -> None:
+        with session_factory(actions_database).begin() as session:
+            session.execute(delete(ChatConversation))
+    forget()
+    yield
+    forget()
+
+
+async def test_right_answers_verify_and_forget_the_answers(actions_database, dispatcher, domain):
+    events = await answer_birth_date(dispatcher, domain)
 
     slots = slot_events(events)
     assert slots["verification"] == "verified"
     assert slots["verified_customer_id"] == customer_id_of(actions_database, EMMA.customer_number)
-    assert slots["postcode_or_birth_date"] is None and slots["customer_number"] is None
+    assert slots["birth_date"] is None and slots["postcode"] is None and slots["customer_number"] is None
     assert slots["requested_slot"] is None  # the form ends
     assert responses(dispatcher) == ["utter_verified"]
     assert dispatcher.messages[0]["first_name"] == EMMA.first_name
 
 
-async def test_date_of_birth_works_instead_of_postcode(actions_database, dispatcher, domain):
-    events = await answer_secret(dispatcher, domain, EMMA.date_of_birth.strftime("%d/%m/%Y"))
-    assert slot_events(events)["verification"] == "verified"
+async def test_the_right_postcode_with_a_wrong_date_of_birth_does_not_verify(actions_database, dispatcher, domain):
+    events = await answer_birth_date(dispatcher, domain, born="15/02/1985")
+    assert "verification" not in slot_events(events)
+    assert responses(dispatcher) == ["utter_verification_failed"]
 
 
-async def test_unknown_number_and_wrong_postcode_get_the_same_reply(actions_database, domain):
+async def test_unknown_number_and_wrong_answers_get_the_same_reply(actions_database, domain):
     from rasa_sdk.executor import CollectingDispatcher
 
     wrong_postcode, unknown_number = CollectingDispatcher(), CollectingDispatcher()
-    first = await answer_secret(wrong_postcode, domain, "9999", sender="a")
-    second = await answer_secret(unknown_number, domain, EMMA.postcode, customer_number="59999999", sender="b")
+    first = await answer_birth_date(wrong_postcode, domain, postcode="9999", sender="a")
+    second = await answer_birth_date(unknown_number, domain, customer_number="59999999", sender="b")
 
     assert wrong_postcode.messages == unknown_number.messages
     assert slot_events(first) == slot_events(second)
@@ -64,43 +98,116 @@ async def test_unknown_number_and_wrong_postcode_get_the_same_reply(actions_data
     assert slot_events(first)["customer_number"] is None  # the form asks again from the start
 
 
-async def test_third_failure_locks_and_even_the_right_answer_is_refused(actions_database, dispatcher, domain):
+async def test_third_failure_locks_the_chat_without_queueing_it_and_even_the_right_answers_are_refused(
+    actions_database, dispatcher, domain
+):
+    queued = escalation_count(actions_database)
     for _ in range(3):
-        events = await answer_secret(dispatcher, domain, "9999")
+        events = await answer_birth_date(dispatcher, domain, postcode="9999")
     assert slot_events(events)["verification"] == "locked"
     assert slot_events(events)["requested_slot"] is None
     assert responses(dispatcher)[-1] == "utter_verification_locked"
+    assert escalation_count(actions_database) == queued  # agents see a counter instead
 
     dispatcher.messages.clear()
-    events = await answer_secret(dispatcher, domain, EMMA.postcode)
+    events = await answer_birth_date(dispatcher, domain)
     assert slot_events(events)["verification"] == "locked"
     assert "verified_customer_id" not in slot_events(events)
     assert responses(dispatcher) == ["utter_verification_locked"]
 
 
-async def test_lockout_applies_to_the_customer_number_from_another_conversation(actions_database, dispatcher, domain):
+async def test_the_real_customer_still_verifies_after_an_attacker_tried_her_number(actions_database, dispatcher, domain):
     for _ in range(3):
-        await answer_secret(dispatcher, domain, "9999", sender="attacker")
-    events = await answer_secret(dispatcher, domain, EMMA.postcode, sender="someone-else")
-    assert slot_events(events).get("verification") == "locked"
+        await answer_birth_date(dispatcher, domain, postcode="9999", born="01/01/1970", sender="attacker")
+    events = await answer_birth_date(dispatcher, domain, sender="the-real-emma")
+    assert slot_events(events)["verification"] == "verified"
+
+
+async def test_a_source_in_the_metadata_is_paused_across_new_conversations(actions_database, dispatcher, domain, monkeypatch):
+    monkeypatch.setenv("SETTLE_VERIFICATION_SOURCE_MAX_FAILURES", "2")
+    attacker = {"client": "203.0.113.7"}
+    for sender in ("spray-1", "spray-2"):
+        await answer_birth_date(dispatcher, domain, postcode="9999", sender=sender, metadata=attacker)
+    dispatcher.messages.clear()
+    events = await answer_birth_date(dispatcher, domain, sender="spray-3", metadata=attacker)
+    assert slot_events(events)["verification"] == "locked"
+    assert responses(dispatcher) == ["utter_verification_locked"]
+    elsewhere = await answer_birth_date(dispatcher, domain, sender="home", metadata={"client": "198.51.100.4"})
+    assert slot_events(elsewhere)["verification"] == "verified"
+
+
+async def test_too_many_failures_everywhere_refuse_new_checks_politely_for_some_minutes(actions_database, dispatcher, domain, monkeypatch):
+    monkeypatch.setenv("SETTLE_VERIFICATION_GLOBAL_MAX_FAILURES", "2")
+    for sender in ("g-1", "g-2", "g-3"):
+        await answer_birth_date(dispatcher, domain, postcode="9999", sender=sender)
+    assert responses(dispatcher)[-1] == "utter_verification_busy"
+    dispatcher.messages.clear()
+    tracker = make_tracker(sender_id="someone-new", slots={"requested_slot": "customer_number"}, text="50000017",
+                           just_set={"customer_number": "50000017"}, active_loop=FORM)
+    events = await ValidateVerifyCustomerForm().run(dispatcher, tracker, domain)
+    assert slot_events(events)["verification"] == "locked" and slot_events(events)["customer_number"] is None
+    [message] = dispatcher.messages
+    assert (message["response"], message["minutes"]) == ("utter_verification_busy", 5)
+
+
+async def test_only_a_full_check_makes_the_chat_the_customers_reminder_chat(actions_database, no_reminder_chats, dispatcher, domain):
+    await answer_birth_date(dispatcher, domain, born="15/02/1985", sender="wrong-answers")
+    assert reminder_chat_of(actions_database, EMMA.customer_number) is None
+    await answer_birth_date(dispatcher, domain, sender="full-check")
+    assert reminder_chat_of(actions_database, EMMA.customer_number) == "full-check"
 
 
 async def test_invalid_customer_number_is_explained_and_asked_again(actions_database, dispatcher, domain):
-    tracker = make_tracker(
-        slots={"requested_slot": "customer_number"}, text="123", just_set={"customer_number": "123"}, active_loop=FORM
-    )
-    events = await ValidateVerifyCustomerForm().run(dispatcher, tracker, domain)
+    events = await answer(dispatcher, domain, "customer_number", "123", text="123")
     assert responses(dispatcher) == ["utter_invalid_customer_number"]
     assert slot_events(events)["customer_number"] is None
 
 
+@pytest.mark.parametrize("value", [{"a": 1}, ["50000017"], [], True, 5.0e7, None], ids=["dict", "list", "empty-list", "bool", "float", "none"])
+@pytest.mark.parametrize("slot, response", [
+    ("customer_number", "utter_invalid_customer_number"),
+    ("postcode", "utter_invalid_postcode"),
+    ("birth_date", "utter_invalid_birth_date"),
+])
+async def test_entity_values_of_the_wrong_type_get_the_polite_answer(actions_database, dispatcher, domain, slot, response, value):
+    """`/inform{"customer_number": {"a": 1}}` and the like: never a crash."""
+    slots = {"customer_number": EMMA.customer_number, "postcode": EMMA.postcode} if slot == "birth_date" else {}
+    events = await answer(dispatcher, domain, slot, value, slots=slots, text="/inform")
+    assert responses(dispatcher) == [response]
+    assert slot_events(events)[slot] is None
+
+
 async def test_valid_customer_number_moves_on_to_the_postcode(actions_database, dispatcher, domain):
-    tracker = make_tracker(
-        slots={"requested_slot": "customer_number"}, text="5000 0017", just_set={"customer_number": "5000 0017"}, active_loop=FORM
-    )
-    events = await ValidateVerifyCustomerForm().run(dispatcher, tracker, domain)
+    events = await answer(dispatcher, domain, "customer_number", "5000 0017", text="5000 0017")
     assert slot_events(events) == {"customer_number": "50000017"}  # the form goes on to the postcode
     assert dispatcher.messages == []
+
+
+async def test_a_postcode_given_with_the_customer_number_is_not_asked_again(actions_database, dispatcher, domain):
+    text = "50000017, postcode 1000"
+    tracker = make_tracker(slots={"requested_slot": "customer_number"}, text=text,
+                           just_set={"customer_number": text, "postcode": "1000"}, active_loop=FORM)
+    events = await ValidateVerifyCustomerForm().run(dispatcher, tracker, domain)
+    assert slot_events(events) == {"customer_number": "50000017", "postcode": "1000"}  # next: the date of birth
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize("text, picked_up", [("50000017", "50000017"), ("5000 0017", "5000"), ("5000 0017", {"a": 1})])
+async def test_a_doubtful_postcode_picked_up_with_the_number_is_dropped_quietly(actions_database, dispatcher, domain,
+                                                                                text, picked_up):
+    """Part of the number taken for a postcode ("5000 0017") must not stand as the answer."""
+    tracker = make_tracker(slots={"requested_slot": "customer_number"}, text=text,
+                           just_set={"customer_number": text, "postcode": picked_up}, active_loop=FORM)
+    events = await ValidateVerifyCustomerForm().run(dispatcher, tracker, domain)
+    assert slot_events(events) == {"customer_number": "50000017", "postcode": None}
+    assert dispatcher.messages == []
+
+
+async def test_an_invalid_postcode_or_birth_date_is_explained(actions_database, dispatcher, domain):
+    await answer(dispatcher, domain, "postcode", "12345", slots={"customer_number": EMMA.customer_number})
+    await answer(dispatcher, domain, "birth_date", "someday",
+                 slots={"customer_number": EMMA.customer_number, "postcode": EMMA.postcode})
+    assert responses(dispatcher) == ["utter_invalid_postcode", "utter_invalid_birth_date"]
 
 
 async def test_an_already_verified_conversation_is_not_asked_again(actions_database, dispatcher, domain):
@@ -115,13 +222,15 @@ def app_secret(monkeypatch) -> str:
     return "test-secret-for-app-tokens-0123456789"
 
 
-async def test_valid_app_token_verifies_without_questions(actions_database, app_secret, dispatcher, domain):
+async def test_valid_app_token_verifies_without_questions(actions_database, no_reminder_chats, app_secret, dispatcher, domain):
     token = issue_app_token(EMMA.customer_number, app_secret, NOW)
-    events = await ActionCheckMessage().run(dispatcher, make_tracker(metadata={"auth_token": token}), domain)
+    tracker = make_tracker(sender_id="app-chat", metadata={"auth_token": token})
+    events = await ActionCheckMessage().run(dispatcher, tracker, domain)
     assert slot_events(events) == {
         "verification": "verified",
         "verified_customer_id": customer_id_of(actions_database, EMMA.customer_number),
     }
+    assert reminder_chat_of(actions_database, EMMA.customer_number) == "app-chat"
 
 
 @pytest.mark.parametrize("make_token", [
@@ -131,6 +240,7 @@ async def test_valid_app_token_verifies_without_questions(actions_database, app_
     lambda secret: "not-a-token",
     lambda secret: None,
 ], ids=["other-secret", "expired", "tampered", "garbage", "none"])
-async def test_bad_app_tokens_verify_no_one(actions_database, app_secret, dispatcher, domain, make_token):
+async def test_bad_app_tokens_verify_no_one(actions_database, no_reminder_chats, app_secret, dispatcher, domain, make_token):
     tracker = make_tracker(metadata={"auth_token": make_token(app_secret)})
     assert await ActionCheckMessage().run(dispatcher, tracker, domain) == []
+    assert reminder_chat_of(actions_database, EMMA.customer_number) is None

@@ -19,7 +19,8 @@ def verified_conversation(stack, persona, first_message: str) -> tuple[str, list
     me = f"e2e-{uuid.uuid4()}"
     stack.say(me, first_message)
     stack.say(me, persona.customer_number)
-    return me, stack.say(me, persona.postcode)
+    stack.say(me, persona.postcode)
+    return me, stack.say(me, persona.date_of_birth.strftime("%d/%m/%Y"))
 
 
 def test_an_instalment_plan_set_up_alone(stack):

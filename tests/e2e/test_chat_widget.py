@@ -71,6 +71,8 @@ def test_a_payment_link_is_clickable_and_the_conversation_survives_a_reload(stac
     say(page, EMMA.customer_number)
     expect(log).to_contain_text("What is the postcode")
     say(page, EMMA.postcode)
+    expect(log).to_contain_text("date of birth")
+    say(page, EMMA.date_of_birth.strftime("%d/%m/%Y"))
 
     link = log.get_by_role("link", name="/pay/")
     expect(link).to_be_visible()
@@ -106,6 +108,8 @@ def test_buttons_are_real_buttons_and_a_click_answers(stack, page):
     say(page, OLIVIA.customer_number)  # no other test changes Olivia's bills (Marie's get disputed over REST)
     expect(log).to_contain_text("What is the postcode")
     say(page, OLIVIA.postcode)
+    expect(log).to_contain_text("date of birth")
+    say(page, OLIVIA.date_of_birth.strftime("%d/%m/%Y"))
     expect(log).to_contain_text("first part")
     say(page, "tomorrow")
     expect(log).to_contain_text("Shall I set this up?")

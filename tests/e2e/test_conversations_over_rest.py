@@ -15,6 +15,7 @@ from tests.e2e.conftest import APP_TOKEN_SECRET
 
 LUCAS = next(p for p in PERSONAS if p.shape == "overdue")
 EMMA = next(p for p in PERSONAS if p.shape == "usage_up")
+EMMA_BORN = EMMA.date_of_birth.strftime("%d/%m/%Y")
 ASKS_CUSTOMER_NUMBER = "What is your customer number?"
 
 
@@ -44,7 +45,10 @@ def test_verified_customer_gets_the_right_balance(stack):
     assert not mentions_money(asked)
     asked = stack.say(me, LUCAS.customer_number)
     assert any("postcode" in reply for reply in asked)
-    replies = stack.say(me, LUCAS.postcode)
+    asked = stack.say(me, LUCAS.postcode)
+    assert any("date of birth" in reply for reply in asked)
+    assert not mentions_money(asked)
+    replies = stack.say(me, LUCAS.date_of_birth.strftime("%d/%m/%Y"))
 
     assert any(LUCAS.first_name in reply for reply in replies)
     expected_total = open_amount(stack.database_url, LUCAS.customer_number)
@@ -64,7 +68,7 @@ def test_unknown_customer_number_gets_the_same_reply_as_a_wrong_postcode(stack):
         me = conversation()
         stack.say(me, "what's my balance")
         stack.say(me, customer_number)
-        return stack.say(me, postcode)
+        return stack.say(me, postcode) + stack.say(me, EMMA_BORN)
 
     unknown = attempt("59999999", "1000")
     wrong_postcode = attempt(EMMA.customer_number, "9999")
@@ -77,11 +81,12 @@ def test_three_wrong_postcodes_lock_the_conversation(stack):
     stack.say(me, "when is my bill due")
     for _ in range(3):
         stack.say(me, EMMA.customer_number)
-        replies = stack.say(me, "3500")
+        stack.say(me, "3500")
+        replies = stack.say(me, EMMA_BORN)
     assert any("paused checks" in reply for reply in replies)
 
     replies = stack.say(me, "how much do I owe?")
-    replies += stack.say(me, EMMA.customer_number) + stack.say(me, EMMA.postcode)
+    replies += stack.say(me, EMMA.customer_number) + stack.say(me, EMMA.postcode) + stack.say(me, EMMA_BORN)
     assert not mentions_money(replies)
 
 

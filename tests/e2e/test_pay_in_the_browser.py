@@ -13,7 +13,8 @@ def test_pay_from_the_chat_in_the_browser_and_the_bot_confirms(stack, browser):
     me = f"e2e-pay-{uuid.uuid4()}"
     stack.say(me, "I want to pay my bill")
     stack.say(me, NOOR.customer_number)
-    replies = stack.say(me, NOOR.postcode)
+    stack.say(me, NOOR.postcode)
+    replies = stack.say(me, NOOR.date_of_birth.strftime("%d/%m/%Y"))
     link_reply = next(reply for reply in replies if "/pay/" in reply)
     link = re.search(r"(http://\S+/pay/\S+)", link_reply).group(1)
     amount = re.search(r"pay (€[\d,]+\.\d\d)", link_reply).group(1)

@@ -28,7 +28,8 @@ def test_reminders_go_out_on_three_channels_and_a_reply_continues_the_journey(st
     me = f"e2e-reminded-{uuid.uuid4()}"
     stack.say(me, "what do I owe?")
     stack.say(me, OLIVIA.customer_number)
-    stack.say(me, OLIVIA.postcode)  # verified: this chat is where Olivia's in-app reminders go
+    stack.say(me, OLIVIA.postcode)
+    stack.say(me, OLIVIA.date_of_birth.strftime("%d/%m/%Y"))  # verified: this chat is where Olivia's in-app reminders go
     with session_factory(stack.database_url).begin() as session:
         session.execute(update(Customer).where(Customer.customer_number == OLIVIA.customer_number).values(preferred_channel=Channel.CHAT))
 

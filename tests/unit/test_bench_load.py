@@ -51,17 +51,18 @@ def test_ratio_and_throughput():
 
 
 def test_the_journey_verifies_then_asks_explain_and_pay():
-    steps = journey("50000017", "1000")
-    assert [step.name for step in steps] == ["ask_balance", "customer_number", "postcode", "explain", "pay"]
-    assert steps[1].text == "50000017" and steps[2].text == "1000"
+    steps = journey("50000017", "1000", "14/02/1985")
+    assert [step.name for step in steps] == ["ask_balance", "customer_number", "postcode", "birth_date", "explain", "pay"]
+    assert (steps[1].text, steps[2].text, steps[3].text) == ("50000017", "1000", "14/02/1985")
 
 
 def test_the_expected_answers_pass():
-    ask, number, postcode, explain, pay = journey("50000017", "1000")
+    ask, number, postcode, born, explain, pay = journey("50000017", "1000", "14/02/1985")
     assert reply_problem(replies("First I need to check that it's you. What is your customer number? It has 8 digits."), ask) is None
     assert reply_problem(replies("Thank you. What is the postcode of the address on your bill?"), number) is None
-    assert reply_problem(replies("Thank you, Emma. I've found your account.", "In total you have €99.04 left to pay."), postcode) is None
-    assert reply_problem(replies("Thank you, Arthur. I've found your account.", "Good news: you have nothing left to pay right now."), postcode) is None
+    assert reply_problem(replies("And your date of birth? For example 14/02/1985."), postcode) is None
+    assert reply_problem(replies("Thank you, Emma. I've found your account.", "In total you have €99.04 left to pay."), born) is None
+    assert reply_problem(replies("Thank you, Arthur. I've found your account.", "Good news: you have nothing left to pay right now."), born) is None
     assert reply_problem(replies("Your latest bill (INV-2026-000011) is €99.04, which is €21.50 more."), explain) is None
     assert reply_problem(replies("Here is your personal link to pay €99.04 (INV-2026-000011): http://x"), pay) is None
     assert reply_problem(replies("Hi, I'm Settle, the billing assistant. What can I do for you?"), BARE_STEP) is None
@@ -77,13 +78,13 @@ def test_the_expected_answers_pass():
     (replies("Your latest bill (INV-1) is €1.00."), "unexpected reply"),
 ])
 def test_empty_error_fallback_and_off_journey_replies_fail(answer, why):
-    step = journey("50000017", "1000")[4]
+    step = journey("50000017", "1000", "14/02/1985")[5]
     assert why in reply_problem(answer, step)
 
 
 def test_verification_without_the_account_found_fails_even_with_a_balance():
-    postcode = journey("50000017", "1000")[2]
-    assert "unexpected reply" in reply_problem(replies("In total you have €99.04 left to pay."), postcode)
+    born = journey("50000017", "1000", "14/02/1985")[3]
+    assert "unexpected reply" in reply_problem(replies("In total you have €99.04 left to pay."), born)
 
 
 def test_a_parse_needs_an_intent():
@@ -105,7 +106,7 @@ def test_a_phase_counts_failures_and_keeps_a_few_examples():
 def test_the_load_report_gives_the_ratios_and_the_targets():
     def phase(kind, seconds, n):
         result = Phase(kind, n, elapsed=10.0)
-        for step in journey("5", "1"):
+        for step in journey("5", "1", "1/1/1980")[:5]:  # 100 turns in 10 s
             for _ in range(20):
                 result.record(step.name, seconds, None)
         return result
@@ -170,5 +171,5 @@ def test_bulk_seeding_adds_consistent_bills_up_to_the_size():
         bench_customers = connection.execute(text("SELECT count(*) FROM customers WHERE customer_number LIKE '59%'")).scalar_one()
     assert mismatched == 0 and unpaid_paid == 0 and bench_customers > 0
     sampled = load.sample_customers(url, 20)
-    assert len(sampled) == 20 and all(number.startswith("5") and len(number) == 8 for number, _ in sampled)
+    assert len(sampled) == 20 and all(number.startswith("5") and len(number) == 8 for number, _, _ in sampled)
     engine_for(url).dispose()

@@ -18,7 +18,7 @@ from settle.handoff.agents import create_agent
 from settle.handoff.console_events import is_genuine
 from settle.handoff.office_hours import OfficeHours
 from settle.handoff.takeover import hand_over
-from settle.models import Customer, Escalation, EscalationMessage
+from settle.models import Customer, Escalation, EscalationMessage, VerificationFailure, VerificationLockout
 from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, PERSONAS
 from tests.conftest import NOW, seeded_sqlite
 from tests.fakes.rasa import running_fake_rasa
@@ -195,6 +195,22 @@ def test_the_queue_shows_waiting_conversations_oldest_first_with_reason_and_cust
 
     only_disputes = agent.get(f"{console.url}/agent/queue", params={"view": "waiting", "reason": "dispute"}, timeout=10).text
     assert f'data-escalation="{older}"' in only_disputes and f'data-escalation="{newer}"' not in only_disputes
+
+
+def test_the_queue_page_counts_failed_checks_and_paused_conversations_of_the_last_day(console):
+    """Lockouts are not queued one by one: agents see how many there were instead."""
+    with session_factory(console.settings.database_url).begin() as session:
+        session.add_all(
+            [VerificationFailure(conversation_id="guessing", source="guessing", customer_number=LUCAS.customer_number,
+                                 failed_at=NOW - timedelta(minutes=i)) for i in range(3)]
+            + [VerificationFailure(conversation_id="long-ago", source="long-ago", customer_number=LUCAS.customer_number,
+                                   failed_at=NOW - timedelta(days=2))]
+            + [VerificationLockout(subject="conversation", subject_key="guessing", locked_at=NOW,
+                                   locked_until=NOW + timedelta(minutes=15))]
+        )
+    page = logged_in(console).get(f"{console.url}/agent", timeout=10).text
+    header = re.search(r'<p class="verification-failures"[^>]*>(.*?)</p>', page, re.S).group(1)
+    assert "Last 24 hours: 3 failed identity checks, 1 conversation paused" in header
 
 
 def test_the_queue_refreshes_without_a_reload(console):
