@@ -1,7 +1,7 @@
 """verification failures by source, lockouts with their start
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 14:00:00
 
 """
@@ -14,8 +14,8 @@ from settle.models import UTCDateTime
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0006'
-down_revision: Union[str, Sequence[str], None] = '0005'
+revision: str = '0007'
+down_revision: Union[str, Sequence[str], None] = '0006'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
