@@ -18,6 +18,7 @@ from settle.clock import DAY_NAMES
 from settle.errors import AlreadyClaimed, CallbackProblem, EscalationNotFound, HandoffProblem, NotYours
 from settle.handoff.escalations import escalate
 from settle.handoff.office_hours import OfficeHours
+from settle.identity.privacy import mask_card_numbers
 from settle.models import Agent, Escalation, EscalationMessage, EscalationReason, EscalationStatus, MessageAuthor
 
 #: How an agent can end an escalation: solved, or back to the bot.
@@ -232,11 +233,11 @@ def last_agent_name(session: Session, conversation_id: str) -> str | None:
 
 
 def record_customer_message(session: Session, conversation_id: str, text: str, now: datetime) -> EscalationMessage | None:
-    """Keeps what the customer wrote while an agent has the chat; None when no agent has it."""
+    """Keeps what the customer wrote while an agent has the chat, card numbers masked; None when no agent has it."""
     escalation = with_agent(session, conversation_id)
     if escalation is None:
         return None
-    return _add(session, escalation, MessageAuthor.CUSTOMER, None, text or "(an empty message)", now)
+    return _add(session, escalation, MessageAuthor.CUSTOMER, None, mask_card_numbers(text)[0] or "(an empty message)", now)
 
 
 def take_undelivered_replies(session: Session, conversation_id: str, now: datetime) -> list[str]:
