@@ -14,7 +14,7 @@ from settle.identity.card_numbers import luhn_valid
 DIGITS = re.compile(r"\d+")
 #: What may stand between two groups of a card number's digits.
 SEPARATOR = re.compile(r"[\s.\-]{1,3}")
-CARD_MASK = "[card number removed]"
+CARD_NUMBER_REMOVED = "[card number removed]"
 ANSWER_MASK = "[verification answer removed]"
 #: The verification form's secret questions (`postcode_or_birth_date`: the single question asked before
 #: the form asked for both).
@@ -41,7 +41,7 @@ def mask_card_numbers(text: str) -> tuple[str, bool]:
         found.append((groups[start].start(), groups[end].end()))
         start = end + 1
     for begin, finish in reversed(found):
-        text = text[:begin] + CARD_MASK + text[finish:]
+        text = text[:begin] + CARD_NUMBER_REMOVED + text[finish:]
     return text, bool(found)
 
 
@@ -62,28 +62,47 @@ def private_events(events: list[dict]) -> list[dict]:
     """Rasa's serialized events as they may be kept: a user message that answered a secret verification
     question reads "[verification answer removed]", those slots' values too, and card numbers are masked
     in every user message and slot value. The events given are not changed; the result has one per event.
+
+    A message answered a secret question when the form was asking one as it arrived, or when a secret slot
+    was filled from it (a postcode typed with the customer number).
     """
-    asking: Any = None  # the slot the form asked for when the next user message arrives
+    answers = _answers(events)
     answered = False  # the latest user message answered a secret question
     kept = []
-    for event in events:
+    for index, event in enumerate(events):
         kind = event.get("event")
         if kind == "user":
-            answered = asking in SECRET_SLOTS
+            answered = index in answers
             event = _masked_message(event, answered)
         elif kind == "entities":
             event = {**event, "entities": _masked_entities(event.get("entities"), answered)}
-        elif kind == "slot":
-            if event.get("name") == "requested_slot":
-                asking = event.get("value")
-            elif event.get("name") in SECRET_SLOTS and event.get("value") is not None:
-                event = {**event, "value": ANSWER_MASK}
-            else:
-                event = {**event, "value": _without_cards(event.get("value"))}
-        elif kind in ("restart", "session_started") or (kind == "active_loop" and not event.get("name")):
-            asking = None
+        elif kind == "slot" and event.get("name") != "requested_slot":
+            secret = event.get("name") in SECRET_SLOTS and event.get("value") is not None
+            event = {**event, "value": ANSWER_MASK if secret else _without_cards(event.get("value"))}
         kept.append(event)
     return kept
+
+
+def _answers(events: list[dict]) -> set[int]:
+    """The positions of the user messages that answered a secret verification question."""
+    asking: Any = None  # the slot the form asks for
+    latest: int | None = None  # the latest user message
+    answers = set()
+    for index, event in enumerate(events):
+        kind, name = event.get("event"), event.get("name")
+        if kind == "user":
+            latest = index
+            if asking in SECRET_SLOTS:
+                answers.add(index)
+        elif kind == "slot" and name == "requested_slot":
+            asking = event.get("value")
+        elif kind == "slot" and name in SECRET_SLOTS and event.get("value") is not None and latest is not None:
+            answers.add(latest)
+        elif kind in ("restart", "session_started"):
+            asking, latest = None, None
+        elif kind == "active_loop" and not name:
+            asking = None
+    return answers
 
 
 def _masked_message(event: dict, answered: bool) -> dict:

@@ -7,7 +7,7 @@ import uuid
 from actions.handoff import ActionHandOver, ActionRelayToAgent, chat_so_far
 from settle.db import session_factory
 from settle.handoff.takeover import messages, transcript
-from settle.identity.privacy import ANSWER_MASK, CARD_MASK
+from settle.identity.privacy import ANSWER_MASK, CARD_NUMBER_REMOVED
 from tests.actions.conftest import make_tracker
 from tests.actions.test_handoff_actions import agent_has_the_chat, bot_event, escalations_of, handoff_database, user_event
 
@@ -41,7 +41,7 @@ EARLIER = [
     bot_event("Thank you, Lucas. I've found your account.", 1795000009.0),
 ]
 SAID = [
-    ("customer", f"my card is {CARD_MASK}"),
+    ("customer", f"my card is {CARD_NUMBER_REMOVED}"),
     ("bot", "Please don't type card numbers in the chat."),
     ("customer", "what is my balance"),
     ("bot", "What is your customer number?"),
@@ -60,7 +60,7 @@ def test_the_chat_so_far_is_masked():
 
     lines = chat_so_far(tracker)
 
-    assert [(line["who"], line["text"]) for line in lines] == SAID + [("customer", f"I want a person, my card {CARD_MASK} was charged")]
+    assert [(line["who"], line["text"]) for line in lines] == SAID + [("customer", f"I want a person, my card {CARD_NUMBER_REMOVED} was charged")]
 
 
 def test_the_answer_of_the_form_before_it_asked_both_is_masked_too():
@@ -94,4 +94,4 @@ async def test_a_card_number_sent_to_the_agent_is_masked(handoff_database, dispa
     await ActionRelayToAgent().run(dispatcher, tracker, domain)
 
     with session_factory(handoff_database).begin() as session:
-        assert [m.text for m in messages(session, escalation_id)] == [f"it is {CARD_MASK} exp 12/27"]
+        assert [m.text for m in messages(session, escalation_id)] == [f"it is {CARD_NUMBER_REMOVED} exp 12/27"]

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from settle.identity.privacy import ANSWER_MASK, CARD_MASK, mask_card_numbers, private_events
+from settle.identity.privacy import ANSWER_MASK, CARD_NUMBER_REMOVED, mask_card_numbers, private_events
 
 
 @pytest.mark.parametrize("typed", [
@@ -22,18 +22,18 @@ from settle.identity.privacy import ANSWER_MASK, CARD_MASK, mask_card_numbers, p
     "6304000000000000018",  # 19 digits
 ])
 def test_a_card_number_is_masked_however_it_is_spaced(typed):
-    assert mask_card_numbers(f"my card is {typed}, thanks") == (f"my card is {CARD_MASK}, thanks", True)
-    assert mask_card_numbers(typed) == (CARD_MASK, True)
+    assert mask_card_numbers(f"my card is {typed}, thanks") == (f"my card is {CARD_NUMBER_REMOVED}, thanks", True)
+    assert mask_card_numbers(typed) == (CARD_NUMBER_REMOVED, True)
 
 
 def test_what_surrounds_a_card_number_is_kept():
-    assert mask_card_numbers("4111-1111-1111-1111 exp 12/27 cvv 123") == (f"{CARD_MASK} exp 12/27 cvv 123", True)
-    assert mask_card_numbers("4111 1111 1111 1111 12/27") == (f"{CARD_MASK} 12/27", True)  # the expiry right after
-    assert mask_card_numbers("ref 12 4111 1111 1111 1111") == (f"ref 12 {CARD_MASK}", True)
+    assert mask_card_numbers("4111-1111-1111-1111 exp 12/27 cvv 123") == (f"{CARD_NUMBER_REMOVED} exp 12/27 cvv 123", True)
+    assert mask_card_numbers("4111 1111 1111 1111 12/27") == (f"{CARD_NUMBER_REMOVED} 12/27", True)  # the expiry right after
+    assert mask_card_numbers("ref 12 4111 1111 1111 1111") == (f"ref 12 {CARD_NUMBER_REMOVED}", True)
 
 
 def test_every_card_number_in_a_message_is_masked():
-    assert mask_card_numbers("4111111111111111 or 5555-5555-5555-4444?") == (f"{CARD_MASK} or {CARD_MASK}?", True)
+    assert mask_card_numbers("4111111111111111 or 5555-5555-5555-4444?") == (f"{CARD_NUMBER_REMOVED} or {CARD_NUMBER_REMOVED}?", True)
 
 
 @pytest.mark.parametrize("typed", [
@@ -49,7 +49,7 @@ def test_every_card_number_in_a_message_is_masked():
     "INV-2026-000123",
     "I paid 1234.56 on 14/02/2026",
     "",
-    CARD_MASK,
+    CARD_NUMBER_REMOVED,
 ])
 def test_other_numbers_are_kept(typed):
     assert mask_card_numbers(typed) == (typed, False)
@@ -169,10 +169,10 @@ def test_card_numbers_are_masked_in_every_message_entity_and_slot():
 
     kept = private_events(events)
 
-    assert kept[0]["text"] == kept[0]["parse_data"]["text"] == f"my card is {CARD_MASK}"
-    assert kept[0]["parse_data"]["entities"][0]["value"] == CARD_MASK
-    assert kept[1]["value"] == f"{CARD_MASK} exp 12/27 cvv 123"
-    assert kept[2]["value"] == [f"charged twice on {CARD_MASK}", {"note": CARD_MASK}]
+    assert kept[0]["text"] == kept[0]["parse_data"]["text"] == f"my card is {CARD_NUMBER_REMOVED}"
+    assert kept[0]["parse_data"]["entities"][0]["value"] == CARD_NUMBER_REMOVED
+    assert kept[1]["value"] == f"{CARD_NUMBER_REMOVED} exp 12/27 cvv 123"
+    assert kept[2]["value"] == [f"charged twice on {CARD_NUMBER_REMOVED}", {"note": CARD_NUMBER_REMOVED}]
     assert kept[3:] == events[3:]
 
 
@@ -180,3 +180,28 @@ def test_masking_twice_changes_nothing():
     events = verification("postcode", "1000") + [user("4111 1111 1111 1111")]
     once = private_events(events)
     assert private_events(once) == once
+
+
+def test_a_message_that_filled_a_secret_slot_is_masked_whatever_was_asked():
+    events = [
+        {"event": "active_loop", "name": "verify_customer_form"},
+        slot("requested_slot", "customer_number"),
+        user("50000017 and my postcode is 1000", [{"entity": "customer_number", "value": "50000017"},
+                                                 {"entity": "postcode", "value": "1000"}]),
+        slot("customer_number", "50000017"),
+        slot("postcode", "1000"),
+        slot("requested_slot", "birth_date"),
+    ]
+
+    kept = private_events(events)
+
+    assert kept[2]["text"] == kept[2]["parse_data"]["text"] == ANSWER_MASK
+    assert [entity["value"] for entity in kept[2]["parse_data"]["entities"]] == [ANSWER_MASK, ANSWER_MASK]
+    assert (kept[3]["value"], kept[4]["value"]) == ("50000017", ANSWER_MASK)
+
+
+def test_slots_carried_into_a_new_session_mask_no_message_of_the_old_one():
+    events = [user("hello"), {"event": "session_started", "timestamp": 1.0}, slot("postcode", "1000"), user("hi again")]
+    kept = private_events(events)
+    assert [event.get("text") for event in kept if event["event"] == "user"] == ["hello", "hi again"]
+    assert kept[2]["value"] == ANSWER_MASK
