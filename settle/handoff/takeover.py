@@ -233,11 +233,11 @@ def last_agent_name(session: Session, conversation_id: str) -> str | None:
 
 
 def record_customer_message(session: Session, conversation_id: str, text: str, now: datetime) -> EscalationMessage | None:
-    """Keeps what the customer wrote while an agent has the chat, card numbers masked; None when no agent has it."""
+    """Keeps what the customer wrote while an agent has the chat; None when no agent has it."""
     escalation = with_agent(session, conversation_id)
     if escalation is None:
         return None
-    return _add(session, escalation, MessageAuthor.CUSTOMER, None, mask_card_numbers(text)[0] or "(an empty message)", now)
+    return _add(session, escalation, MessageAuthor.CUSTOMER, None, text or "(an empty message)", now)
 
 
 def take_undelivered_replies(session: Session, conversation_id: str, now: datetime) -> list[str]:
@@ -298,12 +298,14 @@ def _rounded_up(minutes: int) -> int:
 def _add(
     session: Session, escalation: Escalation, author: MessageAuthor, agent_id: int | None, text: str, now: datetime
 ) -> EscalationMessage:
+    """Keeps a message of the escalation, card numbers masked whoever typed them: the console never shows one."""
     cleaned = (text or "").strip()
     if not cleaned:
         raise HandoffProblem("The message is empty.")
     if len(cleaned) > MAX_MESSAGE_LENGTH:
         raise HandoffProblem(f"The message is too long: keep it under {MAX_MESSAGE_LENGTH} characters.")
-    message = EscalationMessage(escalation_id=escalation.id, author=author, agent_id=agent_id, text=cleaned, created_at=now)
+    masked = mask_card_numbers(cleaned)[0]
+    message = EscalationMessage(escalation_id=escalation.id, author=author, agent_id=agent_id, text=masked, created_at=now)
     session.add(message)
     session.flush()
     return message

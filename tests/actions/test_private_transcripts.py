@@ -6,10 +6,11 @@ import uuid
 
 from actions.handoff import ActionHandOver, ActionRelayToAgent, chat_so_far
 from settle.db import session_factory
-from settle.handoff.takeover import messages, transcript
+from settle.handoff.takeover import add_note, messages, reply, transcript
 from settle.identity.privacy import ANSWER_MASK, CARD_NUMBER_REMOVED
 from tests.actions.conftest import make_tracker
 from tests.actions.test_handoff_actions import agent_has_the_chat, bot_event, escalations_of, handoff_database, user_event
+from tests.conftest import NOW
 
 __all__ = ["handoff_database"]  # the fixture, shared with the hand-over tests
 
@@ -95,3 +96,13 @@ async def test_a_card_number_sent_to_the_agent_is_masked(handoff_database, dispa
 
     with session_factory(handoff_database).begin() as session:
         assert [m.text for m in messages(session, escalation_id)] == [f"it is {CARD_NUMBER_REMOVED} exp 12/27"]
+
+
+def test_an_agent_never_keeps_a_card_number_either(handoff_database):
+    escalation_id, agent_id = agent_has_the_chat(handoff_database, f"privacy-action-test-{uuid.uuid4().hex}")
+    with session_factory(handoff_database).begin() as session:
+        add_note(session, escalation_id, agent_id, "she read out 4111 1111 1111 1111 on the phone", NOW)
+        reply(session, escalation_id, agent_id, "Please never send 4111-1111-1111-1111 here.", NOW)
+        assert [m.text for m in messages(session, escalation_id)] == [
+            f"she read out {CARD_NUMBER_REMOVED} on the phone", f"Please never send {CARD_NUMBER_REMOVED} here.",
+        ]
