@@ -7,10 +7,13 @@ number, no answer to a secret verification question, in the database or to an ev
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.orm import Session
 
 from settle.identity.privacy import SECRET_SLOTS, private_events
 
@@ -20,6 +23,10 @@ MAX_PENDING_ANSWERS = 10_000
 
 class PrivateSQLTrackerStore(SQLTrackerStore):
     """Stores each event as `private_events` leaves it.
+
+    Rasa 3.6's `save` writes (and streams to an event broker) the events its `_additional_events` and
+    `stream_events` pick: both are given the masked ones here. Only the new events are rebuilt from the
+    masked dicts: deserialising a whole conversation's events each turn would cost tens of milliseconds.
 
     A secret answer can be needed in the next turn (the form asks for the date of birth after the
     postcode, and checks both together), but its slot is stored masked: this process keeps the values
@@ -34,8 +41,18 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         self._hold_answers(tracker)
-        masked = private_events([event.as_dict() for event in tracker.events])
-        await super().save(DialogueStateTracker.from_dict(tracker.sender_id, masked, self.domain.slots))
+        await super().save(tracker)
+
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        if self.event_broker is None:
+            return
+        published = await self.retrieve(tracker.sender_id)
+        new_events = _masked_from(tracker, len(published.events) if published else 0)
+        await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+
+    def _additional_events(self, session: Session, tracker: DialogueStateTracker) -> Iterator:
+        stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+        return iter(_masked_from(tracker, stored))
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         return self._with_answers(await super().retrieve(sender_id))
@@ -62,3 +79,8 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
                 else:
                     slot.reset()
         return tracker
+
+
+def _masked_from(tracker: DialogueStateTracker, offset: int) -> list[Event]:
+    """The tracker's events from `offset` on, masked (the earlier ones tell which messages answered what)."""
+    return deserialise_events(private_events([event.as_dict() for event in tracker.events])[offset:])

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import create_tracker_store
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActiveLoop, BotUttered, SlotSet, UserUttered
@@ -161,3 +162,26 @@ async def test_later_turns_are_appended_once_and_cleared_answers_are_forgotten(o
     assert rows[-1]["text"] == f"my other card is {CARD_NUMBER_REMOVED}"
     again = await store.retrieve(sender)
     assert again is not None and all(again.get_slot(name) is None for name in shape.secrets)
+
+
+class CollectingBroker(EventBroker):
+    def __init__(self) -> None:
+        self.published: list[dict] = []
+
+    def publish(self, event: dict) -> None:
+        self.published.append(event)
+
+
+async def test_an_event_broker_gets_the_masked_events_once(tmp_path, shape):
+    broker = CollectingBroker()
+    store = PrivateSQLTrackerStore(domain=shape.domain, event_broker=broker, dialect="sqlite", db=str(tmp_path / "trackers.db"))
+    tracker = verification("conversation-1", shape)
+
+    await store.save(tracker)
+    await store.save(tracker)  # nothing new
+
+    assert len(broker.published) == len(tracker.events)
+    published = json.dumps(broker.published)
+    for secret in [CARD, *(ANSWERS[name] for name in shape.secrets)]:
+        assert secret not in published
+    assert [event["text"] for event in broker.published if event["event"] == "user"][-1] == ANSWER_MASK
