@@ -16,6 +16,9 @@ DIGITS = re.compile(r"\d+")
 SEPARATOR = re.compile(r"[\s.\-]{1,3}")
 CARD_NUMBER_REMOVED = "[card number removed]"
 ANSWER_MASK = "[verification answer removed]"
+TOKEN_MASK = "[app token removed]"
+#: Where an app puts its signed token in a message's metadata: it verifies anyone who holds it until it expires.
+APP_TOKEN_KEY = "auth_token"
 #: The verification form's secret questions (`postcode_or_birth_date`: the single question asked before
 #: the form asked for both).
 SECRET_SLOTS = frozenset({"postcode", "birth_date", "postcode_or_birth_date"})
@@ -61,7 +64,9 @@ def _card_ending_at(text: str, groups: list[re.Match[str]], start: int) -> int |
 def private_events(events: list[dict]) -> list[dict]:
     """Rasa's serialized events as they may be kept: a user message that answered a secret verification
     question reads "[verification answer removed]", those slots' values too, and card numbers are masked
-    in every user message and slot value. The events given are not changed; the result has one per event.
+    in every user message and slot value. An app's token in a message's metadata (also as Rasa copies it to
+    the session's start) reads "[app token removed]". The events given are not changed; the result has one
+    per event.
 
     A message answered a secret question when the form was asking one as it arrived, or when a secret slot
     was filled from it (a postcode typed with the customer number).
@@ -78,7 +83,9 @@ def private_events(events: list[dict]) -> list[dict]:
             event = {**event, "entities": _masked_entities(event.get("entities"), answered)}
         elif kind == "slot" and event.get("name") != "requested_slot":
             secret = event.get("name") in SECRET_SLOTS and event.get("value") is not None
-            event = {**event, "value": ANSWER_MASK if secret else _without_cards(event.get("value"))}
+            event = {**event, "value": ANSWER_MASK if secret else _without_token(_without_cards(event.get("value")))}
+        if "metadata" in event:
+            event = {**event, "metadata": _without_token(event["metadata"])}
         kept.append(event)
     return kept
 
@@ -132,6 +139,13 @@ def _masked_entities(entities: Any, answered: bool) -> Any:
         if isinstance(entity, dict) and "value" in entity else entity
         for entity in entities
     ]
+
+
+def _without_token(metadata: Any) -> Any:
+    """Metadata (or the slot Rasa copies it to) without the app's token."""
+    if isinstance(metadata, dict) and metadata.get(APP_TOKEN_KEY):
+        return {**metadata, APP_TOKEN_KEY: TOKEN_MASK}
+    return metadata
 
 
 def _without_cards(value: Any) -> Any:

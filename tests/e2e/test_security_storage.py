@@ -12,9 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from settle.db import session_factory
+from settle.identity.verification import issue_app_token
 from settle.models import Customer
 from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, PERSONAS
-from tests.e2e.conftest import RASA_API_TOKEN
+from tests.conftest import NOW
+from tests.e2e.conftest import APP_TOKEN_SECRET, RASA_API_TOKEN
 from tests.e2e.test_agent_takeover import escalation_of
 
 CARD = "4111 1111 1111 1111"
@@ -108,3 +110,18 @@ def test_no_card_number_and_no_verification_answer_is_kept_anywhere(stack):
     after = occurrences(work, secrets)
     leaked = {key: count for key, count in after.items() if count > before.get(key, 0)}
     assert not leaked, f"kept in the clear (file, secret): {leaked}"
+
+
+def test_an_apps_token_is_not_kept_either(stack):
+    work = Path(make_url(stack.database_url).database).parent
+    customer = a_customer_of_our_own(stack, work)
+    token = issue_app_token(customer.customer_number, APP_TOKEN_SECRET, NOW)
+    me = f"e2e-storage-{uuid.uuid4()}"
+
+    replies = stack.say(me, "what is my balance", metadata={"auth_token": token})
+
+    assert any("In total you have" in reply for reply in replies), replies  # verified by the token
+    tracker = requests.get(f"{stack.rasa_url}/conversations/{me}/tracker", params={"token": RASA_API_TOKEN}, timeout=30).text
+    assert token not in tracker
+    kept = {path.name for path in work.rglob("*") if path.is_file() and token.encode() in path.read_bytes()}
+    assert not kept, f"the app's token is kept in {kept}"

@@ -205,3 +205,19 @@ def test_slots_carried_into_a_new_session_mask_no_message_of_the_old_one():
     kept = private_events(events)
     assert [event.get("text") for event in kept if event["event"] == "user"] == ["hello", "hi again"]
     assert kept[2]["value"] == ANSWER_MASK
+
+
+def test_an_apps_token_is_never_kept():
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI1MDAwMDAxNyJ9.c2lnbmF0dXJl"
+    events = [
+        {"event": "session_started", "timestamp": 1.0, "metadata": {"auth_token": token, "client": "app"}},
+        slot("session_started_metadata", {"auth_token": token, "client": "app"}),
+        {**user("what is my balance"), "metadata": {"auth_token": token}},
+        slot("verification", "verified"),
+    ]
+
+    kept = private_events(events)
+
+    assert token not in repr(kept)
+    assert kept[0]["metadata"] == kept[1]["value"] == {"auth_token": "[app token removed]", "client": "app"}
+    assert kept[2]["metadata"] == {"auth_token": "[app token removed]"} and kept[3] == events[3]
