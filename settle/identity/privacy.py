@@ -127,6 +127,8 @@ def _masked_message(event: dict, answered: bool) -> dict:
             "text": text(parse_data.get("text")),
             "entities": _masked_entities(parse_data.get("entities"), answered),
         }
+        if "metadata" in parse_data:
+            masked["parse_data"]["metadata"] = _without_token(parse_data["metadata"])
     return masked
 
 

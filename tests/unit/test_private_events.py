@@ -209,10 +209,12 @@ def test_slots_carried_into_a_new_session_mask_no_message_of_the_old_one():
 
 def test_an_apps_token_is_never_kept():
     token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI1MDAwMDAxNyJ9.c2lnbmF0dXJl"
+    message = user("what is my balance")
+    message["metadata"] = message["parse_data"]["metadata"] = {"auth_token": token}
     events = [
         {"event": "session_started", "timestamp": 1.0, "metadata": {"auth_token": token, "client": "app"}},
         slot("session_started_metadata", {"auth_token": token, "client": "app"}),
-        {**user("what is my balance"), "metadata": {"auth_token": token}},
+        message,
         slot("verification", "verified"),
     ]
 
@@ -220,4 +222,5 @@ def test_an_apps_token_is_never_kept():
 
     assert token not in repr(kept)
     assert kept[0]["metadata"] == kept[1]["value"] == {"auth_token": "[app token removed]", "client": "app"}
-    assert kept[2]["metadata"] == {"auth_token": "[app token removed]"} and kept[3] == events[3]
+    assert kept[2]["metadata"] == kept[2]["parse_data"]["metadata"] == {"auth_token": "[app token removed]"}
+    assert kept[3] == events[3]
