@@ -15,8 +15,8 @@ DIGITS = re.compile(r"\d+")
 #: What may stand between two groups of a card number's digits.
 SEPARATOR = re.compile(r"[\s.\-]{1,3}")
 CARD_NUMBER_REMOVED = "[card number removed]"
-ANSWER_MASK = "[verification answer removed]"
-TOKEN_MASK = "[app token removed]"
+ANSWER_REMOVED = "[verification answer removed]"
+APP_TOKEN_REMOVED = "[app token removed]"
 #: Where an app puts its signed token in a message's metadata: it verifies anyone who holds it until it expires.
 APP_TOKEN_KEY = "auth_token"
 #: The verification form's secret questions (`postcode_or_birth_date`: the single question asked before
@@ -83,7 +83,7 @@ def private_events(events: list[dict]) -> list[dict]:
             event = {**event, "entities": _masked_entities(event.get("entities"), answered)}
         elif kind == "slot" and event.get("name") != "requested_slot":
             secret = event.get("name") in SECRET_SLOTS and event.get("value") is not None
-            event = {**event, "value": ANSWER_MASK if secret else _without_token(_without_cards(event.get("value")))}
+            event = {**event, "value": ANSWER_REMOVED if secret else _without_token(_without_cards(event.get("value")))}
         if "metadata" in event:
             event = {**event, "metadata": _without_token(event["metadata"])}
         kept.append(event)
@@ -117,7 +117,7 @@ def _masked_message(event: dict, answered: bool) -> dict:
     def text(value: Any) -> Any:
         if not isinstance(value, str):
             return value
-        return ANSWER_MASK if answered else mask_card_numbers(value)[0]
+        return ANSWER_REMOVED if answered else mask_card_numbers(value)[0]
 
     masked = {**event, "text": text(event.get("text"))}
     parse_data = event.get("parse_data")
@@ -137,7 +137,7 @@ def _masked_entities(entities: Any, answered: bool) -> Any:
     if not isinstance(entities, list):
         return entities
     return [
-        {**entity, "value": ANSWER_MASK if answered else _without_cards(entity.get("value"))}
+        {**entity, "value": ANSWER_REMOVED if answered else _without_cards(entity.get("value"))}
         if isinstance(entity, dict) and "value" in entity else entity
         for entity in entities
     ]
@@ -146,7 +146,7 @@ def _masked_entities(entities: Any, answered: bool) -> Any:
 def _without_token(metadata: Any) -> Any:
     """Metadata (or the slot Rasa copies it to) without the app's token."""
     if isinstance(metadata, dict) and metadata.get(APP_TOKEN_KEY):
-        return {**metadata, APP_TOKEN_KEY: TOKEN_MASK}
+        return {**metadata, APP_TOKEN_KEY: APP_TOKEN_REMOVED}
     return metadata
 
 

@@ -7,7 +7,7 @@ import uuid
 from actions.handoff import ActionHandOver, ActionRelayToAgent, chat_so_far
 from settle.db import session_factory
 from settle.handoff.takeover import add_note, messages, reply, transcript
-from settle.identity.privacy import ANSWER_MASK, CARD_NUMBER_REMOVED
+from settle.identity.privacy import ANSWER_REMOVED, CARD_NUMBER_REMOVED
 from tests.actions.conftest import make_tracker
 from tests.actions.test_handoff_actions import agent_has_the_chat, bot_event, escalations_of, handoff_database, user_event
 from tests.conftest import NOW
@@ -48,9 +48,9 @@ SAID = [
     ("bot", "What is your customer number?"),
     ("customer", "50000025"),
     ("bot", "What is the postcode of the address on your bill?"),
-    ("customer", ANSWER_MASK),
+    ("customer", ANSWER_REMOVED),
     ("bot", "And your date of birth?"),
-    ("customer", ANSWER_MASK),
+    ("customer", ANSWER_REMOVED),
     ("bot", "Thank you, Lucas. I've found your account."),
 ]
 
@@ -72,7 +72,7 @@ def test_the_answer_of_the_form_before_it_asked_both_is_masked_too():
     ]
     tracker = make_tracker(text="talk to a person", intent="request_human", earlier_events=earlier)
 
-    assert [line["text"] for line in chat_so_far(tracker)] == [ANSWER_MASK, "talk to a person"]
+    assert [line["text"] for line in chat_so_far(tracker)] == [ANSWER_REMOVED, "talk to a person"]
 
 
 async def test_the_escalation_keeps_the_masked_transcript(handoff_database, dispatcher, domain):

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from components.private_tracker_store import PrivateSQLTrackerStore
-from settle.identity.privacy import ANSWER_MASK, CARD_NUMBER_REMOVED
+from settle.identity.privacy import ANSWER_REMOVED, CARD_NUMBER_REMOVED
 
 ROOT = Path(__file__).parents[2]
 PROJECT_DOMAIN = Domain.load(ROOT / "domain.yml")
@@ -112,10 +112,10 @@ async def test_no_card_number_and_no_secret_answer_is_written(options, shape):
         assert secret not in written
     events = [json.loads(row) for row in rows]
     assert [event["text"] for event in events if event["event"] == "user"] == (
-        [f"my card is {CARD_NUMBER_REMOVED}", "what is my balance", "50000017"] + [ANSWER_MASK] * len(shape.secrets)
+        [f"my card is {CARD_NUMBER_REMOVED}", "what is my balance", "50000017"] + [ANSWER_REMOVED] * len(shape.secrets)
     )
     assert {event["name"]: event["value"] for event in events if event["event"] == "slot"} == {
-        "requested_slot": shape.secrets[-1], "customer_number": "50000017", **{name: ANSWER_MASK for name in shape.secrets},
+        "requested_slot": shape.secrets[-1], "customer_number": "50000017", **{name: ANSWER_REMOVED for name in shape.secrets},
     }
 
 
@@ -137,7 +137,7 @@ async def test_the_answers_come_back_for_the_next_turn_in_this_process_only(opti
     retrieved = await store.retrieve(sender)
     assert retrieved is not None
     assert {name: retrieved.get_slot(name) for name in shape.secrets} == {name: ANSWERS[name] for name in shape.secrets}
-    assert retrieved.latest_message.text == ANSWER_MASK  # the events themselves stay masked
+    assert retrieved.latest_message.text == ANSWER_REMOVED  # the events themselves stay masked
     assert retrieved.get_slot("customer_number") == "50000017"
 
     restarted = await PrivateSQLTrackerStore(domain=shape.domain, **options).retrieve(sender)  # the form asks again
@@ -184,4 +184,4 @@ async def test_an_event_broker_gets_the_masked_events_once(tmp_path, shape):
     published = json.dumps(broker.published)
     for secret in [CARD, *(ANSWERS[name] for name in shape.secrets)]:
         assert secret not in published
-    assert [event["text"] for event in broker.published if event["event"] == "user"][-1] == ANSWER_MASK
+    assert [event["text"] for event in broker.published if event["event"] == "user"][-1] == ANSWER_REMOVED

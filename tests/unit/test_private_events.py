@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from settle.identity.privacy import ANSWER_MASK, CARD_NUMBER_REMOVED, mask_card_numbers, private_events
+from settle.identity.privacy import ANSWER_REMOVED, CARD_NUMBER_REMOVED, mask_card_numbers, private_events
 
 
 @pytest.mark.parametrize("typed", [
@@ -104,9 +104,9 @@ def test_the_answer_to_a_secret_question_is_removed_from_the_message_and_the_slo
     kept = private_events(events)
 
     answer, answer_slot = kept[-2], kept[-1]
-    assert answer["text"] == answer["parse_data"]["text"] == ANSWER_MASK
-    assert [entity["value"] for entity in answer["parse_data"]["entities"]] == [ANSWER_MASK]
-    assert answer_slot == {**events[-1], "value": ANSWER_MASK}
+    assert answer["text"] == answer["parse_data"]["text"] == ANSWER_REMOVED
+    assert [entity["value"] for entity in answer["parse_data"]["entities"]] == [ANSWER_REMOVED]
+    assert answer_slot == {**events[-1], "value": ANSWER_REMOVED}
     assert answer["parse_data"]["intent"] == events[-2]["parse_data"]["intent"]
     assert kept[:-2] == events[:-2]  # the question, the customer number and everything else stay
 
@@ -152,9 +152,9 @@ def test_only_a_message_sent_while_a_secret_question_is_open_is_masked():
     kept = private_events(events)
 
     assert [event["text"] for event in kept if event["event"] == "user"] == [
-        "1000", "1000", "14/02/1985", ANSWER_MASK, "and my bill?",
+        "1000", "1000", "14/02/1985", ANSWER_REMOVED, "and my bill?",
     ]
-    assert kept[11]["entities"][0]["value"] == ANSWER_MASK
+    assert kept[11]["entities"][0]["value"] == ANSWER_REMOVED
     assert kept[14]["entities"][0]["value"] == "2026-11-22"
 
 
@@ -195,16 +195,16 @@ def test_a_message_that_filled_a_secret_slot_is_masked_whatever_was_asked():
 
     kept = private_events(events)
 
-    assert kept[2]["text"] == kept[2]["parse_data"]["text"] == ANSWER_MASK
-    assert [entity["value"] for entity in kept[2]["parse_data"]["entities"]] == [ANSWER_MASK, ANSWER_MASK]
-    assert (kept[3]["value"], kept[4]["value"]) == ("50000017", ANSWER_MASK)
+    assert kept[2]["text"] == kept[2]["parse_data"]["text"] == ANSWER_REMOVED
+    assert [entity["value"] for entity in kept[2]["parse_data"]["entities"]] == [ANSWER_REMOVED, ANSWER_REMOVED]
+    assert (kept[3]["value"], kept[4]["value"]) == ("50000017", ANSWER_REMOVED)
 
 
 def test_slots_carried_into_a_new_session_mask_no_message_of_the_old_one():
     events = [user("hello"), {"event": "session_started", "timestamp": 1.0}, slot("postcode", "1000"), user("hi again")]
     kept = private_events(events)
     assert [event.get("text") for event in kept if event["event"] == "user"] == ["hello", "hi again"]
-    assert kept[2]["value"] == ANSWER_MASK
+    assert kept[2]["value"] == ANSWER_REMOVED
 
 
 def test_an_apps_token_is_never_kept():
