@@ -16,6 +16,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import verified_customer_id
 from settle.errors import CallbackProblem
 from settle.handoff import services
+from settle.identity.privacy import private_events
 from settle.models import EscalationReason
 from settle.unit_of_work import unit_of_work
 
@@ -33,9 +34,10 @@ def _intent(event: dict) -> str:
 
 
 def chat_so_far(tracker: Tracker) -> list[dict]:
-    """The customer's and the bot's messages, oldest first, without Settle's own external events."""
+    """The customer's and the bot's messages, oldest first, without Settle's own external events, as they
+    may be kept: no card numbers, no answers to the verification's secret questions."""
     lines = []
-    for event in tracker.events:
+    for event in private_events(tracker.events):
         if event.get("event") == "user" and not _intent(event).startswith("EXTERNAL_"):
             who = "customer"
         elif event.get("event") == "bot" and event.get("text"):

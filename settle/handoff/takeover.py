@@ -18,6 +18,7 @@ from settle.clock import DAY_NAMES
 from settle.errors import AlreadyClaimed, CallbackProblem, EscalationNotFound, HandoffProblem, NotYours
 from settle.handoff.escalations import escalate
 from settle.handoff.office_hours import OfficeHours
+from settle.identity.privacy import mask_card_numbers
 from settle.models import Agent, Escalation, EscalationMessage, EscalationReason, EscalationStatus, MessageAuthor
 
 #: How an agent can end an escalation: solved, or back to the bot.
@@ -297,12 +298,14 @@ def _rounded_up(minutes: int) -> int:
 def _add(
     session: Session, escalation: Escalation, author: MessageAuthor, agent_id: int | None, text: str, now: datetime
 ) -> EscalationMessage:
+    """Keeps a message of the escalation, card numbers masked whoever typed them: the console never shows one."""
     cleaned = (text or "").strip()
     if not cleaned:
         raise HandoffProblem("The message is empty.")
     if len(cleaned) > MAX_MESSAGE_LENGTH:
         raise HandoffProblem(f"The message is too long: keep it under {MAX_MESSAGE_LENGTH} characters.")
-    message = EscalationMessage(escalation_id=escalation.id, author=author, agent_id=agent_id, text=cleaned, created_at=now)
+    masked = mask_card_numbers(cleaned)[0]
+    message = EscalationMessage(escalation_id=escalation.id, author=author, agent_id=agent_id, text=masked, created_at=now)
     session.add(message)
     session.flush()
     return message

@@ -1,0 +1,86 @@
+"""Rasa's SQL tracker store, keeping only what settle.identity.privacy lets a conversation keep.
+
+endpoints.yml names it (`type: components.private_tracker_store.PrivateSQLTrackerStore`) with the options
+of Rasa's `SQL` store (dialect sqlite or postgresql, db, host, ...). Every event is written masked: no card
+number, no answer to a secret verification question, in the database or to an event broker.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event, deserialise_events
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.orm import Session
+
+from settle.identity.privacy import SECRET_SLOTS, private_events
+
+#: Conversations in the middle of the verification form whose answers this process holds.
+MAX_PENDING_ANSWERS = 10_000
+
+
+class PrivateSQLTrackerStore(SQLTrackerStore):
+    """Stores each event as `private_events` leaves it.
+
+    Rasa 3.6's `save` writes (and streams to an event broker) the events its `_additional_events` and
+    `stream_events` pick: both are given the masked ones here. Only the new events are rebuilt from the
+    masked dicts: deserialising a whole conversation's events each turn would cost tens of milliseconds.
+
+    A secret answer can be needed in the next turn (the form asks for the date of birth after the
+    postcode, and checks both together), but its slot is stored masked: this process keeps the values
+    of the secret slots that are set, per conversation, in memory only, and puts them back into the
+    tracker it reads. Without them (a restart, another Rasa instance) the slot is empty and the form
+    asks again.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pending: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        self._hold_answers(tracker)
+        await super().save(tracker)
+
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        if self.event_broker is None:
+            return
+        published = await self.retrieve(tracker.sender_id)
+        new_events = _masked_from(tracker, len(published.events) if published else 0)
+        await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+
+    def _additional_events(self, session: Session, tracker: DialogueStateTracker) -> Iterator:
+        stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+        return iter(_masked_from(tracker, stored))
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        return self._with_answers(await super().retrieve(sender_id))
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
+        return self._with_answers(await super().retrieve_full_tracker(conversation_id))
+
+    def _hold_answers(self, tracker: DialogueStateTracker) -> None:
+        answers = {name: slot.value for name, slot in tracker.slots.items() if name in SECRET_SLOTS and slot.value is not None}
+        self._pending.pop(tracker.sender_id, None)
+        if answers:
+            self._pending[tracker.sender_id] = answers
+            while len(self._pending) > MAX_PENDING_ANSWERS:
+                self._pending.popitem(last=False)
+
+    def _with_answers(self, tracker: DialogueStateTracker | None) -> DialogueStateTracker | None:
+        if tracker is None:
+            return None
+        answers = self._pending.get(tracker.sender_id, {})
+        for name, slot in tracker.slots.items():
+            if name in SECRET_SLOTS and slot.value is not None:  # stored masked
+                if name in answers:
+                    slot.value = answers[name]
+                else:
+                    slot.reset()
+        return tracker
+
+
+def _masked_from(tracker: DialogueStateTracker, offset: int) -> list[Event]:
+    """The tracker's events from `offset` on, masked (the earlier ones tell which messages answered what)."""
+    return deserialise_events(private_events([event.as_dict() for event in tracker.events])[offset:])
