@@ -62,8 +62,8 @@ async def chat_socket(rasa_url: str, asked: object = None):
         await chat.emit("session_request", {"session_id": asked})
         await asyncio.wait_for(chat._confirmed.wait(), 20)
         yield chat
-    finally:
-        await chat.client.disconnect()
+    finally:  # without waiting for the long poll in flight to end (up to the 25 s ping interval)
+        await chat.client.eio.disconnect(abort=True)
 
 
 def rest(stack, body, raw: bytes | None = None) -> requests.Response:
