@@ -1,14 +1,14 @@
 """What every customer channel checks before a message reaches Rasa, the same on REST and socket.io.
 
 Rasa's NLU takes time quadratic in a message's words and stores whatever is typed, so the door cleans
-the text (no lone surrogates or control characters), refuses messages over 2,000 characters with a polite
+the text (no lone surrogates, control or invisible format characters; a blank message goes no further), refuses messages over 2,000 characters with a polite
 answer (Rasa never sees them, nobody else waits for them), and replaces card numbers before anything
 stores them, warning the customer every time. It also says whose conversation a client may write into.
 """
 from __future__ import annotations
 
 import asyncio
-import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -21,8 +21,9 @@ from settle.outreach import texts
 from settle.unit_of_work import unit_of_work
 
 MAX_MESSAGE_CHARACTERS = 2000
-#: Lone surrogates (a JSON "\ud800" decodes to one) and control characters other than tab and newline.
-UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+#: Lone surrogates (a JSON "\ud800" decodes to one), control characters other than tab and newline, and
+#: invisible format characters (zero-width, bidi overrides: "\u200b\u200c" alone reads as "affirm" to the NLU).
+UNPRINTABLE_CATEGORIES = ("Cs", "Cc", "Cf")
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,12 @@ def check_message(text: str) -> Checked:
     """The message as Rasa may see it, and what the door answers itself."""
     if len(text) > MAX_MESSAGE_CHARACTERS:
         return Checked("", [texts.render("utter_message_too_long", {})], refused=True)
-    cleaned = UNPRINTABLE.sub("", text)
+    cleaned = "".join(
+        character for character in text
+        if character in "\t\n" or unicodedata.category(character) not in UNPRINTABLE_CATEGORIES
+    )
+    if not cleaned.strip():  # Rasa's NLU fails on a message with no text at all: nothing to answer
+        return Checked("", refused=True)
     masked, found = mask_card_numbers(cleaned)
     return Checked(masked, [texts.render("utter_no_card_numbers", {})] if found else [])
 

@@ -1,6 +1,8 @@
 """The checks both customer channels make before a message reaches Rasa (channels/door.py)."""
 from __future__ import annotations
 
+import pytest
+
 from channels import door
 from settle.outreach import texts
 
@@ -22,10 +24,16 @@ def test_a_card_number_is_masked_and_warned_about():
     assert checked.answers == [texts.render("utter_no_card_numbers", {})]
 
 
-def test_lone_surrogates_and_control_characters_are_stripped():
-    checked = door.check_message("hi\ud800 the\x00re\x1b[31m\u0085\nok\tthen é 👋")
+def test_lone_surrogates_control_and_format_characters_are_stripped():
+    checked = door.check_message("hi\ud800 the\x00re\x1b[31m\u0085\u200b\u202e\nok\tthen é 👋")
     assert checked.text == "hi there[31m\nok\tthen é 👋"
     checked.text.encode("utf-8")  # storable and sendable as UTF-8
+
+
+@pytest.mark.parametrize("text", ["", " ", "\t\n", "\u3000", "\x85", "\u200b\u200c\u200d\ufeff", "\ud800 \x00"])
+def test_a_blank_message_goes_no_further_and_gets_no_answer(text):
+    """Rasa's NLU raises on a message without any text, and "\u200b" alone would read as "yes"."""
+    assert door.check_message(text) == door.Checked("", refused=True)
 
 
 def test_the_client_address_is_set_by_the_server_only():
