@@ -27,14 +27,14 @@ class WebChatInput(SocketIOInput):
         sio, namespace = self.sio, self.namespace or "/"
         handle_message = sio.handlers[namespace][self.user_message_evt]
 
-        async def session_request(sid: str, data: Any) -> None:
+        async def session_request(sid: str, data: Any = None) -> None:  # a client may send no data at all
             asked = data.get("session_id") if isinstance(data, dict) else None
             session_id = asked if door.is_issued(asked) else door.issue_conversation()
             if self.session_persistence:
                 await sio.enter_room(sid, session_id, namespace=namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
-        async def user_message(sid: str, data: Any) -> None:
+        async def user_message(sid: str, data: Any = None) -> None:
             if not isinstance(data, dict) or not isinstance(data.get("message"), str):
                 return
             if self.session_persistence and data.get("session_id") not in sio.rooms(sid, namespace=namespace):

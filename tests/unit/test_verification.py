@@ -368,3 +368,8 @@ def test_a_conversation_named_like_a_customer_number_does_not_share_its_lockout(
         session, EMMA.customer_number, LUCAS.customer_number, Secret(postcode=LUCAS.postcode), now + timedelta(minutes=1), settings
     )
     assert conversation_named_like_the_number.outcome == Outcome.VERIFIED
+
+
+@pytest.mark.parametrize("token", ["\udd9a", "é.é.é", "\x00"])
+def test_a_token_that_is_not_ascii_is_no_token(token):
+    assert verify_app_token(None, token, "secret", NOW) is None
