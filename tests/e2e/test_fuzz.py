@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from tests.e2e.conftest import signed
-from tests.e2e.test_security_channels import chat_socket
+from tests.e2e.test_security_channels import chat_socket, run
 
 MAX_MESSAGES = 3000
 BUDGET_SECONDS = 100  # for REST; the socket part adds about 20 s
@@ -121,7 +121,7 @@ def test_fuzzing_both_channels_breaks_nothing(stack):
     with ThreadPoolExecutor(WORKERS) as pool:
         list(pool.map(send, bodies))
     rest_seconds = time.monotonic() - started
-    socket_sent, socket_said = asyncio.run(fuzz_the_socket(stack, rng))
+    socket_sent, socket_said = run(fuzz_the_socket(stack, rng))
 
     print(f"REST: {sum(statuses.values())} requests in {rest_seconds:.0f} s, by kind {dict(by_kind)}, statuses {dict(statuses)}")
     print(f"socket.io: {socket_sent} events sent, {len(socket_said)} replies")
@@ -142,7 +142,7 @@ def test_fuzzing_both_channels_breaks_nothing(stack):
             await chat.say("how much do I owe?")
             return await chat.replies()
 
-    assert any("customer number" in reply for reply in asyncio.run(real_question()))
+    assert any("customer number" in reply for reply in run(real_question()))
 
 
 async def fuzz_the_socket(stack, rng: random.Random, events: int = 400) -> tuple[int, list[str]]:

@@ -7,6 +7,7 @@ import json
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 import requests
@@ -66,6 +67,13 @@ async def chat_socket(rasa_url: str, asked: object = None):
         await chat.client.eio.disconnect(abort=True)
 
 
+def run(coroutine):
+    """Runs a socket scenario in a thread of its own: the browser tests' Playwright keeps an event loop
+    running in this one."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 def rest(stack, body, raw: bytes | None = None) -> requests.Response:
     url = f"{stack.rasa_url}/webhooks/rest/webhook"
     if raw is not None:
@@ -111,7 +119,7 @@ def test_an_unsigned_or_forged_socket_session_gets_a_new_conversation(stack):
             replies = await chat.replies()
         return results, issued, replies
 
-    results, issued, replies = asyncio.run(scenario())
+    results, issued, replies = run(scenario())
     print("socket sessions:", results)
     for asked, given in results.items():
         if asked != "issued":
@@ -186,7 +194,7 @@ def test_a_huge_message_is_refused_at_once_and_delays_no_one(stack):
             said = await chat.replies()
             return said, time.perf_counter() - started, chat.session_id
 
-    said, seconds, session_id = asyncio.run(over_the_socket())
+    said, seconds, session_id = run(over_the_socket())
     print(f"socket: refused in {seconds * 1000:.0f} ms (incl. 300 ms settle time)")
     assert said == [TOO_LONG]
     assert not any(event["event"] == "user" for event in tracker(stack, session_id)["events"])
@@ -204,7 +212,7 @@ def test_a_card_number_is_warned_about_and_never_stored(stack):
             await chat.say("card 5500 0000 0000 0004")
             return await chat.replies(), chat.session_id
 
-    socket_replies, session_id = asyncio.run(over_the_socket())
+    socket_replies, session_id = run(over_the_socket())
     assert socket_replies[0] == NO_CARDS
     for conversation in (sender, session_id):
         stored = json.dumps(tracker(stack, conversation))
