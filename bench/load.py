@@ -31,6 +31,7 @@ from settle.clock import clock_for
 from settle.config import process_settings
 from settle.db import engine_for, session_factory
 from settle.errors import StartupError
+from settle.identity import conversations
 from settle.models import Customer, Invoice
 from settle.tooling import runner
 from settle.tooling.seed import seed
@@ -166,13 +167,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+LINK_SECRET = "bench-link-secret"
+ACTION_TOKEN = "bench-action-token"
+
+
+def signed_sender(name: str) -> str:
+    """The conversation id Settle would issue under this name: the REST channel takes no other sender."""
+    return conversations.issue(conversations.conversation_key(LINK_SECRET.encode()), name)
+
+
 def stack_environment(database_url: str, rasa_port: int, web_port: int, token: str) -> dict[str, str]:
     return {
         "DATABASE_URL": database_url,
         "RASA_API_TOKEN": token,
         "SETTLE_RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "SETTLE_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
-        "SETTLE_LINK_SECRET": "bench-link-secret",
+        "SETTLE_LINK_SECRET": LINK_SECRET,
+        "SETTLE_ACTION_TOKEN": ACTION_TOKEN,
         "SETTLE_SESSION_SECRET": "bench-session-secret",
         "SETTLE_PAYMENT_PROVIDER": "sandbox",
         "SETTLE_DEMO": "1",
@@ -289,7 +300,7 @@ async def _customer(kind: str, session, stack: Stack, phase: Phase, customers, d
     done = 0
     while time.monotonic() < deadline and (journeys is None or done < journeys):
         number, postcode, born = customers[(worker * 7919 + done) % len(customers)]
-        sender = f"bench-{run}-{kind}-{worker}-{done}"
+        sender = signed_sender(f"bench-{run}-{kind}-{worker}-{done}")
         steps = journey(number, postcode, born)
         if kind == "bare":
             steps = [BARE_STEP] * len(steps)
@@ -671,7 +682,8 @@ async def _timing_proxy(target: str, port: int, calls: list[ActionCall]):
         body = await request.read()
         payload = json.loads(body)
         started = time.perf_counter()
-        async with client.post(target, data=body, headers={"Content-Type": "application/json"}) as response:
+        headers = {"Content-Type": "application/json", "Authorization": request.headers.get("Authorization", "")}
+        async with client.post(target, data=body, headers=headers) as response:
             answer = await response.read()
             status = response.status
         calls.append(ActionCall(payload.get("next_action", "?"), len(body), len((payload.get("tracker") or {}).get("events") or []),
@@ -720,7 +732,7 @@ async def _profile(stack: Stack, target: str, proxy_port: int, number: str, post
             for turn, message in enumerate(steps[:turns], start=1):
                 first = len(calls)
                 seconds, body, problem = await _post(session, f"{stack.rasa_url}/webhooks/rest/webhook",
-                                                     {"sender": "bench-profile", "message": message})
+                                                     {"sender": signed_sender("bench-profile"), "message": message})
                 parse_seconds, _, _ = await _post(session, f"{stack.rasa_url}/model/parse?token={stack.token}", {"text": message})
                 made = calls[first:]
                 rows.append({

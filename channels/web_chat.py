@@ -3,13 +3,12 @@
 Rasa 3.6 calls python-socketio's `enter_room` without `await`; in python-socketio 5.x it is a coroutine, so with
 `session_persistence` a browser never joins its conversation's room, which is where Rasa sends every reply,
 an agent's message and a reminder: nothing arrives (RasaHQ/rasa#13027, open). Rasa also lets a client name any
-conversation id, join it and write into it. Here the server issues the ids, and a socket writes only into the
-conversation it joined.
+conversation id, join it and write into it. Here the server issues signed ids (a socket asking for one Settle
+did not issue gets a new conversation), a socket writes only into the conversation it joined, and every
+message passes the same door as on REST (channels/door.py).
 """
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,8 +16,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
 
-#: What an id this channel issued looks like (uuid4().hex); anything else gets a fresh one.
-ISSUED_ID = re.compile(r"[0-9a-f]{32}")
+from channels import door
 
 
 class WebChatInput(SocketIOInput):
@@ -29,20 +27,35 @@ class WebChatInput(SocketIOInput):
         sio, namespace = self.sio, self.namespace or "/"
         handle_message = sio.handlers[namespace][self.user_message_evt]
 
-        async def session_request(sid: str, data: Any) -> None:
+        async def session_request(sid: str, data: Any = None) -> None:  # a client may send no data at all
             asked = data.get("session_id") if isinstance(data, dict) else None
-            session_id = asked if isinstance(asked, str) and ISSUED_ID.fullmatch(asked) else uuid.uuid4().hex
+            session_id = asked if door.is_issued(asked) else door.issue_conversation()
             if self.session_persistence:
                 await sio.enter_room(sid, session_id, namespace=namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
-        async def user_message(sid: str, data: Any) -> None:
-            if not isinstance(data, dict):
+        async def user_message(sid: str, data: Any = None) -> None:
+            if not isinstance(data, dict) or not isinstance(data.get("message"), str):
                 return
             if self.session_persistence and data.get("session_id") not in sio.rooms(sid, namespace=namespace):
                 return  # not this socket's conversation (or no session_request yet): Rasa would take it as-is
-            await handle_message(sid, data)
+            metadata = data.get(self.metadata_key)
+            checked = door.check_message(data["message"])
+            recipient = data["session_id"] if self.session_persistence else sid
+            for answer in checked.answers:
+                await sio.emit(self.bot_message_evt, {"text": answer}, room=recipient, namespace=namespace)
+            if checked.refused:
+                return
+            client = _client_address(sio.get_environ(sid, namespace=namespace))
+            metadata = door.with_client(metadata if isinstance(metadata, dict) else {}, client)
+            await handle_message(sid, {**data, "message": checked.text, self.metadata_key: metadata})
 
         sio.on("session_request", session_request, namespace=namespace)
         sio.on(self.user_message_evt, user_message, namespace=namespace)
         return blueprint
+
+
+def _client_address(environ: dict[str, Any] | None) -> str | None:
+    """The socket's peer address (engine.io's Sanic driver puts the request in the environ)."""
+    request = (environ or {}).get("sanic.request")
+    return getattr(request, "remote_addr", None) or getattr(request, "ip", None)

@@ -40,6 +40,7 @@ class Settings:
     mollie_api_url: str
     rasa_url: str
     rasa_api_token: str | None
+    action_token: str | None
     smtp_host: str
     smtp_port: int
     smtp_from: str
@@ -102,6 +103,7 @@ class Settings:
             mollie_api_url=env.get("MOLLIE_API_URL", "https://api.mollie.com/v2").rstrip("/"),
             rasa_url=env.get("SETTLE_RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
             rasa_api_token=env.get("RASA_API_TOKEN") or None,
+            action_token=env.get("SETTLE_ACTION_TOKEN") or None,
             smtp_host=env.get("SETTLE_SMTP_HOST", "127.0.0.1"),
             smtp_port=int(env.get("SETTLE_SMTP_PORT", "1025")),
             smtp_from=env.get("SETTLE_SMTP_FROM", "Settle Energy <billing@settle.example>"),

@@ -37,6 +37,11 @@ def rasa_api_token(settings: Settings) -> str | None:
         return None
 
 
+def action_token(settings: Settings) -> str:
+    """SETTLE_ACTION_TOKEN, which Rasa sends and the action server requires, or the demo's in var/."""
+    return demo_or_configured(settings, settings.action_token, "SETTLE_ACTION_TOKEN", "action-token")
+
+
 def demo_or_configured(settings: Settings, configured: str | None, variable: str, demo_file: str) -> str:
     """The configured secret, or for the embedded demo (SQLite) a random one kept in var/`demo_file`.
 

@@ -228,7 +228,7 @@ def verify_app_token(session: Session, token: object, secret: str | None, now: d
     """The customer a valid token names, unexpired as of `now`; None for anything else, including no secret set.
 
     Expiry is checked against Settle's clock, not PyJWT's own reading of the wall clock."""
-    if not secret or not isinstance(token, str):
+    if not secret or not isinstance(token, str) or not token.isascii():  # a JWT is ASCII; PyJWT raises on surrogates
         return None
     try:
         claims = jwt.decode(

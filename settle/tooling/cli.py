@@ -21,7 +21,7 @@ from settle.handoff.office_hours import OfficeHours
 from settle.identity.verification import issue_app_token
 from settle.models import Customer
 from settle.policy import load_policy, load_reminder_policy
-from settle.signing import link_secret, rasa_api_token, session_secret
+from settle.signing import action_token, link_secret, rasa_api_token, session_secret
 from settle.tooling import runner
 from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, seed
 from settle.unit_of_work import unit_of_work
@@ -100,6 +100,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         load_reminder_policy(settings.reminder_policy_file)
         link_secret(settings)
         session_secret(settings)
+        # Rasa (endpoints.yml) and the action server read it from the environment every part inherits.
+        os.environ["SETTLE_ACTION_TOKEN"] = action_token(settings)
         OfficeHours.parse(settings.office_hours, settings.timezone)
     except PolicyError as error:
         print(f"settle run: {error}. Fix the policy file and run again.", file=sys.stderr)

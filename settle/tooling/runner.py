@@ -54,9 +54,11 @@ def rasa_command(*args: str) -> list[str]:
 
 
 def action_server(port: int, log_dir: Path = LOG_DIR) -> Part:
+    """rasa-sdk's action server through components/action_server.py: loopback only, and only for callers
+    with SETTLE_ACTION_TOKEN (from the environment, or the demo's in var/)."""
     return Part(
         "action server",
-        rasa_command("run", "actions", "--actions", "actions", "--port", str(port)),
+        [sys.executable, "-m", "components.action_server", "--actions", "actions", "--port", str(port)],
         f"http://127.0.0.1:{port}/health",
         log_dir / "actions.log",
     )
@@ -76,7 +78,8 @@ def rasa_server(port: int, model: str, api_token: str | None, endpoints: str = "
 
 def endpoints_for_ports(path: Path, action_url: str, trackers: Path, project: Path = Path("endpoints.yml")) -> Path:
     """The project's endpoints.yml with this run's action server and tracker file, so tests and
-    benchmarks run Rasa configured as `make run` does."""
+    benchmarks run Rasa configured as `make run` does (the action token header included: Rasa expands
+    ${SETTLE_ACTION_TOKEN} from the environment the parts are started with)."""
     endpoints = yaml.safe_load(project.read_text())
     endpoints["action_endpoint"]["url"] = action_url
     endpoints["tracker_store"]["db"] = str(trackers)

@@ -1,13 +1,11 @@
-"""Paying from the chat: the link, ways to pay, payment status, invoice copies, card numbers."""
+"""Paying from the chat: the link, ways to pay, payment status, invoice copies (card numbers: tests/unit/test_privacy.py)."""
 from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 
 from actions.payments import ActionSendInvoiceCopy, ActionSendPaymentLink, ActionTellPaymentMethods, ActionTellPaymentStatus
-from actions.verification import ActionCheckMessage
 from settle.db import session_factory
 from settle.models import Customer, Invoice, InvoiceStatus
 from settle.payments.incoming import receive_payment
@@ -122,15 +120,3 @@ async def test_invoice_copy_link(actions_database, dispatcher, domain):
     [message] = dispatcher.messages
     assert message["response"] == "utter_invoice_copy"
     assert f"/invoices/{message['invoice_number']}." in message["link"] and message["link"].endswith(".pdf")
-
-
-@pytest.mark.parametrize("text", ["my card is 4111 1111 1111 1111", "5500-0000-0000-0004 exp 03/28", "4012888888881881"])
-async def test_a_typed_card_number_gets_a_warning(dispatcher, domain, text):
-    await ActionCheckMessage().run(dispatcher, make_tracker(text=text), domain)
-    assert responses(dispatcher) == ["utter_no_card_numbers"]
-
-
-@pytest.mark.parametrize("text", ["50000017", "INV-2026-000123", "I paid 1234.56 on 12/11/2026", "call me on 0470 123 456"])
-async def test_ordinary_numbers_get_no_warning(dispatcher, domain, text):
-    assert await ActionCheckMessage().run(dispatcher, make_tracker(text=text), domain) == []
-    assert dispatcher.messages == []

@@ -12,7 +12,7 @@ from tests.actions.conftest import DOMAIN, placeholders
 
 ROOT = Path(__file__).parents[2]
 ACTION_CODE = "\n".join(path.read_text() for path in (ROOT / "actions").glob("*.py"))
-CORE_CODE = "\n".join(path.read_text() for path in (ROOT / "settle").rglob("*.py"))
+CORE_CODE = "\n".join(path.read_text() for folder in ("settle", "channels") for path in (ROOT / folder).rglob("*.py"))
 NAMED_IN_CODE = sorted(set(re.findall(r'"(utter_[a-z_]*[a-z])"', ACTION_CODE + CORE_CODE)))
 REMINDER_POLICY = yaml.safe_load((ROOT / "policy" / "reminders.yml").read_text())
 NAMED_IN_POLICY = {stage["response"] for key in ("stages", "instalment_stages") for stage in REMINDER_POLICY[key]}

@@ -8,6 +8,7 @@ import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
+from settle.identity import conversations
 from settle.tooling import runner
 from tests.conftest import NOW, free_port, seeded_sqlite
 
@@ -22,6 +23,14 @@ CHROMIUM_FLAGS = [
 ]
 expect.set_options(timeout=20_000)  # a reply goes through NLU, policies and the action server on 2 busy cores
 LINK_SECRET = "e2e-link-secret"
+ACTION_TOKEN = "e2e-action-token"
+CONVERSATION_KEY = conversations.conversation_key(LINK_SECRET.encode())
+
+
+def signed(sender: str) -> str:
+    """The conversation id the servers issue for this name (as `POST /chat/conversations` would, with a name
+    a test can read); an id that is already signed stays as it is."""
+    return sender if conversations.is_issued(CONVERSATION_KEY, sender) else conversations.issue(CONVERSATION_KEY, sender)
 
 
 @dataclass
@@ -30,16 +39,19 @@ class Stack:
     web_url: str
     database_url: str
     env: dict
+    actions_url: str = ""
+    logs: tuple[Path, ...] = ()
 
     def bot_said(self, sender: str) -> list[str]:
         """Everything the bot said in a conversation, from the tracker (also what REST did not return)."""
-        tracker = requests.get(f"{self.rasa_url}/conversations/{sender}/tracker", params={"token": RASA_API_TOKEN}, timeout=30)
+        tracker = requests.get(f"{self.rasa_url}/conversations/{signed(sender)}/tracker", params={"token": RASA_API_TOKEN}, timeout=30)
         tracker.raise_for_status()
         return [event.get("text") or "" for event in tracker.json()["events"] if event["event"] == "bot"]
 
     def say(self, sender: str, text: str, metadata: dict | None = None) -> list[str]:
-        """Sends one message over the REST channel and returns Settle's replies."""
-        body = {"sender": sender, "message": text, **({"metadata": metadata} if metadata else {})}
+        """Sends one message over the REST channel, in the conversation signed for `sender`, and returns
+        Settle's replies."""
+        body = {"sender": signed(sender), "message": text, **({"metadata": metadata} if metadata else {})}
         reply = requests.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body, timeout=30)
         reply.raise_for_status()
         return [message.get("text", "") for message in reply.json()]
@@ -59,6 +71,7 @@ def stack(tmp_path_factory) -> Stack:
         "SETTLE_APP_TOKEN_SECRET": APP_TOKEN_SECRET,
         "SETTLE_LINK_SECRET": LINK_SECRET,
         "RASA_API_TOKEN": RASA_API_TOKEN,
+        "SETTLE_ACTION_TOKEN": ACTION_TOKEN,
         "SETTLE_RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "SETTLE_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
         "SETTLE_PAYMENT_PROVIDER": "sandbox",
@@ -78,7 +91,8 @@ def stack(tmp_path_factory) -> Stack:
     try:
         for part, port in parts:
             runner.start(part, port, env=env)
-        yield Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{web_port}", database_url, env)
+        yield Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{web_port}", database_url, env,
+                    f"http://127.0.0.1:{actions_port}", tuple(part.log for part, _ in parts))
     finally:
         runner.stop([part for part, _ in parts])
 

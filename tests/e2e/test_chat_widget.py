@@ -1,15 +1,14 @@
 """The chat widget in headless Chromium against the real stack, seen as a customer sees it."""
 from __future__ import annotations
 
-import re
-
 import requests
 from playwright.sync_api import Page, expect
 
+from settle.identity import conversations
 from settle.identity.verification import issue_app_token
 from settle.tooling.seed import PERSONAS
 from tests.conftest import NOW
-from tests.e2e.conftest import APP_TOKEN_SECRET, RASA_API_TOKEN
+from tests.e2e.conftest import APP_TOKEN_SECRET, CONVERSATION_KEY, RASA_API_TOKEN
 
 EMMA = next(p for p in PERSONAS if p.shape == "usage_up")
 OLIVIA = next(p for p in PERSONAS if p.shape == "price_up")
@@ -171,5 +170,5 @@ def test_a_socket_only_joins_and_writes_into_conversations_the_server_issued(sta
         })""",
         [stack.rasa_url, someone_elses],
     )
-    assert re.fullmatch(r"[0-9a-f]{32}", outcome), outcome  # not the id it asked for
+    assert outcome != "50000017" and conversations.is_issued(CONVERSATION_KEY, outcome), outcome  # a new, signed one
     assert not any("customer number" in text for text in stack.bot_said(someone_elses))

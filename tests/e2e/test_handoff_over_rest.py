@@ -9,6 +9,7 @@ from sqlalchemy import select
 from settle.db import session_factory
 from settle.models import Customer, Escalation
 from settle.tooling.seed import PERSONAS
+from tests.e2e.conftest import signed
 from tests.e2e.test_arrangements_over_rest import verified_conversation
 
 LOUIS = next(p for p in PERSONAS if p.shape == "disputed")
@@ -19,7 +20,7 @@ WILL_JOIN = "I've asked a person from our team to join this chat"
 def queued(stack, conversation_id: str) -> list[Escalation]:
     with session_factory(stack.database_url).begin() as session:
         return session.execute(
-            select(Escalation).where(Escalation.conversation_id == conversation_id).order_by(Escalation.id)
+            select(Escalation).where(Escalation.conversation_id == signed(conversation_id)).order_by(Escalation.id)
         ).scalars().all()
 
 

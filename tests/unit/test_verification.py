@@ -443,3 +443,8 @@ def test_a_conversation_named_like_a_source_does_not_share_its_lockout(session, 
     named_like_the_source = attempt(session, settings, now, LUCAS_RIGHT, conversation="198.51.100.1", number=LUCAS.customer_number,
                                     source="192.0.2.1")
     assert named_like_the_source.outcome == Outcome.VERIFIED
+
+
+@pytest.mark.parametrize("token", ["\udd9a", "é.é.é", "\x00"])
+def test_a_token_that_is_not_ascii_is_no_token(token):
+    assert verify_app_token(None, token, "secret", NOW) is None

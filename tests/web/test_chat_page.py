@@ -7,6 +7,7 @@ import re
 import requests
 
 from settle.config import Settings
+from settle.identity import conversations
 from tests.web.conftest import serve, web_settings
 
 CONFIG_BLOCK = re.compile(r'<script type="application/json" id="settle-chat-config">(.*?)</script>', re.S)
@@ -59,3 +60,14 @@ def test_the_socket_url_comes_from_the_environment(monkeypatch):
     assert Settings.from_environment().chat_socket_url == "http://rasa.internal:5005"
     monkeypatch.setenv("SETTLE_CHAT_SOCKET_URL", "https://chat.settle.example/")
     assert Settings.from_environment().chat_socket_url == "https://chat.settle.example"
+
+
+def test_a_rest_client_gets_a_signed_conversation_id_each_time(web):
+    key = conversations.key_for(web.settings)
+    first = requests.post(f"{web.url}/chat/conversations", timeout=10)
+    second = requests.post(f"{web.url}/chat/conversations", timeout=10)
+
+    assert first.status_code == 200 and set(first.json()) == {"sender"}
+    assert conversations.is_issued(key, first.json()["sender"]) and conversations.is_issued(key, second.json()["sender"])
+    assert first.json()["sender"] != second.json()["sender"]
+    assert requests.get(f"{web.url}/chat/conversations", timeout=10).status_code == 405  # issued on POST only

@@ -228,7 +228,9 @@
       }
       setStatus("Connecting…");
       socket = window.io(opts.socketUrl, { transports: ["websocket"], path: "/socket.io" });
-      // Asking for the stored session on every (re)connect puts us back in the same conversation.
+      // Asking for the stored session on every (re)connect puts us back in the same conversation. The server
+      // signs the ids it issues: one it did not issue (or an old, unsigned one) gets a new conversation, and
+      // session_confirm tells which; until then the input stays disabled.
       socket.on("connect", function () { socket.emit("session_request", { session_id: sessionId }); });
       socket.on("session_confirm", confirmSession);
       socket.on("bot_uttered", receive);

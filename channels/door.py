@@ -1,0 +1,83 @@
+"""What every customer channel checks before a message reaches Rasa, the same on REST and socket.io.
+
+Rasa's NLU takes time quadratic in a message's words and stores whatever is typed, so the door cleans
+the text (no lone surrogates, control or invisible format characters; a blank message goes no further), refuses messages over 2,000 characters with a polite
+answer (Rasa never sees them, nobody else waits for them), and replaces card numbers before anything
+stores them, warning the customer every time. It also says whose conversation a client may write into.
+"""
+from __future__ import annotations
+
+import asyncio
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from settle.config import process_settings
+from settle.identity import conversations
+from settle.identity.privacy import mask_card_numbers
+from settle.identity.verification import verify_app_token
+from settle.outreach import texts
+from settle.unit_of_work import unit_of_work
+
+MAX_MESSAGE_CHARACTERS = 2000
+#: Lone surrogates (a JSON "\ud800" decodes to one), control characters other than tab and newline, and
+#: invisible format characters (zero-width, bidi overrides: "\u200b\u200c" alone reads as "affirm" to the NLU).
+UNPRINTABLE_CATEGORIES = ("Cs", "Cc", "Cf")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A message after the door: `text` goes on to Rasa unless `refused`; `answers` are said first."""
+
+    text: str
+    answers: list[str] = field(default_factory=list)
+    refused: bool = False
+
+
+def check_message(text: str) -> Checked:
+    """The message as Rasa may see it, and what the door answers itself."""
+    if len(text) > MAX_MESSAGE_CHARACTERS:
+        return Checked("", [texts.render("utter_message_too_long", {})], refused=True)
+    cleaned = "".join(
+        character for character in text
+        if character in "\t\n" or unicodedata.category(character) not in UNPRINTABLE_CATEGORIES
+    )
+    if not cleaned.strip():  # Rasa's NLU fails on a message with no text at all: nothing to answer
+        return Checked("", refused=True)
+    masked, found = mask_card_numbers(cleaned)
+    return Checked(masked, [texts.render("utter_no_card_numbers", {})] if found else [])
+
+
+def with_client(metadata: dict[str, Any], client: str | None) -> dict[str, Any]:
+    """The metadata with the address the message came from (throttling is per source); a client can't set it."""
+    return {**metadata, "client": client or "unknown"}
+
+
+@cache
+def _conversation_key() -> bytes:
+    return conversations.key_for(process_settings())
+
+
+def issue_conversation() -> str:
+    """A new signed conversation id."""
+    return conversations.issue(_conversation_key())
+
+
+def is_issued(conversation_id: object) -> bool:
+    """Whether Settle issued this conversation id."""
+    return conversations.is_issued(_conversation_key(), conversation_id)
+
+
+async def may_write(sender: str, metadata: dict[str, Any]) -> bool:
+    """A client may write into a conversation Settle issued, or into its own with a valid app token."""
+    if is_issued(sender):
+        return True
+    token = metadata.get("auth_token")
+    return isinstance(token, str) and bool(token) and await asyncio.to_thread(_valid_app_token, token)
+
+
+def _valid_app_token(token: str) -> bool:
+    uow = unit_of_work()
+    with uow:
+        return verify_app_token(uow.session, token, uow.settings.app_token_secret, uow.clock.now()) is not None
