@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import Event, deserialise_events
+from rasa.shared.core.events import Event, SlotSet, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.orm import Session
 
-from settle.identity.privacy import SECRET_SLOTS, private_events
+from settle.identity.privacy import ANSWER_REMOVED, SECRET_SLOTS, private_events
 
 #: Conversations in the middle of the verification form whose answers this process holds.
 MAX_PENDING_ANSWERS = 10_000
@@ -78,6 +78,11 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
                     slot.value = answers[name]
                 else:
                     slot.reset()
+        # Rasa's form rebuilds a temporary tracker from the events to validate a slot, so the events held in
+        # memory get the answers back too (the stored ones stay masked).
+        for event in tracker.events:
+            if isinstance(event, SlotSet) and event.key in answers and event.value == ANSWER_REMOVED:
+                event.value = answers[event.key]
         return tracker
 
 

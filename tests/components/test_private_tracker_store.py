@@ -89,7 +89,8 @@ def stored_rows(store: PrivateSQLTrackerStore, sender: str) -> list[str]:
         return [row.data for row in session.query(store.SQLEvent).filter_by(sender_id=sender).order_by(store.SQLEvent.id)]
 
 
-def test_rasa_loads_the_store_from_endpoints_yml_with_its_options(tmp_path):
+def test_rasa_loads_the_store_from_endpoints_yml_with_its_options(tmp_path, monkeypatch):
+    monkeypatch.setenv("SETTLE_ACTION_TOKEN", "endpoints-test-token")  # endpoints.yml names it; Rasa expands it
     config = read_endpoint_config(str(ROOT / "endpoints.yml"), "tracker_store")
     config.kwargs["db"] = str(tmp_path / "trackers.db")
 
@@ -137,8 +138,12 @@ async def test_the_answers_come_back_for_the_next_turn_in_this_process_only(opti
     retrieved = await store.retrieve(sender)
     assert retrieved is not None
     assert {name: retrieved.get_slot(name) for name in shape.secrets} == {name: ANSWERS[name] for name in shape.secrets}
-    assert retrieved.latest_message.text == ANSWER_REMOVED  # the events themselves stay masked
+    assert retrieved.latest_message.text == ANSWER_REMOVED  # what the customer typed stays masked
     assert retrieved.get_slot("customer_number") == "50000017"
+
+    # Rasa's form validates on a tracker it rebuilds from the events: the answers must be there too.
+    rebuilt = DialogueStateTracker.from_events(sender, list(retrieved.events), shape.domain.slots)
+    assert {name: rebuilt.get_slot(name) for name in shape.secrets} == {name: ANSWERS[name] for name in shape.secrets}
 
     restarted = await PrivateSQLTrackerStore(domain=shape.domain, **options).retrieve(sender)  # the form asks again
     assert restarted is not None
