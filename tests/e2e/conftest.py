@@ -1,6 +1,7 @@
 """The real thing: the action server and the Rasa server with the trained model, on free loopback ports."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,12 @@ def signed(sender: str) -> str:
     return sender if conversations.is_issued(CONVERSATION_KEY, sender) else conversations.issue(CONVERSATION_KEY, sender)
 
 
+def address_of(sender: str) -> str:
+    """A documentation-range IPv6 address (2001:db8::/32) that is this conversation's own."""
+    digest = hashlib.sha256(signed(sender).encode()).hexdigest()
+    return f"2001:db8:{digest[:4]}:{digest[4:8]}::{digest[8:12]}"
+
+
 @dataclass
 class Stack:
     rasa_url: str
@@ -48,11 +55,13 @@ class Stack:
         tracker.raise_for_status()
         return [event.get("text") or "" for event in tracker.json()["events"] if event["event"] == "bot"]
 
-    def say(self, sender: str, text: str, metadata: dict | None = None) -> list[str]:
+    def say(self, sender: str, text: str, metadata: dict | None = None, client: str | None = None) -> list[str]:
         """Sends one message over the REST channel, in the conversation signed for `sender`, and returns
-        Settle's replies."""
+        Settle's replies. It comes through the stack's trusted proxy from `client`, by default an address of the
+        conversation's own (customers are many; verification throttles per address)."""
         body = {"sender": signed(sender), "message": text, **({"metadata": metadata} if metadata else {})}
-        reply = requests.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body, timeout=30)
+        headers = {"X-Forwarded-For": client or address_of(sender)}
+        reply = requests.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body, headers=headers, timeout=30)
         reply.raise_for_status()
         return [message.get("text", "") for message in reply.json()]
 
@@ -72,6 +81,8 @@ def stack(tmp_path_factory) -> Stack:
         "SETTLE_LINK_SECRET": LINK_SECRET,
         "RASA_API_TOKEN": RASA_API_TOKEN,
         "SETTLE_ACTION_TOKEN": ACTION_TOKEN,
+        # The tests reach Rasa as through one reverse proxy (X-Forwarded-For), as production does.
+        "SANIC_PROXIES_COUNT": "1",
         "SETTLE_RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "SETTLE_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
         "SETTLE_PAYMENT_PROVIDER": "sandbox",

@@ -167,6 +167,16 @@ async def fuzz_the_socket(stack, rng: random.Random, events: int = 400) -> tuple
             # Long polling sends what is queued in one request, and engine.io drops a client that sends more
             # than 16 packets at once; a browser's widget sends one message at a time anyway.
             await asyncio.sleep(0.05)
-        await asyncio.sleep(5)
+        await until_quiet(chat)
         said = [message.get("text") or "" for message in chat.received]
     return sent, said
+
+
+async def until_quiet(chat, quiet_seconds: float = 3, longest: float = 180) -> None:
+    """Waits until the bot has answered what it was sent (no new reply for a few seconds), so its backlog is
+    worked off here and does not slow the tests that come after."""
+    deadline = time.monotonic() + longest
+    seen = -1
+    while len(chat.received) != seen and time.monotonic() < deadline:
+        seen = len(chat.received)
+        await asyncio.sleep(quiet_seconds)

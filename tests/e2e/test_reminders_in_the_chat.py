@@ -43,7 +43,9 @@ def test_reminders_go_out_on_three_channels_and_a_reply_continues_the_journey(st
         summary = run_reminders(on_friday, senders_from(settings))
         again = run_reminders(on_friday, senders_from(settings))
 
-    assert summary.sent.get("chat") == 1 and summary.sent.get("email", 0) > 0 and summary.sent.get("sms", 0) > 0, summary
+    with session_factory(stack.database_url).begin() as session:  # what went wrong, should a send fail
+        errors = session.execute(select(OutboxMessage.channel, OutboxMessage.last_error).where(OutboxMessage.last_error.is_not(None))).all()
+    assert summary.sent.get("chat") == 1 and summary.sent.get("email", 0) > 0 and summary.sent.get("sms", 0) > 0, (summary, errors)
     assert summary.failed == 0 and not again.claimed and not again.sent  # never twice
     with session_factory(stack.database_url).begin() as session:
         claimed = session.execute(select(Reminder.stage)).scalars().all()

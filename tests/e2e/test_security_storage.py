@@ -16,7 +16,7 @@ from settle.identity.verification import issue_app_token
 from settle.models import Customer
 from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, PERSONAS
 from tests.conftest import NOW
-from tests.e2e.conftest import APP_TOKEN_SECRET, RASA_API_TOKEN
+from tests.e2e.conftest import APP_TOKEN_SECRET, RASA_API_TOKEN, signed
 from tests.e2e.test_agent_takeover import escalation_of
 
 CARD = "4111 1111 1111 1111"
@@ -81,7 +81,7 @@ def test_no_card_number_and_no_verification_answer_is_kept_anywhere(stack):
     customer = a_customer_of_our_own(stack, work)
     secrets = spellings(customer.postcode, customer.date_of_birth)
     before = occurrences(work, secrets)
-    me = f"e2e-storage-{uuid.uuid4()}"
+    me = signed(f"e2e-storage-{uuid.uuid4()}")
 
     stack.say(me, f"my card is {CARD}")
     stack.say(me, "what is my balance")
@@ -116,7 +116,7 @@ def test_an_apps_token_is_not_kept_either(stack):
     work = Path(make_url(stack.database_url).database).parent
     customer = a_customer_of_our_own(stack, work)
     token = issue_app_token(customer.customer_number, APP_TOKEN_SECRET, NOW)
-    me = f"e2e-storage-{uuid.uuid4()}"
+    me = signed(f"e2e-storage-{uuid.uuid4()}")
 
     replies = stack.say(me, "what is my balance", metadata={"auth_token": token})
 

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from settle.db import session_factory
 from settle.models import ChatConversation, Customer, Escalation, VerificationFailure, VerificationLockout
 from settle.tooling.seed import PERSONAS
+from tests.e2e.conftest import signed
 
 EMMA = next(p for p in PERSONAS if p.shape == "usage_up")
 EMMA_BORN = EMMA.date_of_birth.strftime("%d/%m/%Y")
@@ -31,7 +32,7 @@ def no_failed_checks(stack):
     def forget() -> None:
         with session_factory(stack.database_url).begin() as session:
             session.execute(delete(VerificationFailure))
-            session.execute(delete(VerificationLockout).where(VerificationLockout.subject == "global"))
+            session.execute(delete(VerificationLockout))
 
     forget()
     yield
@@ -51,18 +52,18 @@ def reminder_chat_of(stack, customer_number: str) -> str | None:
         ).scalar_one_or_none()
 
 
-def check(stack, sender: str, customer_number: str, postcode: str, born: str) -> list[str]:
+def check(stack, sender: str, customer_number: str, postcode: str, born: str, client: str | None = None) -> list[str]:
     """An account question, then the three answers; stops early when the bot refuses to check at all."""
     replies: list[str] = []
     for text in ("how much do I owe?", customer_number, postcode, born):
-        replies += stack.say(sender, text)
-        if any(TOO_MANY in reply for reply in replies):
+        replies += stack.say(sender, text, client=client)
+        if any(TOO_MANY in reply or PAUSED in reply for reply in replies):
             break
     return replies
 
 
 def test_the_real_customer_still_verifies_after_an_attacker_tried_her_number(stack):
-    attacker = f"e2e-attacker-{uuid.uuid4()}"
+    attacker = signed(f"e2e-attacker-{uuid.uuid4()}")
     stack.say(attacker, "how much do I owe?")
     for _ in range(3):
         stack.say(attacker, EMMA.customer_number)
@@ -71,7 +72,7 @@ def test_the_real_customer_still_verifies_after_an_attacker_tried_her_number(sta
     assert any(PAUSED in reply for reply in replies), replies
     assert not any(FOUND in reply for reply in replies)
 
-    emma = f"e2e-real-emma-{uuid.uuid4()}"
+    emma = signed(f"e2e-real-emma-{uuid.uuid4()}")
     replies = check(stack, emma, EMMA.customer_number, EMMA.postcode, EMMA_BORN)
     assert any(FOUND in reply for reply in replies), replies
     assert any("In total you have" in reply for reply in replies)
@@ -91,7 +92,7 @@ def test_a_common_postcode_sprayed_over_forty_customer_numbers_verifies_no_one(s
 
     senders, refused, said = [], 0, []
     for number, _ in targets:
-        sender = f"e2e-spray-{uuid.uuid4()}"  # a new conversation for every try
+        sender = signed(f"e2e-spray-{uuid.uuid4()}")  # a new conversation for every try
         senders.append(sender)
         replies = check(stack, sender, number, COMMON_POSTCODE, GUESSED_BIRTH_DATE.strftime("%d/%m/%Y"))
         refused += any(TOO_MANY in reply for reply in replies)
@@ -106,6 +107,25 @@ def test_a_common_postcode_sprayed_over_forty_customer_numbers_verifies_no_one(s
     assert len(failed) == 21 and refused == SPRAYED_NUMBERS - 20, (len(failed), refused)
     assert any("try again in 5 minutes" in reply for reply in said)
     assert escalations_of(stack, senders) == []
+
+
+def test_a_spray_from_one_address_is_paused_after_ten_tries(stack):
+    attacker_address = "2001:db8:bad::1"
+    with session_factory(stack.database_url).begin() as session:
+        numbers = session.execute(select(Customer.customer_number).order_by(Customer.id).limit(SPRAYED_NUMBERS)).scalars().all()
+    said, paused = [], 0
+    for number in numbers:  # a new conversation for every try, all from one machine
+        replies = check(stack, signed(f"e2e-one-source-{uuid.uuid4()}"), number, COMMON_POSTCODE,
+                        GUESSED_BIRTH_DATE.strftime("%d/%m/%Y"), client=attacker_address)
+        paused += any(PAUSED in reply for reply in replies)
+        said += replies
+    with session_factory(stack.database_url).begin() as session:
+        failed = len(session.execute(select(VerificationFailure.id)).all())
+    assert not any(FOUND in reply or "€" in reply for reply in said)
+    assert failed == 10 and paused == SPRAYED_NUMBERS - 9, (failed, paused)  # the tenth failure pauses the address
+
+    emma = signed(f"e2e-real-emma-{uuid.uuid4()}")  # from her own address, she is not paused
+    assert any(FOUND in reply for reply in check(stack, emma, EMMA.customer_number, EMMA.postcode, EMMA_BORN))
 
 
 def test_a_customer_arriving_during_a_pause_is_told_when_to_come_back(stack):
@@ -124,7 +144,7 @@ def test_a_customer_arriving_during_a_pause_is_told_when_to_come_back(stack):
 
 
 def test_number_and_postcode_in_one_message_are_not_asked_again(stack):
-    me = f"e2e-both-{uuid.uuid4()}"
+    me = signed(f"e2e-both-{uuid.uuid4()}")
     stack.say(me, "how much do I owe?")
     asked = stack.say(me, f"{EMMA.customer_number}, postcode {EMMA.postcode}")
     assert any("date of birth" in reply for reply in asked) and not any("postcode" in reply for reply in asked), asked
