@@ -38,6 +38,20 @@ class InvoiceSummary:
             return 0  # paid, or on hold (disputed, in a plan): nothing is late
         return max((today - self.due_date).days, 0)
 
+    @classmethod
+    def of(cls, invoice: Invoice, paid_cents: int) -> InvoiceSummary:
+        """An invoice with what was paid of it, as the questions about bills see it."""
+        return cls(
+            number=invoice.number,
+            period_start=invoice.period_start,
+            period_end=invoice.period_end,
+            issue_date=invoice.issue_date,
+            due_date=invoice.due_date,
+            total=euros(invoice.total_cents),
+            paid=euros(paid_cents),
+            status=invoice.status,
+        )
+
     def state(self, today: date) -> str:
         """overdue, or the stored status: what a list of bills says about each one."""
         return "overdue" if self.days_overdue(today) else self.status.value
@@ -87,16 +101,7 @@ def _summaries(session: Session, customer_id: int, *conditions, newest_first: bo
         .limit(limit)
     )
     return [
-        InvoiceSummary(
-            number=invoice.number,
-            period_start=invoice.period_start,
-            period_end=invoice.period_end,
-            issue_date=invoice.issue_date,
-            due_date=invoice.due_date,
-            total=euros(invoice.total_cents),
-            paid=euros(paid_cents),
-            status=invoice.status,
-        )
+        InvoiceSummary.of(invoice, paid_cents)
         for invoice, paid_cents in session.execute(query)
     ]
 

@@ -41,17 +41,7 @@ def open_cents(session: Session, invoice: Invoice) -> int:
 
 def invoice_summary(session: Session, invoice: Invoice) -> InvoiceSummary:
     """One invoice as billing sees it (whose rules decide, for example, whether it is overdue)."""
-    open_amount = open_cents(session, invoice)
-    return InvoiceSummary(
-        number=invoice.number,
-        period_start=invoice.period_start,
-        period_end=invoice.period_end,
-        issue_date=invoice.issue_date,
-        due_date=invoice.due_date,
-        total=euros(invoice.total_cents),
-        paid=euros(invoice.total_cents - open_amount),
-        status=invoice.status,
-    )
+    return InvoiceSummary.of(invoice, invoice.total_cents - open_cents(session, invoice))
 
 
 def receive_payment(
