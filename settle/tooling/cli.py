@@ -313,8 +313,9 @@ def _print_where_to_talk(token: str | None) -> None:
     base = f"http://127.0.0.1:{RASA_PORT}"
     print(
         f"\nSettle is running.\n"
-        f"  REST:      curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' "
-        f"-d '{{\"sender\": \"me\", \"message\": \"hi\"}}'\n"
+        f"  REST:      POST http://127.0.0.1:{WEB_PORT}/chat/conversations gives a conversation id (\"sender\"), then\n"
+        f"             curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' "
+        f"-d '{{\"sender\": \"<that id>\", \"message\": \"hi\"}}' (README: the whole example)\n"
         f"  socket.io: {base}/socket.io\n"
         f"  chat:      http://127.0.0.1:{WEB_PORT}/chat (the website's chat widget)\n"
         f"  agents:    http://127.0.0.1:{WEB_PORT}/agent (demo agent: {DEMO_AGENT_EMAIL} / {DEMO_AGENT_PASSWORD})\n"

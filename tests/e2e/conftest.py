@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,9 +111,13 @@ def stack(tmp_path_factory) -> Stack:
 
 @pytest.fixture(scope="session")
 def browser():
-    """Debian's Chromium, headless, driven by Playwright (which downloads no browser of its own)."""
+    """Debian's Chromium, headless, driven by Playwright (which downloads no browser of its own).
+
+    The browser is the customer's, not Settle's: it runs on the real clock also when the suite runs with the date
+    moved by libfaketime, under which Chromium's first page load can stall."""
+    real_clock = {name: value for name, value in os.environ.items() if name not in ("LD_PRELOAD", "FAKETIME")}
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, env=real_clock)
         yield chromium
         chromium.close()
 
