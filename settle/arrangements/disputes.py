@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from settle.errors import AlreadyDisputed, InvoiceNotFound, UnusableDisputeReason
 from settle.handoff.escalations import escalate
-from settle.identity.card_numbers import contains_card_number
+from settle.identity.privacy import mask_card_numbers
 from settle.models import Dispute, DisputeStatus, EscalationReason, Invoice, InvoiceStatus
 from settle.money import euros
 
@@ -53,7 +53,7 @@ def check_reason(reason: str) -> str:
     Raises:
         UnusableDisputeReason: it holds a payment card number, or is shorter than three characters.
     """
-    if contains_card_number(reason):
+    if mask_card_numbers(reason)[1]:
         raise UnusableDisputeReason("card_number")
     if len((reason or "").strip()) < MIN_REASON_LENGTH:
         raise UnusableDisputeReason("too_short")
