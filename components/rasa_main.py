@@ -3,7 +3,8 @@ first (settle/tooling/runner.py starts the Rasa server this way).
 
 Two arguments are added here, in the process, rather than by whoever starts it: the HTTP API's token
 (from RASA_API_TOKEN: a command line is visible to every user of the machine in `ps`), and the origins
-browsers may call Rasa from (SETTLE_PUBLIC_URL and SETTLE_ALLOWED_ORIGINS), never `*`.
+browsers may call Rasa from (SETTLE_PUBLIC_URL and SETTLE_ALLOWED_ORIGINS), never `*`. In the production
+shape it refuses to start, in one line, without the shared secrets (`Settings.missing_secrets_refusal`).
 """
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ def with_settle_arguments(argv: list[str], environment: dict[str, str] | os._Env
     """`rasa run`'s arguments with the API token and the CORS origins in place of any given."""
     if len(argv) < 2 or argv[1] != "run":
         return argv
+    refusal = process_settings().missing_secrets_refusal()
+    if refusal:
+        sys.exit(f"rasa_main: {refusal}.")
     arguments = _without_option(argv, "--cors")
     arguments += ["--cors", *process_settings().browser_origins()]
     if "--enable-api" in arguments:

@@ -73,6 +73,20 @@ class Settings:
                     "(with MOLLIE_API_KEY), or SETTLE_DEMO=1 to run the demo")
         return None
 
+    def missing_secrets_refusal(self) -> str | None:
+        """Why a server must not start, or None: in the production shape (PostgreSQL and Redis: several
+        processes, on several machines) every secret comes from the environment, the same in each process.
+        The demo's random ones in var/ would differ per machine, so what one signed another would refuse."""
+        if not (self.database_url.startswith("postgresql") and self.redis_url):
+            return None
+        missing = [name for name, value in (
+            ("SETTLE_LINK_SECRET", self.link_secret), ("SETTLE_SESSION_SECRET", self.session_secret),
+            ("RASA_API_TOKEN", self.rasa_api_token), ("SETTLE_ACTION_TOKEN", self.action_token),
+        ) if not value]
+        if not missing:
+            return None
+        return f"with PostgreSQL and Redis (several processes) set {', '.join(missing)} in the environment, the same for every process"
+
     def browser_origins(self) -> tuple[str, ...]:
         """The origins whose pages may talk to Rasa from a browser (its CORS list)."""
         parts = urlsplit(self.public_url)

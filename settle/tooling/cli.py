@@ -94,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"settle run: no trained model at {MODEL}; run `make train` first.", file=sys.stderr)
         return 1
     settings = process_settings()
-    refusal = settings.sandbox_refusal()
+    refusal = settings.sandbox_refusal() or settings.missing_secrets_refusal()
     if refusal:
         print(f"settle run: {refusal}.", file=sys.stderr)
         return 1
