@@ -90,6 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Starts the web app, the action server and the Rasa server (or `rasa shell`), or the parts asked for,
     until Ctrl-C or SIGTERM, which stop every one of them."""
     with_rasa = "rasa" in args.parts and not args.shell
+    parent = os.getppid() if args.stop_with_parent else None
     if (with_rasa or args.shell) and not os.path.exists(MODEL):
         print(f"settle run: no trained model at {MODEL}; run `make train` first.", file=sys.stderr)
         return 1
@@ -149,7 +150,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             _print_where_to_talk(token, args.rasa_port, args.web_port)
         else:
             say(f"Running the {', '.join(part.name for part in started)}; Ctrl-C or SIGTERM stops them")
-        runner.watch(started)
+        runner.watch(started, parent)
+        say("Stopping: the command that started settle run has ended")
     except StartupError as error:
         print(f"settle run: {error}", file=sys.stderr)
         return 1
@@ -405,6 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--web-port", type=int, default=WEB_PORT)
     run.add_argument("--actions-port", type=int, default=ACTIONS_PORT)
     run.add_argument("--rasa-port", type=int, default=RASA_PORT)
+    run.add_argument("--stop-with-parent", action="store_true",
+                     help="also stop when the command that started it ends (make run: make does not pass SIGTERM on)")
     run.set_defaults(handler=cmd_run)
     return parser
 

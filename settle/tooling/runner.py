@@ -168,9 +168,10 @@ def _ignore_stop_signals() -> dict:
     return {number: signal.signal(number, signal.SIG_IGN) for number in (signal.SIGINT, signal.SIGTERM)}
 
 
-def watch(parts: list[Part]) -> None:
-    """Waits until Ctrl-C, SIGTERM (with `stop_on_sigterm`) or until a part stops on its own, which it reports."""
-    while True:
+def watch(parts: list[Part], parent: int | None = None) -> None:
+    """Waits until Ctrl-C, SIGTERM (with `stop_on_sigterm`) or until a part stops on its own, which it reports;
+    with `parent`, returns when that process has ended (this one is then handed to another parent)."""
+    while parent is None or os.getppid() == parent:
         for part in parts:
             if part.process is None or part.process.poll() is not None:
                 raise StartupError(f"The {part.name} stopped unexpectedly; its log is {part.log}:\n{_tail(part.log)}")
