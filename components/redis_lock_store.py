@@ -102,7 +102,8 @@ class AtomicRedisLockStore(LockStore):
             await asyncio.sleep(wait_time_in_seconds)
 
     def get_lock(self, conversation_id: str) -> TicketLock | None:
-        """The valid tickets, lowest number (the one being served) first; None when there are none."""
+        """The valid tickets, lowest number (the one being served) first, their expiry on Redis's clock (not this
+        machine's, so use their numbers); None when there are none."""
         flat = self._valid_tickets(keys=self._keys(conversation_id))
         if not flat:
             return None

@@ -58,7 +58,7 @@ def run_contest(store: LockStore, prefix: str, patience: float = 90) -> Contest:
     async def attempt(conversation_id: str) -> None:
         try:
             async with store.lock(conversation_id, lock_lifetime=30, wait_time_in_seconds=0.005) as held:
-                contest.enter(conversation_id, held.now_serving)
+                contest.enter(conversation_id, held.tickets[0].number)  # the ticket being served: this one
                 await asyncio.sleep(0)  # others run while this one holds the lock
                 await asyncio.sleep(0.0005)
                 contest.leave(conversation_id)
