@@ -29,6 +29,10 @@ def machine() -> dict:
 
 # The figures a designer or maintainer compares between two runs: (label, path in report.json, higher is better).
 HEADLINES = [
+    ("in-scope accuracy, cross-validated", ("nlu", "configs", "config", "cv_decisions", "in_scope_accuracy"), True),
+    ("out-of-scope recall, cross-validated", ("nlu", "configs", "config", "cv_decisions", "oos_recall"), True),
+    ("in-scope false rejections, cross-validated", ("nlu", "configs", "config", "cv_decisions", "false_rejections"), False),
+    ("in-scope accuracy, leave-one-source-out", ("nlu", "configs", "config", "loso", "pooled", "in_scope_accuracy"), True),
     ("intent macro-F1, cross-validated", ("nlu", "configs", "config", "cv", "intent_macro_f1"), True),
     ("entity F1, cross-validated", ("nlu", "configs", "config", "cv", "entities", "f1"), True),
     ("out-of-scope recall at the tuned threshold", ("nlu", "configs", "config", "tuned", "oos_recall"), True),

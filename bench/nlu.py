@@ -1,9 +1,16 @@
-"""NLU benchmark: cross-validated intent and entity quality, out-of-scope handling and a data-tuned threshold.
+"""NLU benchmark: cross-validated intent and entity quality, out-of-scope handling and a data-tuned threshold,
+and a leave-one-source-out score that predicts how the model does on other people's phrasing.
 
 Every config is trained and scored on the SAME stratified folds of data/nlu (fixed seed), so the figures
 compare pipelines, not luck of the split. Rasa runs in child processes (`python -m rasa train nlu`, and a
 small parse script using `Agent.load`), so this module never imports Rasa: the settle package stays free
 of it, and each model's memory is returned when its process ends.
+
+Leave-one-source-out: the training data comes from several sources (our own examples, and each public
+dataset under data/nlu/public, named by the `metadata: {source: ...}` of its intent blocks). Each source in
+turn is left out of training and scored, on its examples whose intent the other sources still teach. Ordinary
+cross-validation mixes every source into every fold and flatters the model; this score says how it does on
+phrasing it has never seen, which is what an independent evaluation measures.
 
 The confidence used for out-of-scope handling is the classifier's own (the top of `intent_ranking`
 without `nlu_fallback`), so one run gives the figures at every threshold of the sweep.
@@ -35,7 +42,10 @@ FALLBACK = "nlu_fallback"
 THRESHOLDS = [round(0.20 + 0.05 * step, 2) for step in range(15)]  # 0.20 … 0.90
 MAX_FALSE_REJECTIONS = 0.03
 TARGET_MACRO_F1 = 0.95
-TARGET_OOS_RECALL = 0.90
+TARGET_OOS_RECALL = 0.95
+TARGET_IN_SCOPE_ACCURACY = 0.95
+TARGET_LOSO_IN_SCOPE_ACCURACY = 0.85
+OWN_SOURCE = "settle"
 
 ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<entity>[^):]+)(?::[^)]*)?\)|\{(?P<json>[^}]*)\})")
 
@@ -68,12 +78,14 @@ asyncio.run(main(*sys.argv[1:4]))
 
 @dataclass(frozen=True)
 class Example:
-    """One NLU example: plain text, its intent, its entities as (start, end, type), and the annotated line."""
+    """One NLU example: plain text, its intent, its entities as (start, end, type), the annotated line, and
+    where it comes from (our own data, or the public dataset named in its block's metadata)."""
 
     text: str
     intent: str
     entities: tuple = ()
     raw: str = ""
+    source: str = OWN_SOURCE
 
 
 @dataclass
@@ -138,16 +150,18 @@ def load_nlu(paths: list[Path]) -> NluData:
             data.examples.append(Example(item["text"], item["intent"], entities, annotate(item["text"], entities)))
         for section in content.get("nlu") or []:
             if "intent" in section:
+                source = (section.get("metadata") or {}).get("source", OWN_SOURCE)
                 for raw in _example_lines(section.get("examples", "")):
                     text, entities = parse_annotated(raw)
-                    data.examples.append(Example(text, section["intent"], entities, raw))
+                    data.examples.append(Example(text, section["intent"], entities, raw, source))
             else:
                 data.extras.append(section)
     return data
 
 
 def project_files(directory: Path = NLU_DATA) -> list[Path]:
-    return sorted(Path(directory).glob("*.yml"))
+    """Every NLU file the model trains on: ours and, in subfolders, the public datasets'."""
+    return sorted(Path(directory).rglob("*.yml"))
 
 
 def write_training_file(path: Path, examples: list[Example], extras: list[dict]) -> None:
@@ -246,6 +260,22 @@ def oos_scores(true: list[str], pred: list[str], confidence: list[float], thresh
         "false_rejections": sum(in_scope) / len(in_scope) if in_scope else 0.0,
         "oos_examples": len(oos),
         "in_scope_examples": len(in_scope),
+    }
+
+
+def decisions(true: list[str], pred: list[str], confidence: list[float], threshold: float) -> dict:
+    """What a customer meets at one threshold: the share of in-scope messages understood (right intent, not
+    rejected), the share of out-of-scope messages rejected, and the share of in-scope messages rejected."""
+    in_scope = [(t, p, c) for t, p, c in zip(true, pred, confidence) if t != OOS]
+    out_of_scope = [(p, c) for t, p, c in zip(true, pred, confidence) if t == OOS]
+    understood = sum(1 for t, p, c in in_scope if p == t and not rejected(p, c, threshold))
+    return {
+        "threshold": threshold,
+        "in_scope_accuracy": understood / len(in_scope) if in_scope else None,
+        "oos_recall": sum(rejected(p, c, threshold) for p, c in out_of_scope) / len(out_of_scope) if out_of_scope else None,
+        "false_rejections": sum(rejected(p, c, threshold) for _, p, c in in_scope) / len(in_scope) if in_scope else None,
+        "in_scope_examples": len(in_scope),
+        "oos_examples": len(out_of_scope),
     }
 
 
@@ -446,6 +476,19 @@ def markdown(figures: dict) -> str:
     def row(label, fn):
         out.append(f"| {label} | " + " | ".join(fn(configs[n]) for n in names) + " |")
 
+    def share(value):
+        return "–" if value is None else _pct(value)
+
+    row(f"in-scope accuracy, cross-validated (target ≥ {TARGET_IN_SCOPE_ACCURACY:.0%})",
+        lambda c: share(c["cv_decisions"]["in_scope_accuracy"]))
+    row(f"out-of-scope recall / in-scope false rejections, cross-validated (targets ≥ {TARGET_OOS_RECALL:.0%} / "
+        f"≤ {MAX_FALSE_REJECTIONS:.0%})",
+        lambda c: f"{share(c['cv_decisions']['oos_recall'])} / {share(c['cv_decisions']['false_rejections'])}")
+    row(f"leave-one-source-out: in-scope accuracy (target ≥ {TARGET_LOSO_IN_SCOPE_ACCURACY:.0%})",
+        lambda c: share(c["loso"]["pooled"]["in_scope_accuracy"]) if "loso" in c else "–")
+    row("leave-one-source-out: out-of-scope recall / false rejections",
+        lambda c: f"{share(c['loso']['pooled']['oos_recall'])} / {share(c['loso']['pooled']['false_rejections'])}"
+        if "loso" in c else "–")
     row("intent macro-F1", lambda c: f"{c['cv']['intent_macro_f1']:.3f}")
     row("intent accuracy", lambda c: f"{c['cv']['intent_accuracy']:.3f}")
     row("entity F1 (exact span + type)", lambda c: f"{c['cv']['entities']['f1']:.3f}")
@@ -459,6 +502,8 @@ def markdown(figures: dict) -> str:
     if any("test" in c for c in configs.values()):
         row("held-out set: intent macro-F1", lambda c: f"{c['test']['intent_macro_f1']:.3f}" if "test" in c else "–")
         row("held-out set: intent accuracy", lambda c: f"{c['test']['intent_accuracy']:.3f}" if "test" in c else "–")
+        row("held-out set: in-scope accuracy at current threshold",
+            lambda c: share(c["test_decisions"]["in_scope_accuracy"]) if "test" in c else "–")
         row("held-out set: OOS recall / false rej. at current",
             lambda c: f"{_pct(c['test_at_current']['oos_recall'])} / {_pct(c['test_at_current']['false_rejections'])}" if "test" in c else "–")
         row("held-out set: OOS recall / false rej. at tuned",
@@ -469,6 +514,14 @@ def markdown(figures: dict) -> str:
         out += ["", f"Paired on the same examples: `{names[0]}` alone right {p['only_first_right']} times, "
                 f"`{name}` alone right {p['only_second_right']} times (McNemar exact "
                 + ("p < 0.001)." if p["p_value"] < 0.001 else f"p = {p['p_value']:.3f}).")]
+    for n in names:
+        if "loso" in configs[n]:
+            out += ["", f"### Leave-one-source-out, `{n}` (trained without the source, scored on it at the current threshold)",
+                    "", "| left out | in-scope examples | in-scope accuracy | false rejections | out-of-scope examples | out-of-scope recall |",
+                    "|---|---:|---:|---:|---:|---:|"]
+            for source, d in [*configs[n]["loso"]["sources"].items(), ("all, pooled", configs[n]["loso"]["pooled"])]:
+                out.append(f"| {source} | {d['in_scope_examples']} | {share(d['in_scope_accuracy'])} | "
+                           f"{share(d['false_rejections'])} | {d['oos_examples']} | {share(d['oos_recall'])} |")
     out += ["", "### Threshold curve (cross-validated)", "",
             "| threshold | " + " | ".join(f"`{n}` OOS recall | `{n}` false rej." for n in names) + " |",
             "|---|" + "---|---|" * len(names)]
@@ -513,10 +566,18 @@ def run_nlu(folds: int, nlu_test: Path | None, configs: list[Path], say=print, *
     say(f"nlu: {len(data.examples)} examples, {len(set(labels))} intents, {folds} folds, configs "
         + ", ".join(str(c) for c in configs))
     results: dict[tuple, dict | None] = {}
+    sources = sorted({example.source for example in data.examples})
 
     def run(fold, config):
         name = _name(config)
-        if fold == "all":
+        if str(fold).startswith("loso:"):
+            source = fold.split(":", 1)[1]
+            say(f"nlu: {name} without the source {source}, scored on it")
+            train = [e for e in data.examples if e.source != source]
+            taught = {e.intent for e in train}
+            test = [e for e in data.examples if e.source == source and e.intent in taught]
+            where = WORK_DIR / name / f"loso-{source}"
+        elif fold == "all":
             say(f"nlu: {name} on all data, to score {nlu_test}")
             train, test, where = data.examples, test_data.examples, WORK_DIR / name / "all"
         else:
@@ -527,7 +588,8 @@ def run_nlu(folds: int, nlu_test: Path | None, configs: list[Path], say=print, *
         results[(fold, name)] = train_and_parse(Path(config), train, test, data.extras, where, say,
                                                 reuse_only=finished_only)
 
-    order = [0] + (["all"] if test_data is not None else []) + list(range(1, folds))
+    loso = [f"loso:{source}" for source in sources] if len(sources) > 1 else []
+    order = [0] + (["all"] if test_data is not None else []) + loso + list(range(1, folds))
     for fold in order:
         for config in configs:
             run(fold, config)
@@ -551,6 +613,7 @@ def run_nlu(folds: int, nlu_test: Path | None, configs: list[Path], say=print, *
         entry = {
             "config": str(config),
             "cv": cv,
+            "cv_decisions": decisions(true, pred, conf, current),
             "at_current": oos_scores(true, pred, conf, current),
             "tuned": choose_threshold(cv["curve"]),
             "train_seconds": seconds,
@@ -558,6 +621,16 @@ def run_nlu(folds: int, nlu_test: Path | None, configs: list[Path], say=print, *
             "confusion_png": str(REPORT_DIR / f"nlu_confusion_{name}.png"),
         }
         confusion_png(rows, Path(entry["confusion_png"]), f"{name}: folds {[f + 1 for f in done]} of {folds}")
+        loso_runs = {fold.split(":", 1)[1]: results.get((fold, name)) for fold in loso}
+        if loso_runs and all(loso_runs.values()):
+            pooled = [row for run_ in loso_runs.values() for row in run_["rows"]]
+            entry["loso"] = {
+                "pooled": decisions([r["intent"] for r in pooled], [r["pred_intent"] for r in pooled],
+                                    [r["confidence"] for r in pooled], current),
+                "sources": {source: decisions([r["intent"] for r in run_["rows"]], [r["pred_intent"] for r in run_["rows"]],
+                                              [r["confidence"] for r in run_["rows"]], current)
+                            for source, run_ in loso_runs.items()},
+            }
         held_out = results.get(("all", name))
         if held_out:
             t_rows = held_out["rows"]
@@ -566,6 +639,7 @@ def run_nlu(folds: int, nlu_test: Path | None, configs: list[Path], say=print, *
             t_conf = [r["confidence"] for r in t_rows]
             entry["test"] = {**score(t_rows), "file": str(nlu_test)}
             entry["test_at_current"] = oos_scores(t_true, t_pred, t_conf, current)
+            entry["test_decisions"] = decisions(t_true, t_pred, t_conf, current)
             entry["test_at_tuned"] = oos_scores(t_true, t_pred, t_conf, entry["tuned"]["threshold"])
             entry["test_train_seconds"] = held_out["train_seconds"]
         figures["configs"][name] = entry

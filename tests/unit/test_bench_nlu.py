@@ -13,6 +13,7 @@ from bench.nlu import (
     choose_threshold,
     confused_pairs,
     current_threshold,
+    decisions,
     entity_f1,
     load_nlu,
     macro_f1,
@@ -174,8 +175,9 @@ def test_the_report_lists_precision_and_recall_of_every_intent_weakest_first():
             for true, pred in [("greet", "greet"), ("greet", "greet"), ("thank", "greet"), ("thank", "thank"),
                                ("out_of_scope", "out_of_scope")]]
     cv = score(rows)
-    entry = {"cv": cv, "at_current": oos_scores([r["intent"] for r in rows], [r["pred_intent"] for r in rows],
-                                                [0.9] * 5, 0.3),
+    true, pred = [r["intent"] for r in rows], [r["pred_intent"] for r in rows]
+    entry = {"cv": cv, "at_current": oos_scores(true, pred, [0.9] * 5, 0.3),
+             "cv_decisions": decisions(true, pred, [0.9] * 5, 0.3),
              "tuned": {**choose_threshold(cv["curve"])}, "train_seconds_mean": 1.0, "confusion_png": "c.png"}
     figures = {"folds": 3, "folds_scored": [1], "examples": 5, "examples_scored": 5, "configs": {"config": entry},
                "threshold_png": "t.png"}
@@ -207,3 +209,31 @@ def test_tuning_the_threshold_reuses_finished_runs_but_a_pipeline_change_does_no
     assert retuned.read_text() != base and changed.read_text() != base
     assert trained_settings(retuned) == trained_settings(ROOT / "config.yml")
     assert trained_settings(changed) != trained_settings(ROOT / "config.yml")
+
+
+def test_in_scope_accuracy_counts_a_right_intent_below_the_threshold_as_not_understood():
+    true = ["greet", "greet", "thank", "thank", "out_of_scope", "out_of_scope"]
+    pred = ["greet", "greet", "greet", "thank", "out_of_scope", "thank"]
+    confidence = [0.9, 0.2, 0.9, 0.9, 0.9, 0.9]
+    figures = decisions(true, pred, confidence, threshold=0.3)
+    assert figures["in_scope_accuracy"] == 0.5       # greet (0.9) and thank right; greet at 0.2 is rejected
+    assert figures["false_rejections"] == 0.25       # the greet at 0.2
+    assert figures["oos_recall"] == 0.5              # one of two out-of-scope messages rejected
+    assert decisions(["greet"], ["greet"], [0.9], 0.3)["oos_recall"] is None  # nothing to recall: no figure
+
+
+def test_each_example_knows_its_source_so_a_whole_source_can_be_left_out(tmp_path):
+    (tmp_path / "ours.yml").write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hello\n')
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "clinc150.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: greet\n  metadata:\n    source: clinc150\n  examples: |\n    - hi there\n')
+    data = load_nlu(project_files(tmp_path))
+    assert [(e.text, e.source) for e in data.examples] == [("hello", "settle"), ("hi there", "clinc150")]
+
+
+def test_no_public_example_repeats_our_own_or_held_out_examples():
+    ours = {e.text.casefold().strip(" .!?") for e in load_nlu(sorted((ROOT / "data" / "nlu").glob("*.yml"))
+                                                               + [ROOT / "tests" / "nlu" / "held_out.yml"]).examples}
+    public = load_nlu(sorted((ROOT / "data" / "nlu" / "public").glob("*.yml"))).examples
+    assert public and {e.source for e in public} >= {"clinc150", "banking77"}
+    assert [e.text for e in public if e.text.casefold().strip(" .!?") in ours] == []
