@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, Integer, String, exists, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, sessionmaker
 
 from settle.arrangements.plans import break_late_plans
@@ -258,7 +259,7 @@ def _queue_first_messages(session: Session, reminder_ids: list[int], policy: Rem
         .outerjoin(ChatConversation, ChatConversation.customer_id == Customer.id)
         .where(Reminder.id.in_(reminder_ids))
     ).all()
-    leads: dict[int, tuple] = {}
+    leads: dict[int, Row] = {}
     for row in rows:
         lead = leads.get(row.Customer.id)
         if lead is None or _precedence(row.stage_order, row.subject) > _precedence(lead.stage_order, lead.subject):
