@@ -6,7 +6,7 @@ an agent has the chat.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -16,7 +16,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import verified_customer_id
 from settle.errors import CallbackProblem
 from settle.handoff import services
-from settle.identity.privacy import private_events
+from settle.handoff.takeover import chat_lines
 from settle.models import EscalationReason
 from settle.unit_of_work import unit_of_work
 
@@ -34,19 +34,8 @@ def _intent(event: dict) -> str:
 
 
 def chat_so_far(tracker: Tracker) -> list[dict]:
-    """The customer's and the bot's messages, oldest first, without Settle's own external events, as they
-    may be kept: no card numbers, no answers to the verification's secret questions."""
-    lines = []
-    for event in private_events(tracker.events):
-        if event.get("event") == "user" and not _intent(event).startswith("EXTERNAL_"):
-            who = "customer"
-        elif event.get("event") == "bot" and event.get("text"):
-            who = "bot"
-        else:
-            continue
-        at = datetime.fromtimestamp(event.get("timestamp") or 0, timezone.utc).isoformat()
-        lines.append({"who": who, "text": event.get("text") or "", "at": at})
-    return lines
+    """The customer's and the bot's messages so far, oldest first, as they may be kept."""
+    return chat_lines(tracker.events)
 
 
 def topics_asked(tracker: Tracker) -> list[str]:
