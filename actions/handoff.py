@@ -147,7 +147,8 @@ class ActionRelayToAgent(Action):
 
 
 class ActionRelayAgentMessages(Action):
-    """Sends the agent's replies that are waiting for this chat, in order, each once."""
+    """Sends the agent's replies that are waiting for this chat, in order, each once, marked with the
+    agent's name (`agent_name`): the chat widget shows them as a person's, not the bot's."""
 
     def name(self) -> str:
         return "action_relay_agent_messages"
@@ -155,8 +156,8 @@ class ActionRelayAgentMessages(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         if not from_the_console(tracker):
             return []
-        for text in services.undelivered_replies(unit_of_work(), tracker.sender_id):
-            dispatcher.utter_message(text=text)
+        for reply in services.undelivered_replies(unit_of_work(), tracker.sender_id):
+            dispatcher.utter_message(text=reply.text, agent_name=reply.agent_name)
         return []
 
 

@@ -129,12 +129,12 @@ def relay_to_agent(uow: UnitOfWork, conversation_id: str, text: str) -> bool:
         return kept is not None
 
 
-def undelivered_replies(uow: UnitOfWork, conversation_id: str) -> list[str]:
+def undelivered_replies(uow: UnitOfWork, conversation_id: str) -> list[takeover.AgentReply]:
     """The agent's replies this chat has not shown yet, oldest first; each is handed out once."""
     with uow:
-        texts = takeover.take_undelivered_replies(uow.session, conversation_id, uow.clock.now())
+        replies = takeover.take_undelivered_replies(uow.session, conversation_id, uow.clock.now())
         uow.commit()
-        return texts
+        return replies
 
 
 def agent_left(uow: UnitOfWork, conversation_id: str) -> str | None:

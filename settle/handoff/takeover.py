@@ -243,7 +243,15 @@ def record_customer_message(session: Session, conversation_id: str, text: str, n
     return _add(session, escalation, MessageAuthor.CUSTOMER, None, text or "(an empty message)", now)
 
 
-def take_undelivered_replies(session: Session, conversation_id: str, now: datetime) -> list[str]:
+@dataclass(frozen=True)
+class AgentReply:
+    """An agent's message for the chat, with the name the customer sees it from."""
+
+    text: str
+    agent_name: str
+
+
+def take_undelivered_replies(session: Session, conversation_id: str, now: datetime) -> list[AgentReply]:
     """The agents' replies not yet sent to this conversation, oldest first, marked as delivered.
 
     Rows are locked (and skipped if another relay holds them) so two relays never send one twice.
@@ -262,7 +270,7 @@ def take_undelivered_replies(session: Session, conversation_id: str, now: dateti
     for message in messages:
         message.delivered_at = now
     session.flush()
-    return [message.text for message in messages]
+    return [AgentReply(message.text, message.agent.name) for message in messages]
 
 
 def messages(session: Session, escalation_id: int, after_id: int = 0) -> list[EscalationMessage]:

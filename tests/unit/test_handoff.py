@@ -415,10 +415,11 @@ def test_replies_are_delivered_oldest_first_and_only_once(session, dana):
     reply(session, escalation.id, dana.id, "Let me look at your bill.", MONDAY_MORNING + timedelta(seconds=5))
     delivered_at = MONDAY_MORNING + timedelta(seconds=6)
 
-    assert take_undelivered_replies(session, "conv-1", delivered_at) == ["Hello, I'm Dana.", "Let me look at your bill."]
+    assert [(r.text, r.agent_name) for r in take_undelivered_replies(session, "conv-1", delivered_at)] == [
+        ("Hello, I'm Dana.", "Dana"), ("Let me look at your bill.", "Dana")]
     assert take_undelivered_replies(session, "conv-1", delivered_at) == []
     reply(session, escalation.id, dana.id, "Done.", MONDAY_MORNING + timedelta(seconds=9))
-    assert take_undelivered_replies(session, "conv-1", delivered_at) == ["Done."]
+    assert [r.text for r in take_undelivered_replies(session, "conv-1", delivered_at)] == ["Done."]
     assert all(m.delivered_at is not None for m in messages(session, escalation.id) if m.author == "agent")
 
 
@@ -427,7 +428,7 @@ def test_replies_go_only_to_their_own_conversation(session, dana):
     claim(session, escalation.id, dana.id, MONDAY_MORNING)
     reply(session, escalation.id, dana.id, "Hello", MONDAY_MORNING)
     assert take_undelivered_replies(session, "conv-2", MONDAY_MORNING) == []
-    assert take_undelivered_replies(session, "conv-1", MONDAY_MORNING) == ["Hello"]
+    assert [r.text for r in take_undelivered_replies(session, "conv-1", MONDAY_MORNING)] == ["Hello"]
 
 
 def test_last_agent_name(session, dana, joris):
@@ -521,7 +522,7 @@ def test_the_live_takeover_as_the_chat_sees_it(session, uow, dana):
     assert services.agent_joined(uow(), "conv-1") == "Dana"
     assert services.relay_to_agent(uow(), "conv-1", "my meter reads 12345") is True
     assert services.reply(uow(), handed.result.escalation_id, dana.id, "Hello, I'm Dana.") == "conv-1"
-    assert services.undelivered_replies(uow(), "conv-1") == ["Hello, I'm Dana."]
+    assert [(r.text, r.agent_name) for r in services.undelivered_replies(uow(), "conv-1")] == [("Hello, I'm Dana.", "Dana")]
     assert services.undelivered_replies(uow(), "conv-1") == []
     assert services.close(uow(), handed.result.escalation_id, dana.id, EscalationStatus.HANDED_BACK) == "conv-1"
     assert services.agent_left(uow(), "conv-1") == "Dana"
