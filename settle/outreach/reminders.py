@@ -424,9 +424,11 @@ def content_for(
         response = stage.response
         if len(bills) > 1:
             response, subject_response = stage.several_bills_response or stage.response, "utter_reminder_email_subject_several"
-            values.update(bill_count=str(len(bills)), bills=", ".join(
-                f"{bill.number} ({format_euros(euros(open_cents(session, bill)))}, {format_date(bill.due_date)})" for bill in bills
-            ))
+            values.update({
+                "bill_count": str(len(bills)),
+                "bills": ", ".join(f"{bill.number} ({format_euros(euros(open_cents(session, bill)))}, "
+                                   f"{format_date(bill.due_date)})" for bill in bills),
+            })
     else:
         stage = _stage(policy, lead.stage)
         response = stage.response
