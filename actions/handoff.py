@@ -6,7 +6,7 @@ an agent has the chat.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -16,7 +16,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import verified_customer_id
 from settle.errors import CallbackProblem
 from settle.handoff import services
-from settle.identity.privacy import private_events
+from settle.handoff.takeover import chat_lines
 from settle.models import EscalationReason
 from settle.unit_of_work import unit_of_work
 
@@ -34,19 +34,8 @@ def _intent(event: dict) -> str:
 
 
 def chat_so_far(tracker: Tracker) -> list[dict]:
-    """The customer's and the bot's messages, oldest first, without Settle's own external events, as they
-    may be kept: no card numbers, no answers to the verification's secret questions."""
-    lines = []
-    for event in private_events(tracker.events):
-        if event.get("event") == "user" and not _intent(event).startswith("EXTERNAL_"):
-            who = "customer"
-        elif event.get("event") == "bot" and event.get("text"):
-            who = "bot"
-        else:
-            continue
-        at = datetime.fromtimestamp(event.get("timestamp") or 0, timezone.utc).isoformat()
-        lines.append({"who": who, "text": event.get("text") or "", "at": at})
-    return lines
+    """The customer's and the bot's messages so far, oldest first, as they may be kept."""
+    return chat_lines(tracker.events)
 
 
 def topics_asked(tracker: Tracker) -> list[str]:
@@ -158,7 +147,8 @@ class ActionRelayToAgent(Action):
 
 
 class ActionRelayAgentMessages(Action):
-    """Sends the agent's replies that are waiting for this chat, in order, each once."""
+    """Sends the agent's replies that are waiting for this chat, in order, each once, marked with the
+    agent's name (`agent_name`): the chat widget shows them as a person's, not the bot's."""
 
     def name(self) -> str:
         return "action_relay_agent_messages"
@@ -166,8 +156,8 @@ class ActionRelayAgentMessages(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         if not from_the_console(tracker):
             return []
-        for text in services.undelivered_replies(unit_of_work(), tracker.sender_id):
-            dispatcher.utter_message(text=text)
+        for reply in services.undelivered_replies(unit_of_work(), tracker.sender_id):
+            dispatcher.utter_message(text=reply.text, agent_name=reply.agent_name)
         return []
 
 

@@ -9,7 +9,7 @@ from settle.outreach import services
 from settle.unit_of_work import unit_of_work
 
 #: The values the engine sends with a reminder; the text's placeholders are filled from them.
-REMINDER_VALUES = ("first_name", "invoice_number", "amount", "due_date", "link", "stage")
+REMINDER_VALUES = ("first_name", "invoice_number", "amount", "due_date", "link", "stage", "bill_count", "bills")
 
 
 class ActionDeliverReminder(Action):

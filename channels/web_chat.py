@@ -5,22 +5,40 @@ Rasa 3.6 calls python-socketio's `enter_room` without `await`; in python-socketi
 an agent's message and a reminder: nothing arrives (RasaHQ/rasa#13027, open). Rasa also lets a client name any
 conversation id, join it and write into it. Here the server issues signed ids (a socket asking for one Settle
 did not issue gets a new conversation), a socket writes only into the conversation it joined, and every
-message passes the same door as on REST (channels/door.py).
+message passes the same door as on REST (channels/door.py). A message an agent wrote reaches the widget with
+the agent's name (`agent_name`), so it is shown, and read out, as a person's.
 """
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from channels import door
 
 
+class WebChatOutput(SocketIOOutput):
+    """Rasa's socket.io output; a text an agent wrote (action_relay_agent_messages) carries their name."""
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        agent_name = kwargs.get("agent_name")
+        if not agent_name:
+            await super().send_text_message(recipient_id, text, **kwargs)
+            return
+        await self._send_message(recipient_id, {"text": text.strip(), "agent_name": str(agent_name)})
+
+
 class WebChatInput(SocketIOInput):
     """Rasa's `socketio` channel (same name, events and options) with awaited, server-issued session rooms."""
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """Where Settle's external events (an agent's message, a reminder) are said: the widget's socket."""
+        if self.sio is None:
+            return super().get_output_channel()  # None, with Rasa's warning
+        return WebChatOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)

@@ -79,6 +79,8 @@ class Stage(BaseModel):
     name: str = Field(..., regex=r"^[a-z][a-z_]*$")
     offset_days: int = Field(..., ge=-30, le=120)
     response: str = Field(..., regex=r"^utter_[a-z_]+$")
+    #: The same stage's text for a customer with several open bills: one message names them all.
+    several_bills_response: str | None = Field(None, regex=r"^utter_[a-z_]+$")
     only_if_opted_in: bool = False
     flag_for_review: bool = False
 
@@ -126,6 +128,13 @@ class ReminderPolicy(BaseModel):
     def _ordered_and_unique(cls, stages):
         if [s.offset_days for s in stages] != sorted({s.offset_days for s in stages}):
             raise ValueError("stages must be in order of offset_days, each offset once")
+        return stages
+
+    @validator("stages")
+    def _several_bills_wording(cls, stages):
+        missing = [s.name for s in stages if s.several_bills_response is None]
+        if missing:
+            raise ValueError(f"give each bill stage a several_bills_response (missing for {', '.join(missing)})")
         return stages
 
     @validator("quiet_days")

@@ -129,12 +129,12 @@ def relay_to_agent(uow: UnitOfWork, conversation_id: str, text: str) -> bool:
         return kept is not None
 
 
-def undelivered_replies(uow: UnitOfWork, conversation_id: str) -> list[str]:
+def undelivered_replies(uow: UnitOfWork, conversation_id: str) -> list[takeover.AgentReply]:
     """The agent's replies this chat has not shown yet, oldest first; each is handed out once."""
     with uow:
-        texts = takeover.take_undelivered_replies(uow.session, conversation_id, uow.clock.now())
+        replies = takeover.take_undelivered_replies(uow.session, conversation_id, uow.clock.now())
         uow.commit()
-        return texts
+        return replies
 
 
 def agent_left(uow: UnitOfWork, conversation_id: str) -> str | None:
@@ -262,7 +262,7 @@ class Conversation:
     """Everything the agent sees of one escalation."""
 
     escalation: EscalationSummary
-    #: {"bot_tried": [intent names], "details": {the rest of what the bot knew}}
+    #: {"bot_tried": [what the customer asked about, in words], "details": [(label, readable value)]}
     context: dict
     #: The chat up to the hand-over: [{"who", "text", "at"}]
     transcript: list[dict]
@@ -282,6 +282,11 @@ def conversation(uow: UnitOfWork, escalation_id: int) -> Conversation:
             [MessageSummary.of(message) for message in takeover.messages(uow.session, escalation.id)],
             case_file(uow.session, escalation.customer_id, uow.clock.now()) if escalation.customer_id else None,
         )
+
+
+def said_while_waiting(shown: Conversation, events: list[dict]) -> list[dict]:
+    """What the customer and the bot said after the hand-over until an agent joined, from the chat's events."""
+    return takeover.said_while_waiting(shown.transcript, events)
 
 
 def conversation_messages(uow: UnitOfWork, escalation_id: int) -> list[MessageSummary]:

@@ -8,18 +8,21 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from settle.clock import DAY_NAMES
+from settle.clock import DAY_NAMES, format_date
 from settle.errors import AlreadyClaimed, CallbackProblem, EscalationNotFound, HandoffProblem, NotYours
 from settle.handoff.escalations import escalate
 from settle.handoff.office_hours import OfficeHours
-from settle.identity.privacy import mask_card_numbers
+from settle.identity.privacy import mask_card_numbers, private_events
 from settle.models import Agent, Escalation, EscalationMessage, EscalationReason, EscalationStatus, MessageAuthor
+from settle.money import format_euros
 
 #: How an agent can end an escalation: solved, or back to the bot.
 CLOSED = (EscalationStatus.RESOLVED, EscalationStatus.HANDED_BACK)
@@ -240,7 +243,15 @@ def record_customer_message(session: Session, conversation_id: str, text: str, n
     return _add(session, escalation, MessageAuthor.CUSTOMER, None, text or "(an empty message)", now)
 
 
-def take_undelivered_replies(session: Session, conversation_id: str, now: datetime) -> list[str]:
+@dataclass(frozen=True)
+class AgentReply:
+    """An agent's message for the chat, with the name the customer sees it from."""
+
+    text: str
+    agent_name: str
+
+
+def take_undelivered_replies(session: Session, conversation_id: str, now: datetime) -> list[AgentReply]:
     """The agents' replies not yet sent to this conversation, oldest first, marked as delivered.
 
     Rows are locked (and skipped if another relay holds them) so two relays never send one twice.
@@ -259,7 +270,7 @@ def take_undelivered_replies(session: Session, conversation_id: str, now: dateti
     for message in messages:
         message.delivered_at = now
     session.flush()
-    return [message.text for message in messages]
+    return [AgentReply(message.text, message.agent.name) for message in messages]
 
 
 def messages(session: Session, escalation_id: int, after_id: int = 0) -> list[EscalationMessage]:
@@ -284,10 +295,103 @@ def transcript(escalation: Escalation) -> list[dict]:
     return json.loads(escalation.transcript_json or "[]")
 
 
+def chat_lines(events: Iterable[dict]) -> list[dict]:
+    """The customer's and the bot's messages in Rasa's events, oldest first, as {"who", "text", "at"}, as they
+    may be kept: no card numbers, no answers to the verification's secret questions, no Settle external events."""
+    return [line for line in map(_chat_line, private_events(list(events))) if line is not None]
+
+
+#: Settle's external events that end the bot's part of a hand-over: an agent joined, or the escalation was closed.
+_BOT_PART_ENDS = ("EXTERNAL_agent_joined", "EXTERNAL_agent_left")
+
+
+def said_while_waiting(stored: list[dict], events: Iterable[dict]) -> list[dict]:
+    """What the customer and the bot said after the stored transcript ends, until an agent joined (or the
+    escalation was closed): the chat's events tell, the transcript only holds what came before the hand-over.
+
+    Empty when the stored transcript's last line is not among the events (another conversation's events,
+    or a conversation Rasa no longer has).
+    """
+    last = (stored[-1].get("who"), stored[-1].get("at")) if stored else None
+    found = last is None
+    said = []
+    for event in private_events(list(events)):
+        if found and event.get("event") == "user" and _intent(event) in _BOT_PART_ENDS:
+            break
+        line = _chat_line(event)
+        if line is None:
+            continue
+        if found:
+            said.append(line)
+        elif (line["who"], line["at"]) == last:
+            found = True
+    return said if found else []
+
+
+def _intent(event: dict) -> str:
+    return ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
+
+
+def _chat_line(event: dict) -> dict | None:
+    if event.get("event") == "user" and not _intent(event).startswith("EXTERNAL_"):
+        who = "customer"
+    elif event.get("event") == "bot" and event.get("text"):
+        who = "bot"
+    else:
+        return None
+    at = datetime.fromtimestamp(event.get("timestamp") or 0, timezone.utc).isoformat()
+    return {"who": who, "text": event.get("text") or "", "at": at}
+
+
+#: What the customer asked the bot about, in the agent's words, by intent.
+TOPIC_LABELS = {
+    "check_balance": "what they owe",
+    "check_due_date": "when a bill is due",
+    "list_invoices": "their bills",
+    "explain_bill": "why a bill changed",
+    "pay_bill": "paying",
+    "ask_payment_methods": "ways to pay",
+    "check_payment_status": "whether a payment arrived",
+    "request_instalment_plan": "a payment plan",
+    "request_payment_extension": "more time to pay",
+    "report_financial_hardship": "money being tight",
+    "dispute_bill": "a bill they think is wrong",
+    "request_invoice_copy": "a copy of a bill",
+    "bot_challenge": "whether they talk to a bot",
+    "out_of_scope": "something Settle does not handle",
+    "nlu_fallback": "something the bot did not understand",
+}
+#: The context the bot passes, by key: the agent's label and how the stored value reads.
+_DETAIL_LABELS = {
+    "invoice_number": "Bill",
+    "amount": "Amount",
+    "due_date": "Due date",
+    "dispute_reference": "Dispute reference",
+    "reason": "What the customer says is wrong",
+}
+
+
 def context(escalation: Escalation) -> dict:
-    """What the bot knew, as stored: "bot_tried" (what the customer asked it about) and the rest as "details"."""
+    """What the bot knew, for people: "bot_tried" (what the customer asked it about, in words) and the
+    rest as "details", (label, text) pairs with amounts in euros and dates written out."""
     stored = json.loads(escalation.context_json or "{}")
-    return {"bot_tried": stored.pop("bot_tried", []), "details": stored}
+    topics = [TOPIC_LABELS.get(topic, str(topic).replace("_", " ")) for topic in stored.pop("bot_tried", [])]
+    details = [(_DETAIL_LABELS.get(key, key.replace("_", " ").capitalize()), _readable(key, value))
+               for key, value in stored.items()]
+    return {"bot_tried": topics, "details": details}
+
+
+def _readable(key: str, value: object) -> str:
+    """A stored context value as a person reads it: "€131.44", "26 November 2026", “the customer's words”."""
+    text = str(value)
+    try:
+        if key == "amount" or key.endswith("_amount"):
+            return format_euros(Decimal(text))
+        if key == "due_date" or key.endswith("_date"):
+            return format_date(date.fromisoformat(text))
+    except (InvalidOperation, ValueError):
+        return text
+    return f"“{text}”" if key == "reason" else text
 
 
 def _rounded_up(minutes: int) -> int:

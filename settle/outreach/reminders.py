@@ -5,6 +5,11 @@ instalment) that is due for that stage, from the last stage to the first, so a l
 most relevant stage and never an earlier one after a later one. The unique (subject, subject_id, stage)
 key with ON CONFLICT DO NOTHING makes two runs at once claim each reminder once.
 
+A customer hears from Settle at most once a day: a customer reminded earlier that (local) day is left
+out, and the reminders one run claims for a customer share the run's moment and one message. That
+message names all their open bills, in the tone of the most advanced stage any of them reached, with
+one link that pays them all (or, for a late instalment, the instalment's link).
+
 Delivery goes through an outbox: each reminder gets one message per channel tried, retried with backoff,
 then handed to the next channel of the customer's order. One transaction per message, so a crash loses at
 most the message being sent, and nothing is sent during quiet hours or after the bill was settled.
@@ -20,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, Integer, String, exists, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, sessionmaker
 
 from settle.arrangements.plans import break_late_plans
@@ -44,7 +50,7 @@ from settle.models import (
 from settle.money import euros, format_euros
 from settle.outreach.senders import ReminderContent, Sender
 from settle.payments.incoming import open_cents
-from settle.payments.links import offer_instalment_link, offer_link
+from settle.payments.links import offer_instalment_link, offer_link, payable_invoices
 from settle.policy import WEEKDAYS, ArrangementPolicy, ReminderPolicy, Stage
 from settle.signing import link_secret, sign, signature_matches
 
@@ -115,11 +121,12 @@ def select_due(
     """
     break_late_plans(session, arrangements_policy, today, now)
     hardship_since = now - timedelta(days=policy.hardship_pause_days) if policy.hardship_pause_days else None
+    pause = _Pause(hardship_since, datetime.combine(today, time(0, 0), tzinfo=ZoneInfo(timezone)), now)
     ids: list[int] = []
     for stage in reversed(policy.stages):
-        ids += _claim(session, INVOICE, stage, _due_invoices(stage, today, now, hardship_since))
+        ids += _claim(session, INVOICE, stage, _due_invoices(stage, today, now, pause))
     for stage in reversed(policy.instalment_stages):
-        ids += _claim(session, INSTALMENT, stage, _due_instalments(stage, today, now, hardship_since))
+        ids += _claim(session, INSTALMENT, stage, _due_instalments(stage, today, now, pause))
     if not ids:
         return []
     _queue_first_messages(session, ids, policy, next_allowed_moment(now, policy, timezone))
@@ -153,18 +160,31 @@ def _not_yet_at_stage(subject: str, subject_id, stage: Stage):
     )
 
 
-def _common_conditions(customer_id, stage: Stage, hardship_since: datetime | None) -> list:
-    conditions = []
+@dataclass(frozen=True)
+class _Pause:
+    """Who is left out of a run: customers who reported hardship since `hardship_since`, and customers
+    reminded earlier today (from `day_start` to before this run's `now`)."""
+
+    hardship_since: datetime | None
+    day_start: datetime
+    now: datetime
+
+
+def _common_conditions(customer_id, stage: Stage, pause: _Pause) -> list:
+    conditions = [
+        ~exists().where(Reminder.customer_id == customer_id, Reminder.created_at >= pause.day_start,
+                        Reminder.created_at < pause.now),
+    ]
     if stage.only_if_opted_in:
         conditions.append(Customer.wants_heads_up.is_(True))
-    if hardship_since is not None:
+    if pause.hardship_since is not None:
         conditions.append(
-            ~exists().where(HardshipReport.customer_id == customer_id, HardshipReport.reported_at >= hardship_since)
+            ~exists().where(HardshipReport.customer_id == customer_id, HardshipReport.reported_at >= pause.hardship_since)
         )
     return conditions
 
 
-def _due_invoices(stage: Stage, today: date, now: datetime, hardship_since: datetime | None):
+def _due_invoices(stage: Stage, today: date, now: datetime, pause: _Pause):
     paid = (
         select(Payment.invoice_id, func.sum(Payment.amount_cents).label("paid_cents"))
         .group_by(Payment.invoice_id)
@@ -180,12 +200,12 @@ def _due_invoices(stage: Stage, today: date, now: datetime, hardship_since: date
             Invoice.total_cents > func.coalesce(paid.c.paid_cents, 0),
             *_stage_window(Invoice.due_date, stage, today),
             _not_yet_at_stage(INVOICE, Invoice.id, stage),
-            *_common_conditions(Invoice.customer_id, stage, hardship_since),
+            *_common_conditions(Invoice.customer_id, stage, pause),
         )
     )
 
 
-def _due_instalments(stage: Stage, today: date, now: datetime, hardship_since: datetime | None):
+def _due_instalments(stage: Stage, today: date, now: datetime, pause: _Pause):
     return (
         select(*_claim_columns(INSTALMENT, Instalment.id, InstalmentPlan.customer_id, stage, now))
         .select_from(Instalment)
@@ -196,7 +216,7 @@ def _due_instalments(stage: Stage, today: date, now: datetime, hardship_since: d
             Instalment.paid_cents < Instalment.amount_cents,
             *_stage_window(Instalment.due_date, stage, today),
             _not_yet_at_stage(INSTALMENT, Instalment.id, stage),
-            *_common_conditions(InstalmentPlan.customer_id, stage, hardship_since),
+            *_common_conditions(InstalmentPlan.customer_id, stage, pause),
         )
     )
 
@@ -231,15 +251,21 @@ def _claim(session: Session, subject: str, stage: Stage, due) -> list[int]:
 
 
 def _queue_first_messages(session: Session, reminder_ids: list[int], policy: ReminderPolicy, due_at: datetime) -> None:
-    """Each new reminder's first message, on the first channel the customer can be reached on."""
+    """One first message per customer, for their most advanced new reminder, on the first channel that
+    reaches them; the customer's other new reminders are recorded and go in the same message."""
     rows = session.execute(
-        select(Reminder.id, Customer, ChatConversation.conversation_id)
+        select(Reminder.id, Reminder.subject, Reminder.stage_order, Customer, ChatConversation.conversation_id)
         .join(Customer, Customer.id == Reminder.customer_id)
         .outerjoin(ChatConversation, ChatConversation.customer_id == Customer.id)
         .where(Reminder.id.in_(reminder_ids))
     ).all()
+    leads: dict[int, Row] = {}
+    for row in rows:
+        lead = leads.get(row.Customer.id)
+        if lead is None or _precedence(row.stage_order, row.subject) > _precedence(lead.stage_order, lead.subject):
+            leads[row.Customer.id] = row
     messages = []
-    for reminder_id, customer, conversation_id in rows:
+    for reminder_id, _subject, _order, customer, conversation_id in leads.values():
         order = channel_order(policy, customer.preferred_channel)
         usable = [channel for channel in order if _reachable(channel, customer, conversation_id)]
         if usable:
@@ -249,6 +275,11 @@ def _queue_first_messages(session: Session, reminder_ids: list[int], policy: Rem
             messages.append(dict(reminder_id=reminder_id, channel=order[0], status=FAILED, attempts=0,
                                  next_attempt_at=due_at, last_error=_unreachable(customer, conversation_id)))
     session.execute(insert(OutboxMessage), messages)
+
+
+def _precedence(stage_order: int, subject: str) -> tuple[int, bool]:
+    """Which of a customer's reminders leads their message: the latest stage; on a tie, the bills' one."""
+    return stage_order, subject == INVOICE
 
 
 def channel_order(policy: ReminderPolicy, preferred) -> list[str]:
@@ -316,30 +347,40 @@ def claim_deliverable(session: Session, now: datetime, limit: int = BATCH) -> li
 
 
 def still_wanted(session: Session, message: OutboxMessage) -> bool:
-    """Whether the reminder still makes sense right before sending; if not, the message is cancelled.
-
-    A bill paid, disputed, put in a plan or given a later due date since the reminder was chosen, an
-    instalment paid or a plan ended since, or a customer who reported hardship since, is never reminded.
-    """
-    reminder = session.get(Reminder, message.reminder_id)
-    hardship_since = session.execute(
-        select(exists().where(HardshipReport.customer_id == reminder.customer_id, HardshipReport.reported_at >= reminder.created_at))
-    ).scalar_one()
-    if hardship_since:
-        wanted = False
-    elif reminder.subject == INVOICE:
-        invoice = session.get(Invoice, reminder.subject_id)
-        extended_since = session.execute(
-            select(exists().where(Extension.invoice_id == invoice.id, Extension.created_at >= reminder.created_at))
-        ).scalar_one()
-        wanted = invoice.status in REMINDABLE_STATUSES and open_cents(session, invoice) > 0 and not extended_since
-    else:
-        instalment = session.get(Instalment, reminder.subject_id)
-        wanted = instalment.paid_cents < instalment.amount_cents and instalment.plan.status == PlanStatus.ACTIVE
+    """Whether the message still has something to remind of right before sending; if not, it is cancelled."""
+    wanted = bool(_still_due(session, session.get(Reminder, message.reminder_id)))
     if not wanted:
         message.status = CANCELLED
         session.flush()
     return wanted
+
+
+def _still_due(session: Session, reminder: Reminder) -> list[Reminder]:
+    """The reminders one message covers (the customer's, claimed in the same run) that still make sense.
+
+    A bill paid, disputed, put in a plan or given a later due date since the reminder was chosen, an
+    instalment paid or a plan ended since, or a customer who reported hardship since, is never reminded.
+    """
+    hardship_since = session.execute(
+        select(exists().where(HardshipReport.customer_id == reminder.customer_id, HardshipReport.reported_at >= reminder.created_at))
+    ).scalar_one()
+    if hardship_since:
+        return []
+    same_run = session.execute(
+        select(Reminder).where(Reminder.customer_id == reminder.customer_id, Reminder.created_at == reminder.created_at)
+    ).scalars().all()
+    return [mate for mate in same_run if _subject_still_due(session, mate)]
+
+
+def _subject_still_due(session: Session, reminder: Reminder) -> bool:
+    if reminder.subject == INVOICE:
+        invoice = session.get(Invoice, reminder.subject_id)
+        extended_since = session.execute(
+            select(exists().where(Extension.invoice_id == invoice.id, Extension.created_at >= reminder.created_at))
+        ).scalar_one()
+        return invoice.status in REMINDABLE_STATUSES and open_cents(session, invoice) > 0 and not extended_since
+    instalment = session.get(Instalment, reminder.subject_id)
+    return instalment.paid_cents < instalment.amount_cents and instalment.plan.status == PlanStatus.ACTIVE
 
 
 #: How long a chat reminder's signature holds: it is delivered at once, or not at all.
@@ -365,31 +406,49 @@ def reminder_is_genuine(settings: Settings, now: datetime, conversation_id: str,
 def content_for(
     session: Session, message: OutboxMessage, settings: Settings, now: datetime, policy: ReminderPolicy
 ) -> ReminderContent:
-    """What the message says and where it goes: the stage's response and its values, with a personal link."""
+    """What the message says and where it goes: the stage's response and its values, with a personal link.
+
+    A late instalment is reminded with its plan's link. Otherwise the message names every open bill
+    of the customer, in the tone of the most advanced stage any of them reached, with one link for all.
+    """
     reminder = session.get(Reminder, message.reminder_id)
-    response = _stage(policy, reminder.stage).response
+    lead = max(_still_due(session, reminder) or [reminder], key=lambda r: _precedence(r.stage_order, r.subject))
     customer = session.get(Customer, reminder.customer_id)
-    if reminder.subject == INVOICE:
-        invoice = session.get(Invoice, reminder.subject_id)
-        invoice_number, due_date, left = invoice.number, invoice.due_date, open_cents(session, invoice)
-        link = offer_link(session, customer.id, settings, now, invoice_number=invoice.number).url
+    subject_response = "utter_reminder_email_subject"
+    if lead.subject == INVOICE:
+        link = offer_link(session, customer.id, settings, now)  # everything open
+        bills = payable_invoices(session, customer.id)
+        stage = _tone(session, policy, bills) or _stage(policy, lead.stage)
+        first = bills[0]
+        values = {"invoice_number": first.number, "amount": format_euros(link.amount), "due_date": format_date(first.due_date)}
+        response = stage.response
+        if len(bills) > 1:
+            response, subject_response = stage.several_bills_response or stage.response, "utter_reminder_email_subject_several"
+            values.update({
+                "bill_count": str(len(bills)),
+                "bills": ", ".join(f"{bill.number} ({format_euros(euros(open_cents(session, bill)))}, "
+                                   f"{format_date(bill.due_date)})" for bill in bills),
+            })
     else:
-        instalment = session.get(Instalment, reminder.subject_id)
+        stage = _stage(policy, lead.stage)
+        response = stage.response
+        instalment = session.get(Instalment, lead.subject_id)
         plan = instalment.plan
+        link = offer_instalment_link(session, plan, settings, now)
         # The chat and the e-mail subject speak of a bill: the plan's first invoice stands for the plan.
-        invoice_number = plan.invoices[0].number if plan.invoices else plan.reference
-        due_date, left = instalment.due_date, instalment.amount_cents - instalment.paid_cents
-        link = offer_instalment_link(session, plan, settings, now).url
+        values = {
+            "invoice_number": plan.invoices[0].number if plan.invoices else plan.reference,
+            "amount": format_euros(euros(instalment.amount_cents - instalment.paid_cents)),
+            "due_date": format_date(instalment.due_date),
+        }
     conversation = session.get(ChatConversation, customer.id)
     conversation_id = conversation.conversation_id if conversation else None
     values = {
         "customer_id": str(customer.id),
         "first_name": customer.first_name,
-        "invoice_number": invoice_number,
-        "amount": format_euros(euros(left)),
-        "due_date": format_date(due_date),
-        "link": link,
-        "stage": reminder.stage,
+        **values,
+        "link": link.url,
+        "stage": stage.name,
         "expires": str(int((now + REMINDER_TOKEN_LIFETIME).timestamp())),
     }
     return ReminderContent(
@@ -398,9 +457,23 @@ def content_for(
         phone=customer.phone,
         conversation_id=conversation_id,
         response=response,
+        subject_response=subject_response,
         values=values,
         reminder_token=_reminder_token(settings, values, conversation_id or ""),
     )
+
+
+def _tone(session: Session, policy: ReminderPolicy, bills: list[Invoice]) -> Stage | None:
+    """The most advanced bill stage any of these bills reached, today or before."""
+    stages = {stage.name: stage for stage in policy.stages}
+    latest = session.execute(
+        select(Reminder.stage)
+        .where(Reminder.subject == INVOICE, Reminder.subject_id.in_([bill.id for bill in bills]),
+               Reminder.stage.in_(list(stages)))
+        .order_by(Reminder.stage_order.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return stages.get(latest) if latest else None
 
 
 def _stage(policy: ReminderPolicy, name: str) -> Stage:

@@ -99,13 +99,7 @@ def trigger_intent(
     Raises:
         SendError: the conversation can't be addressed, no token is set, or Rasa did not take it.
     """
-    if not CONVERSATION_ID.fullmatch(conversation_id):
-        raise SendError(
-            f"the chat conversation id {conversation_id[:80]!r} has characters Rasa's HTTP API can't address",
-            retryable=False,
-        )
-    if not api_token:
-        raise SendError("no Rasa API token is set (RASA_API_TOKEN), so the chat can't be reached", retryable=False)
+    _check_addressable(conversation_id, api_token)
     _post(
         http,
         f"{rasa_url.rstrip('/')}/conversations/{conversation_id}/trigger_intent",
@@ -117,6 +111,39 @@ def trigger_intent(
         params={"output_channel": "latest", "token": api_token},
         json={"name": intent, "entities": entities or {}},
     )
+
+
+def conversation_events(
+    http: requests.Session, rasa_url: str, api_token: str | None, conversation_id: str, timeout: float = 10
+) -> list[dict]:
+    """Every event of a conversation (all its sessions) through Rasa's HTTP API, as its tracker store keeps them.
+
+    Raises:
+        SendError: the conversation can't be addressed, no token is set, or Rasa did not answer with a tracker.
+    """
+    _check_addressable(conversation_id, api_token)
+    response = _request(
+        http, "get", f"{rasa_url.rstrip('/')}/conversations/{conversation_id}/tracker", service="Rasa",
+        purpose=f"read conversation {conversation_id}", secret=api_token or "", timeout=timeout,
+        retryable_statuses=RASA_RETRYABLE_STATUSES, params={"include_events": "ALL", "token": api_token},
+    )
+    try:
+        events = response.json().get("events")
+    except (ValueError, AttributeError):
+        events = None
+    if not isinstance(events, list):
+        raise SendError(f"Rasa answered without the events of conversation {conversation_id}", retryable=True)
+    return [event for event in events if isinstance(event, dict)]
+
+
+def _check_addressable(conversation_id: str, api_token: str | None) -> None:
+    if not CONVERSATION_ID.fullmatch(conversation_id):
+        raise SendError(
+            f"the chat conversation id {conversation_id[:80]!r} has characters Rasa's HTTP API can't address",
+            retryable=False,
+        )
+    if not api_token:
+        raise SendError("no Rasa API token is set (RASA_API_TOKEN), so the chat can't be reached", retryable=False)
 
 
 class EmailSender:
@@ -302,8 +329,14 @@ def _text(response: str, values: Mapping[str, Any], domain_path: str | Path) -> 
         raise SendError(f"the reminder text can't be made: {error}", retryable=False) from None
 
 
-def _post(
+def _post(http: requests.Session, url: str, **kwargs: Any) -> None:
+    """One POST; any 2xx is success, everything else a SendError that never contains `secret`."""
+    _request(http, "post", url, **kwargs)
+
+
+def _request(
     http: requests.Session,
+    method: str,
     url: str,
     *,
     service: str,
@@ -312,17 +345,17 @@ def _post(
     timeout: float,
     retryable_statuses: frozenset[int] = RETRYABLE_STATUSES,
     **kwargs: Any,
-) -> None:
-    """One POST; any 2xx is success, everything else a SendError that never contains `secret`."""
+) -> requests.Response:
+    """One request; a 2xx answer is returned, everything else is a SendError that never contains `secret`."""
     try:
-        response = http.post(url, timeout=timeout, allow_redirects=False, **kwargs)
+        response = http.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
     except requests.Timeout as error:
         raise SendError(_one_line(f"{service} did not answer in time to {purpose}: {type(error).__name__}", secret), retryable=True) from None
     except requests.RequestException as error:
         raise SendError(_one_line(f"{service} could not be reached to {purpose}: {type(error).__name__}", secret), retryable=True) from None
     status = response.status_code
     if 200 <= status < 300:
-        return
+        return response
     retryable = status >= 500 or status in retryable_statuses
     raise SendError(_one_line(f"{service} refused to {purpose}: {_refusal(response)}", secret), retryable=retryable)
 

@@ -23,7 +23,7 @@ from settle.handoff import services
 from settle.handoff.services import AgentInfo
 from settle.identity import services as identity_services
 from settle.models import EscalationReason, EscalationStatus
-from settle.outreach.senders import trigger_intent
+from settle.outreach.senders import conversation_events, trigger_intent
 from settle.signing import rasa_api_token
 from settle.unit_of_work import UnitOfWork
 
@@ -96,6 +96,16 @@ def console_router(settings: Settings, templates: Jinja2Templates, new_unit_of_w
             log.warning("console: %s", error)
             request.session["flash"] = "Saved, but the customer's chat could not be reached just now. Try again in a moment."
 
+    def said_while_waiting(shown: services.Conversation) -> list[dict] | None:
+        """What was said after the hand-over until an agent joined, read from Rasa; None if it can't be now."""
+        try:
+            events = conversation_events(rasa, settings.rasa_url, rasa_api_token(settings),
+                                         shown.escalation.conversation_id, timeout=3)
+        except SendError as error:
+            log.warning("console: %s", error)
+            return None
+        return services.said_while_waiting(shown, events)
+
     @router.get("/login", response_class=HTMLResponse)
     def login_page(request: Request, next: str = "/agent"):
         return page(request, "agent/login.html", next=_safe_next(next))
@@ -155,7 +165,7 @@ def console_router(settings: Settings, templates: Jinja2Templates, new_unit_of_w
             return not_found(request, agent)
         return page(
             request, "agent/conversation.html", agent=agent, escalation=shown.escalation, context=shown.context,
-            transcript=shown.transcript, messages=shown.messages, case=shown.case,
+            transcript=shown.transcript, while_waiting=said_while_waiting(shown), messages=shown.messages, case=shown.case,
         )
 
     @router.get("/conversations/{escalation_id}/messages", response_class=HTMLResponse)

@@ -339,6 +339,7 @@ async def test_the_agents_replies_reach_the_customer_in_order_and_once(handoff_d
     await ActionRelayAgentMessages().run(again, tracker, domain)
 
     assert [m["text"] for m in dispatcher.messages] == ["Hello, I'm Dana.", "Let me look at your bill."]
+    assert [m["agent_name"] for m in dispatcher.messages] == ["Dana", "Dana"]  # the widget shows a person wrote them
     assert events == []
     assert again.messages == []
 

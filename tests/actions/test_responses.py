@@ -15,7 +15,8 @@ ACTION_CODE = "\n".join(path.read_text() for path in (ROOT / "actions").glob("*.
 CORE_CODE = "\n".join(path.read_text() for folder in ("settle", "channels") for path in (ROOT / folder).rglob("*.py"))
 NAMED_IN_CODE = sorted(set(re.findall(r'"(utter_[a-z_]*[a-z])"', ACTION_CODE + CORE_CODE)))
 REMINDER_POLICY = yaml.safe_load((ROOT / "policy" / "reminders.yml").read_text())
-NAMED_IN_POLICY = {stage["response"] for key in ("stages", "instalment_stages") for stage in REMINDER_POLICY[key]}
+NAMED_IN_POLICY = {stage[field] for key in ("stages", "instalment_stages") for stage in REMINDER_POLICY[key]
+                   for field in ("response", "several_bills_response") if field in stage}
 NAMED_BY_PREFIX_IN_CODE = set(re.findall(r'f"(utter_[a-z_]+)\{', ACTION_CODE))
 DIALOGUE_DATA = "\n".join(path.read_text() for path in (ROOT / "data").rglob("*.yml") if "nlu" not in path.parts)
 EXPLANATION_KINDS = ["usage_up", "usage_down", "price_up", "price_down", "one_off", "fee", "fixed_up", "fixed_down"]

@@ -58,6 +58,7 @@ def test_an_agent_takes_over_the_chat_replies_and_hands_it_back(stack, customer,
     row_link.click()
     expect(agent.get_by_role("heading", name="Asked for a person")).to_be_visible()
     expect(agent.locator(".transcript")).to_contain_text("I want to talk to a person")
+    expect(agent.locator("#while-waiting")).to_contain_text("I've asked a person from our team to join this chat")
     agent.get_by_role("button", name="Take this conversation").click()
 
     expect(log).to_contain_text(f"{DEMO_AGENT_NAME} from our team has joined the chat.")
@@ -71,6 +72,8 @@ def test_an_agent_takes_over_the_chat_replies_and_hands_it_back(stack, customer,
     sent_at = time.monotonic()
     agent.get_by_role("button", name="Send to the customer").click()
     expect(log).to_contain_text(reply)
+    expect(log.locator(".settle-chat-agent")).to_contain_text(reply)  # visibly a person's message
+    expect(log.locator(".settle-chat-agent .settle-chat-vh")).to_have_text(f"{DEMO_AGENT_NAME} from our team said: ")
     print(f"\nagent send → customer's screen: {(time.monotonic() - sent_at) * 1000:.0f} ms")
     expect(log).not_to_contain_text("Sounds in a hurry")  # the note went out before the reply, so it never will
 

@@ -1,8 +1,10 @@
 """A fake Rasa server (the HTTP API of `rasa run --enable-api --auth-token`) on 127.0.0.1.
 
-It speaks only POST /conversations/<id>/trigger_intent, as Rasa 3.6 does: the token comes as the `token`
-query parameter (401 NotAuthenticated otherwise), `output_channel` is read, the body needs a "name"
-(400 BadRequest otherwise), an intent the domain lacks is 404 NotFound when `intents` is given, and the answer is {"tracker": {...}, "messages": [...]}.
+It speaks POST /conversations/<id>/trigger_intent and GET /conversations/<id>/tracker, as Rasa 3.6 does: the
+token comes as the `token` query parameter (401 NotAuthenticated otherwise). For a trigger, `output_channel` is
+read, the body needs a "name" (400 BadRequest otherwise), an intent the domain lacks is 404 NotFound when
+`intents` is given, and the answer is {"tracker": {...}, "messages": [...]}. A tracker holds the events a test
+put in `events` for that conversation (none otherwise), as Rasa answers for a conversation it does not know.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from tests.fakes.http import FakeHandler, serve
 
 #: Like Rasa's `<conversation_id:path>`: the id may hold slashes and is NOT percent-decoded (Sanic 21.12).
 TRIGGER_PATH = re.compile(r"/conversations/(?P<id>[^/].*?)/trigger_intent")
+TRACKER_PATH = re.compile(r"/conversations/(?P<id>[^/].*?)/tracker")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class FakeRasa:
     triggered: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (conversation_id, body)
     requests: list[RecordedRequest] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)
+    events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # conversation id → its tracker's events
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail_next(self, status: int) -> None:
@@ -95,6 +99,11 @@ class _Handler(FakeHandler):
         fake = self.fake
         if query.get("token") != fake.api_token:
             return 401, _error(401, "NotAuthenticated", "User is not authenticated.")
+        tracker = TRACKER_PATH.fullmatch(path)
+        if self.command == "GET" and tracker:
+            with fake.lock:
+                events = list(fake.events.get(tracker["id"], []))
+            return 200, {"sender_id": tracker["id"], "slots": {}, "latest_message": {}, "events": events, "paused": False}
         trigger = TRIGGER_PATH.fullmatch(path)
         if self.command != "POST" or not trigger:
             return 404, _error(404, "NotFound", "Requested URL not found")

@@ -25,6 +25,7 @@ from settle.handoff.case_file import CustomerDetails
 from settle.handoff.office_hours import OfficeHours
 from settle.handoff.takeover import (
     add_note,
+    chat_lines,
     claim,
     close,
     hand_over,
@@ -36,6 +37,7 @@ from settle.handoff.takeover import (
     record_customer_message,
     reply,
     request_callback,
+    said_while_waiting,
     take_undelivered_replies,
     transcript,
 )
@@ -413,10 +415,11 @@ def test_replies_are_delivered_oldest_first_and_only_once(session, dana):
     reply(session, escalation.id, dana.id, "Let me look at your bill.", MONDAY_MORNING + timedelta(seconds=5))
     delivered_at = MONDAY_MORNING + timedelta(seconds=6)
 
-    assert take_undelivered_replies(session, "conv-1", delivered_at) == ["Hello, I'm Dana.", "Let me look at your bill."]
+    assert [(r.text, r.agent_name) for r in take_undelivered_replies(session, "conv-1", delivered_at)] == [
+        ("Hello, I'm Dana.", "Dana"), ("Let me look at your bill.", "Dana")]
     assert take_undelivered_replies(session, "conv-1", delivered_at) == []
     reply(session, escalation.id, dana.id, "Done.", MONDAY_MORNING + timedelta(seconds=9))
-    assert take_undelivered_replies(session, "conv-1", delivered_at) == ["Done."]
+    assert [r.text for r in take_undelivered_replies(session, "conv-1", delivered_at)] == ["Done."]
     assert all(m.delivered_at is not None for m in messages(session, escalation.id) if m.author == "agent")
 
 
@@ -425,7 +428,7 @@ def test_replies_go_only_to_their_own_conversation(session, dana):
     claim(session, escalation.id, dana.id, MONDAY_MORNING)
     reply(session, escalation.id, dana.id, "Hello", MONDAY_MORNING)
     assert take_undelivered_replies(session, "conv-2", MONDAY_MORNING) == []
-    assert take_undelivered_replies(session, "conv-1", MONDAY_MORNING) == ["Hello"]
+    assert [r.text for r in take_undelivered_replies(session, "conv-1", MONDAY_MORNING)] == ["Hello"]
 
 
 def test_last_agent_name(session, dana, joris):
@@ -519,7 +522,7 @@ def test_the_live_takeover_as_the_chat_sees_it(session, uow, dana):
     assert services.agent_joined(uow(), "conv-1") == "Dana"
     assert services.relay_to_agent(uow(), "conv-1", "my meter reads 12345") is True
     assert services.reply(uow(), handed.result.escalation_id, dana.id, "Hello, I'm Dana.") == "conv-1"
-    assert services.undelivered_replies(uow(), "conv-1") == ["Hello, I'm Dana."]
+    assert [(r.text, r.agent_name) for r in services.undelivered_replies(uow(), "conv-1")] == [("Hello, I'm Dana.", "Dana")]
     assert services.undelivered_replies(uow(), "conv-1") == []
     assert services.close(uow(), handed.result.escalation_id, dana.id, EscalationStatus.HANDED_BACK) == "conv-1"
     assert services.agent_left(uow(), "conv-1") == "Dana"
@@ -568,7 +571,7 @@ def test_a_conversation_shows_the_chat_what_the_bot_knew_and_the_case_file(sessi
 
     shown = services.conversation(uow(), escalation_id)
     assert (shown.escalation.id, shown.escalation.conversation_id) == (escalation_id, "conv-1")
-    assert shown.context == {"bot_tried": ["explain_bill"], "details": {}}
+    assert shown.context == {"bot_tried": ["why a bill changed"], "details": []}
     assert shown.transcript == CHAT
     assert [(m.author, m.agent_name, m.text) for m in shown.messages] == [(MessageAuthor.NOTE, "Dana", "Called him last week")]
     assert shown.case.customer.customer_number == lucas.customer_number
@@ -636,3 +639,45 @@ def test_the_wait_grows_to_fifteen_minutes_at_most(session, uow):
         services.log_in(uow(at), "robin@handoff.example", "robin-password-1", CLIENT)
     assert refused.value.minutes == 15
     assert services.log_in(uow(at + timedelta(minutes=15)), "robin@handoff.example", "robin-password-1", CLIENT) is not None
+
+
+# -- what was said after the hand-over ------------------------------------------------------------
+
+
+def event(kind: str, text: str, at: str, intent: str = "inform") -> dict:
+    stamp = datetime.fromisoformat(at).timestamp()
+    extra = {"parse_data": {"intent": {"name": intent}, "entities": []}} if kind == "user" else {}
+    return {"event": kind, "text": text, "timestamp": stamp, **extra}
+
+
+CHAT_EVENTS = [
+    event("user", CHAT[0]["text"], CHAT[0]["at"], "explain_bill"),
+    {"event": "action", "name": "action_explain_bill", "timestamp": 0},
+    event("bot", CHAT[1]["text"], CHAT[1]["at"]),
+    event("user", CHAT[2]["text"], CHAT[2]["at"], "request_human"),
+]
+WAITING = [
+    event("bot", "I've asked a person from our team to join this chat.", "2026-11-23T07:59:01+00:00"),
+    event("user", "no thanks, i'll wait here in the chat", "2026-11-23T08:01:00+00:00", "deny"),
+]
+
+
+def test_the_chat_lines_of_rasas_events_are_the_transcript_kept_at_the_hand_over():
+    assert chat_lines(CHAT_EVENTS) == CHAT
+
+
+@pytest.mark.parametrize("end", ["EXTERNAL_agent_joined", "EXTERNAL_agent_left"])
+def test_said_while_waiting_is_what_came_after_the_transcript_until_an_agent_joined_or_it_closed(end):
+    after = [event("user", "/" + end, "2026-11-23T08:05:00+00:00", end),
+             event("user", "hello?", "2026-11-23T08:06:00+00:00")]
+    said = said_while_waiting(CHAT, CHAT_EVENTS + WAITING + after)
+    assert [(line["who"], line["text"]) for line in said] == [
+        ("bot", "I've asked a person from our team to join this chat."),
+        ("customer", "no thanks, i'll wait here in the chat"),
+    ]
+
+
+def test_said_while_waiting_without_a_transcript_is_the_whole_chat_and_with_a_stranger_one_nothing():
+    assert len(said_while_waiting([], CHAT_EVENTS + WAITING)) == 5  # a dispute's escalation keeps no transcript
+    other = [{"who": "customer", "text": "hi", "at": "2026-01-01T00:00:00+00:00"}]
+    assert said_while_waiting(other, CHAT_EVENTS + WAITING) == []

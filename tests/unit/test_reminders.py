@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -48,9 +49,10 @@ from settle.outreach.reminders import (
     still_wanted,
 )
 from settle.outreach.senders import ReminderContent
+from settle.payments.links import open_link
 from settle.policy import load_policy, load_reminder_policy
 from settle.signing import sign
-from tests.conftest import BACKENDS, seeded_sqlite
+from tests.conftest import BACKENDS, TODAY, seeded_sqlite
 from tests.unit.builders import add_invoice
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -739,16 +741,15 @@ def test_two_selections_at_once_claim_each_reminder_once(empty_database):
         second.close()
     with factory() as session:
         assert session.execute(select(func.count()).select_from(Reminder)).scalar_one() == 4
-        assert session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 4
+        assert session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 1  # one customer
 
 
 def test_two_workers_never_claim_the_same_message(empty_database):
     postgresql_only(empty_database)
     factory = session_factory(empty_database)
     with factory.begin() as session:
-        customer = new_customer(session)
         for _ in range(3):
-            new_invoice(session, customer, 8000, MONDAY - timedelta(days=1))
+            new_invoice(session, new_customer(session), 8000, MONDAY - timedelta(days=1))
         select_due(session, POLICY, MONDAY, at(MONDAY), ARRANGEMENTS, ZONE)
     with factory() as first, factory() as second:
         mine = claim_deliverable(first, at(MONDAY), limit=2)
@@ -778,3 +779,130 @@ def test_a_message_for_a_customer_who_reported_hardship_in_between_is_cancelled(
     report_hardship(session, customer.id, reminder.created_at + timedelta(minutes=5), ZoneInfo("Europe/Brussels"))
     session.flush()
     assert not still_wanted(session, message) and message.status == "cancelled"
+
+
+# -- one message per customer a day ---------------------------------------------------------------
+
+
+def sent_by(senders: dict) -> list[ReminderContent]:
+    return [content for sender in senders.values() for content in sender.sent]
+
+
+def test_several_bills_at_different_stages_make_one_message_in_the_latest_tone_with_one_link_for_all(
+        empty_database, settings):
+    factory = session_factory(empty_database)
+    with factory.begin() as session:
+        ann = new_customer(session, first_name="Ann")
+        nudged = new_invoice(session, ann, 8000, MONDAY - timedelta(days=1))            # nudge
+        second = new_invoice(session, ann, 9050, MONDAY - timedelta(days=12), InvoiceStatus.PARTIALLY_PAID,
+                             paid_cents=1050)                                           # second, €80.00 left
+        review = new_invoice(session, ann, 7000, MONDAY - timedelta(days=30))           # review
+        coming = new_invoice(session, ann, 6000, MONDAY + timedelta(days=20))           # not due yet
+        new_invoice(session, ann, 5000, MONDAY - timedelta(days=40), InvoiceStatus.DISPUTED)  # on hold
+        numbers = [review.number, second.number, nudged.number, coming.number]          # oldest first
+    senders = {"chat": FakeSender("chat"), "email": FakeSender("email"), "sms": FakeSender("sms")}
+
+    summary = run(factory, POLICY, ARRANGEMENTS, senders, settings, at(MONDAY))
+
+    assert summary.claimed == {"review": 1, "second": 1, "nudge": 1}
+    assert summary.flagged_for_review == 1
+    message, = sent_by(senders)
+    assert message.response == "utter_reminder_review_several"
+    assert message.subject_response == "utter_reminder_email_subject_several"
+    assert message.values["stage"] == "review"
+    assert message.values["bill_count"] == "4"
+    assert message.values["amount"] == "€290.00"       # 70 + 80 + 80 + 60; the disputed bill is left out
+    assert message.values["bills"] == (
+        f"{review.number} (€70.00, 24 October 2026), {second.number} (€80.00, 11 November 2026), "
+        f"{nudged.number} (€80.00, 22 November 2026), {coming.number} (€60.00, 13 December 2026)"
+    )
+    assert (message.values["invoice_number"], message.values["due_date"]) == (review.number, "24 October 2026")
+    with factory() as session:
+        link = open_link(session, message.values["link"].rsplit("/", 1)[1], settings, at(MONDAY))
+        assert sorted(invoice.number for invoice in link.invoices) == sorted(numbers)
+        assert link.amount_cents == 29000
+        assert {stage: stored_stages(session, bill.id) for stage, bill in
+                (("nudge", nudged), ("second", second), ("review", review), ("none", coming))} == {
+            "nudge": {"nudge"}, "second": {"second"}, "review": {"review"}, "none": set()}
+
+    # Later the same day nothing more goes out, on any channel.
+    assert run(factory, POLICY, ARRANGEMENTS, senders, settings, at(MONDAY, 15)).claimed == {}
+    assert len(sent_by(senders)) == 1
+
+    # Nine days later yesterday's nudge reaches its second stage: one message again, still in the review tone.
+    later = run(factory, POLICY, ARRANGEMENTS, senders, settings, at(MONDAY + timedelta(days=9)))
+    assert later.claimed == {"second": 1}
+    assert [(m.response, m.values["bill_count"]) for m in sent_by(senders)[1:]] == [("utter_reminder_review_several", "4")]
+
+
+def test_one_bill_keeps_its_own_wording_and_a_link_for_it(empty_database, settings):
+    factory = session_factory(empty_database)
+    with factory.begin() as session:
+        ben = new_customer(session, first_name="Ben", channel="email", chat=False)
+        bill = new_invoice(session, ben, 8000, MONDAY - timedelta(days=1))
+    email = FakeSender("email")
+    run(factory, POLICY, ARRANGEMENTS, {"email": email}, settings, at(MONDAY))
+    message, = email.sent
+    assert (message.response, message.subject_response) == ("utter_reminder_nudge", "utter_reminder_email_subject")
+    assert (message.values["invoice_number"], message.values["amount"]) == (bill.number, "€80.00")
+    assert "bills" not in message.values
+
+
+def test_a_customer_reminded_this_morning_hears_nothing_more_until_tomorrow(empty_database, settings):
+    factory = session_factory(empty_database)
+    with factory.begin() as session:
+        cas = new_customer(session, first_name="Cas")
+        new_invoice(session, cas, 8000, MONDAY - timedelta(days=1))
+    chat = FakeSender("chat")
+    assert run(factory, POLICY, ARRANGEMENTS, {"chat": chat}, settings, at(MONDAY, 9)).claimed == {"nudge": 1}
+    with factory.begin() as session:  # a bill that turns out late is added during the day
+        late = new_invoice(session, session.get(Customer, cas.id), 4000, MONDAY - timedelta(days=11))
+
+    assert run(factory, POLICY, ARRANGEMENTS, {"chat": chat}, settings, at(MONDAY, 16)).claimed == {}
+    tomorrow = run(factory, POLICY, ARRANGEMENTS, {"chat": chat}, settings, at(MONDAY + timedelta(days=1), 9))
+    assert tomorrow.claimed == {"second": 1}
+    assert len(chat.sent) == 2
+    assert chat.sent[1].values["bills"].startswith(f"{late.number} (€40.00, ")
+
+
+def test_a_message_goes_out_while_one_of_its_bills_is_still_open(empty_database, settings):
+    factory = session_factory(empty_database)
+    with factory.begin() as session:
+        dirk = new_customer(session, first_name="Dirk")
+        review = new_invoice(session, dirk, 7000, MONDAY - timedelta(days=30))
+        nudged = new_invoice(session, dirk, 8000, MONDAY - timedelta(days=2))
+    sunday = MONDAY - timedelta(days=1)
+    chat = FakeSender("chat")
+    # Chosen on Sunday (a quiet day), sent on Monday morning; the late bill is paid in between.
+    assert run(factory, POLICY, ARRANGEMENTS, {"chat": chat}, settings, at(sunday, 11)).claimed == {"review": 1, "nudge": 1}
+    with factory.begin() as session:
+        pay(session, session.get(Invoice, review.id), 7000)
+    monday = run(factory, POLICY, ARRANGEMENTS, {"chat": chat}, settings, at(MONDAY, 9))
+    message, = chat.sent
+    assert (monday.sent, monday.cancelled) == ({"chat": 1}, 0)
+    assert (message.values["invoice_number"], message.values["amount"]) == (nudged.number, "€80.00")
+
+
+def test_over_the_demo_data_every_customer_gets_at_most_one_message_per_run(tmp_path, settings):
+    factory = session_factory(seeded_sqlite(tmp_path / "demo.db", customers=200))
+    senders = {"chat": FakeSender("chat"), "email": FakeSender("email"), "sms": FakeSender("sms")}
+    monday = TODAY + timedelta(days=1)  # the demo data is seen from Sunday, when nothing goes out
+
+    summary = run(factory, POLICY, ARRANGEMENTS, senders, settings, at(monday))
+
+    per_customer = Counter(content.values["customer_id"] for content in sent_by(senders))
+    assert len(per_customer) > 50 and max(per_customer.values()) == 1
+    with factory() as session:
+        reminders_per_customer = Counter(session.execute(select(Reminder.customer_id)).scalars())
+        assert sum(summary.claimed.values()) == sum(reminders_per_customer.values())
+        assert max(reminders_per_customer.values()) > 1  # some customers had several bills to remind of
+        messages_per_customer = Counter(session.execute(
+            select(Reminder.customer_id).join(OutboxMessage, OutboxMessage.reminder_id == Reminder.id)
+            .where(OutboxMessage.status != "failed")
+        ).scalars())
+        assert max(messages_per_customer.values()) == 1
+    several = [content for content in sent_by(senders) if "bills" in content.values]
+    assert several and all(c.response.endswith("_several") for c in several)
+
+    again = run(factory, POLICY, ARRANGEMENTS, senders, settings, at(monday, 15))
+    assert (again.claimed, again.sent) == ({}, {})

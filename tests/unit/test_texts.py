@@ -17,6 +17,8 @@ REMINDER_VALUES = {
     "due_date": "21 November 2026",
     "link": "https://pay.settle.example/p/abc123",
     "stage": "nudge",
+    "bill_count": "2",
+    "bills": "INV-2026-001234 (€ 84.20, 21 November 2026), INV-2026-001301 (€ 61.05, 21 December 2026)",
 }
 
 
@@ -104,7 +106,9 @@ def test_the_domain_file_is_read_once_per_path(domain):
 def _reminder_responses() -> list[str]:
     policy = yaml.safe_load((ROOT / "policy" / "reminders.yml").read_text(encoding="utf-8"))
     stages = (policy.get("stages") or []) + (policy.get("instalment_stages") or [])
-    return [stage["response"] for stage in stages] + ["utter_reminder_email_subject"]
+    several = [stage["several_bills_response"] for stage in stages if "several_bills_response" in stage]
+    return [stage["response"] for stage in stages] + several + ["utter_reminder_email_subject",
+                                                                 "utter_reminder_email_subject_several"]
 
 
 @pytest.mark.parametrize("response", _reminder_responses())

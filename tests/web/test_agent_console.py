@@ -16,6 +16,7 @@ from sqlalchemy import select
 from settle.db import session_factory
 from settle.handoff.agents import create_agent
 from settle.handoff.console_events import is_genuine
+from settle.handoff.escalations import escalate
 from settle.handoff.office_hours import OfficeHours
 from settle.handoff.takeover import hand_over
 from settle.models import Customer, Escalation, EscalationMessage, VerificationFailure, VerificationLockout
@@ -226,10 +227,66 @@ def test_the_conversation_shows_transcript_customer_bills_and_why(console):
     page = logged_in(console).get(f"{console.url}/agent/conversations/{escalation_id}", timeout=10).text
     assert "Customer upset" in page
     assert "I want to talk to a person" in page  # the transcript
-    assert "check balance" in page  # what the bot tried
+    assert "Asked the bot about</dt><dd>what they owe</dd>" in page  # what the bot tried, in words
     assert f"{LUCAS.first_name} " in page and LUCAS.customer_number in page
     assert re.search(r"INV-\d{4}-\d{6}", page)  # the bills
     assert "Take this conversation" in page
+
+
+def rasa_event(kind: str, text: str | None, seconds: int, intent: str | None = None) -> dict:
+    """One event of a chat as Rasa's tracker gives it, `seconds` after NOW."""
+    event = {"event": kind, "text": text, "timestamp": NOW.timestamp() + seconds}
+    if kind == "user":
+        event["parse_data"] = {"intent": {"name": intent or "inform"}, "entities": []}
+    return event
+
+
+def test_the_conversation_shows_what_was_said_after_the_hand_over_until_an_agent_joined(console, rasa):
+    escalation_id = queue_conversation(console, "after-1")
+    rasa.events["after-1"] = [
+        rasa_event("user", "hi", -60, "greet"),
+        rasa_event("bot", "Hi, I'm Settle.", -59),
+        rasa_event("user", "I want to talk to a person", 0, "request_human"),  # the transcript's last line
+        rasa_event("bot", "I've asked a person from our team to join this chat.", 1),
+        rasa_event("user", "no thanks, i'll wait here in the chat", 30, "deny"),
+        rasa_event("user", "my card is 4111 1111 1111 1111", 40),
+        rasa_event("user", "/EXTERNAL_agent_joined", 50, "EXTERNAL_agent_joined"),
+        rasa_event("bot", "Sam from our team has joined the chat.", 51),
+        rasa_event("user", "said to the agent", 60),
+    ]
+    page = html.unescape(logged_in(console).get(f"{console.url}/agent/conversations/{escalation_id}", timeout=10).text)
+    waiting = page[page.index("While waiting for a person"):page.index("With the agent, and notes")]
+    assert "I've asked a person from our team to join this chat." in waiting
+    assert "no thanks, i'll wait here in the chat" in waiting
+    assert "4111" not in page and "[card number removed]" in waiting
+    assert "Hi, I'm Settle." not in waiting  # already in the transcript before the hand-over
+    assert "has joined" not in waiting and "said to the agent" not in waiting  # the agent's part is kept by Settle
+    assert rasa.requests[-1].query == {"include_events": "ALL", "token": RASA_TOKEN}
+
+
+def test_when_rasa_cannot_tell_the_page_says_so_and_shows_the_rest(console, rasa):
+    escalation_id = queue_conversation(console, "after-2")
+    rasa.fail_next(503)
+    page = html.unescape(logged_in(console).get(f"{console.url}/agent/conversations/{escalation_id}", timeout=10).text)
+    assert "can't be loaded just now" in page
+    assert "I want to talk to a person" in page
+
+
+def test_the_context_reads_as_words_euros_and_dates(console):
+    with session_factory(console.settings.database_url).begin() as session:
+        customer_id = session.execute(select(Customer.id).where(Customer.customer_number == LUCAS.customer_number)).scalar_one()
+        escalation_id = escalate(session, "dispute", "context-2", customer_id, {
+            "invoice_number": "INV-2026-000021", "amount": "131.44", "due_date": "2026-11-26",
+            "dispute_reference": "DSP-0001", "reason": "I was charged twice",
+        }, NOW).id
+    page = html.unescape(logged_in(console).get(f"{console.url}/agent/conversations/{escalation_id}", timeout=10).text)
+    context = page[page.index('id="context-heading"'):page.index("<h3>Customer</h3>")]
+    assert "<dt>Amount</dt><dd>€131.44</dd>" in context
+    assert "<dt>Due date</dt><dd>26 November 2026</dd>" in context
+    assert "<dt>Bill</dt><dd>INV-2026-000021</dd>" in context
+    assert "<dt>What the customer says is wrong</dt><dd>“I was charged twice”</dd>" in context
+    assert "131.44<" not in context.replace("€131.44", "") and "2026-11-26" not in context
+    assert "nothing yet" not in context  # a dispute is not a question to the bot
 
 
 # Claiming, replying, notes, closing
@@ -326,8 +383,10 @@ def test_when_rasa_is_down_the_reply_is_kept_and_the_agent_told(console, rasa):
     escalation_id = queue_conversation(console, "down-1")
     sam = logged_in(console)
     post(sam, console, f"/agent/conversations/{escalation_id}/claim")
-    rasa.fail_next(503)
-    post(sam, console, f"/agent/conversations/{escalation_id}/reply", text="Are you still there?")
+    token = csrf_of(sam, f"{console.url}/agent/conversations/{escalation_id}")
+    rasa.fail_next(503)  # Rasa fails the reply, not the page read before it
+    sam.post(f"{console.url}/agent/conversations/{escalation_id}/reply", data={"csrf_token": token, "text": "Are you still there?"},
+             allow_redirects=False, timeout=10)
     page = sam.get(f"{console.url}/agent/conversations/{escalation_id}", timeout=10).text
     assert "could not be reached" in page
     assert "not delivered yet" in page

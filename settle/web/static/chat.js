@@ -134,11 +134,15 @@
     }
 
     // One message in the log; `record` is what is stored, so the same function redraws history.
+    // A person from the team (who: "agent") is shown with their name, in a style of its own, and read out
+    // as "<name> from our team said:", never as the bot.
     function render(record) {
       var own = record.who === "user";
-      var message = el("div", { "class": "settle-chat-msg " + (own ? "settle-chat-user" : "settle-chat-bot") }, [
-        el("span", { "class": "settle-chat-vh", text: own ? "You said: " : "Settle said: " }),
-      ]);
+      var agent = record.who === "agent";
+      var kind = own ? "settle-chat-user" : agent ? "settle-chat-agent" : "settle-chat-bot";
+      var spoken = own ? "You said: " : agent ? record.name + " from our team said: " : "Settle said: ";
+      var message = el("div", { "class": "settle-chat-msg " + kind }, [el("span", { "class": "settle-chat-vh", text: spoken })]);
+      if (agent) message.appendChild(el("span", { "class": "settle-chat-from", "aria-hidden": "true", text: record.name + " · our team" }));
       var body = el("p", {}, own ? [document.createTextNode(record.text)] : linkify(record.text));
       message.appendChild(body);
       log.appendChild(message);
@@ -196,7 +200,8 @@
         .filter(function (b) { return b && b.title && b.payload; })
         .map(function (b) { return { title: String(b.title), payload: String(b.payload) }; });
       if (!text && !buttons.length) return;
-      var record = { who: "bot", text: String(text) };
+      var record = data.agent_name ? { who: "agent", name: String(data.agent_name), text: String(text) }
+                                   : { who: "bot", text: String(text) };
       if (buttons.length) record.buttons = buttons;
       render(record);
       remember(record);
