@@ -1,4 +1,4 @@
-"""The `settle` command: set up the database, seed demo data, run the assistant, mint app tokens."""
+"""The `settle` command: set up the database, seed demo data, run the assistant, mint app tokens, export figures."""
 from __future__ import annotations
 
 import argparse
@@ -15,7 +15,7 @@ from settle import schema
 from settle.clock import FixedClock, clock_for
 from settle.config import process_settings
 from settle.db import session_factory
-from settle.errors import AgentProblem, MissingSecret, PolicyError, StartupError, StatementError
+from settle.errors import AgentProblem, BadPeriod, MissingSecret, PolicyError, StartupError, StatementError
 from settle.files import private_directory
 from settle.handoff.office_hours import OfficeHours
 from settle.identity.verification import issue_app_token
@@ -213,6 +213,29 @@ def cmd_remind(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kpis(args: argparse.Namespace) -> int:
+    """Writes every figure of the period as CSV (docs/kpis.md defines them), to a file or the terminal."""
+    from settle.insights.export import write_csv
+    from settle.insights.services import figures_for
+
+    try:
+        figures = figures_for(unit_of_work(), args.start, args.end)
+    except BadPeriod as error:
+        print(f"settle kpis: {error}.", file=sys.stderr)
+        return 1
+    if args.csv is None:
+        write_csv(figures, sys.stdout)
+        return 0
+    try:
+        with open(args.csv, "w", newline="", encoding="utf-8") as out:
+            write_csv(figures, out)
+    except OSError as error:
+        print(f"settle kpis: can't write {args.csv}: {error.strerror}", file=sys.stderr)
+        return 1
+    say(f"The figures from {args.start.isoformat()} to {args.end.isoformat()} are in {args.csv}")
+    return 0
+
+
 def cmd_catch_messages(_args: argparse.Namespace) -> int:
     from settle.tooling.catcher import catch_messages
 
@@ -363,6 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
     remind.add_argument("--now", type=_moment, help="act as if it were this moment (default: now)")
     remind.add_argument("--dry-run", action="store_true", help="show what would go out; send and store nothing")
     remind.set_defaults(handler=cmd_remind)
+    kpis = commands.add_parser("kpis", help="write the figures of a period as CSV (definitions: docs/kpis.md)")
+    kpis.add_argument("--from", dest="start", type=_date, required=True, help="the first day, included (2026-11-01)")
+    kpis.add_argument("--to", dest="end", type=_date, required=True, help="the last day, included (2026-11-30)")
+    kpis.add_argument("--csv", type=Path, help="the file to write (default: print to the terminal)")
+    kpis.set_defaults(handler=cmd_kpis)
     commands.add_parser(
         "catch-messages", help="demo only: local stand-ins for the mail server and SMS provider that print what arrives"
     ).set_defaults(handler=cmd_catch_messages)
