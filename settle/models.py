@@ -252,7 +252,7 @@ class Payment(Base):
     id = Column(Integer, primary_key=True)
     invoice_id = Column(Integer, ForeignKey("invoices.id"), nullable=False, index=True)
     amount_cents = Column(Integer, nullable=False)
-    paid_at = Column(UTCDateTime, nullable=False)
+    paid_at = Column(UTCDateTime, nullable=False, index=True)
     method = Column(String(30), nullable=False)
     reference = Column(String(80), nullable=False, unique=True)
     received_payment_id = Column(Integer, ForeignKey("received_payments.id"), index=True)

@@ -371,20 +371,26 @@ def reached_out_first(session: Session, period: Period, now: datetime) -> Reache
         deliveries=tuple(Deliveries(stage, str(channel), int(sent), int(failed)) for stage, channel, sent, failed in deliveries),
         reached_nobody=_count(session, in_period, tried, ~settled, of=Reminder),
         flagged_for_review=_count(session, in_period, Reminder.flagged_for_review.is_(True), of=Reminder),
-        paid_after=_paid_after(session, in_period, now),
+        paid_after=_paid_after(session, period, now),
     )
 
 
-def _paid_after(session: Session, in_period, now: datetime) -> tuple[PaidAfter, ...]:
+def _paid_after(session: Session, period: Period, now: datetime) -> tuple[PaidAfter, ...]:
     """Per stage and channel, of the messages sent whose window has passed, those whose bill (or instalment)
-    was paid in full within the window. An instalment paid before its moment was recorded is left out."""
-    last_payment = (
-        select(func.max(Payment.paid_at)).where(Payment.invoice_id == Invoice.id).correlate(Invoice).scalar_subquery()
+    was paid in full within the window. An instalment paid before its moment was recorded is left out.
+
+    A bill's last payment counts only when it came after the message, so after the period began: payments
+    before it are left out of the search, which keeps it to the period's payments on a large database."""
+    in_period = period.holds(Reminder.created_at)
+    reminded_bills = select(Reminder.subject_id).where(in_period, Reminder.subject == ReminderSubject.INVOICE)
+    bills_paid = (  # the moment each reminded bill was paid in full: its last payment's
+        select(Payment.invoice_id, func.max(Payment.paid_at).label("paid_at"))
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(Payment.invoice_id.in_(reminded_bills), Payment.paid_at >= period.starts_at, Invoice.status == InvoiceStatus.PAID)
+        .group_by(Payment.invoice_id)
+        .subquery()
     )
-    paid_at = case(
-        (Reminder.subject == ReminderSubject.INVOICE, case((Invoice.status == InvoiceStatus.PAID, last_payment))),
-        else_=Instalment.paid_at,
-    )
+    paid_at = case((Reminder.subject == ReminderSubject.INVOICE, bills_paid.c.paid_at), else_=Instalment.paid_at)
     unknown = and_(Instalment.paid_at.is_(None), Instalment.paid_cents >= Instalment.amount_cents)
     after = seconds_between(OutboxMessage.sent_at, paid_at)
     measures = []
@@ -394,7 +400,7 @@ def _paid_after(session: Session, in_period, now: datetime) -> tuple[PaidAfter, 
     rows = session.execute(
         select(Reminder.stage, OutboxMessage.channel, *measures)
         .join(OutboxMessage, and_(OutboxMessage.reminder_id == Reminder.id, OutboxMessage.status == OutboxStatus.SENT))
-        .outerjoin(Invoice, and_(Reminder.subject == ReminderSubject.INVOICE, Invoice.id == Reminder.subject_id))
+        .outerjoin(bills_paid, and_(Reminder.subject == ReminderSubject.INVOICE, bills_paid.c.invoice_id == Reminder.subject_id))
         .outerjoin(Instalment, and_(Reminder.subject == ReminderSubject.INSTALMENT, Instalment.id == Reminder.subject_id))
         .where(in_period, or_(Instalment.id.is_(None), ~unknown))
         .group_by(Reminder.stage, Reminder.stage_order, OutboxMessage.channel)

@@ -31,7 +31,7 @@ ACTIONS_PORT = 5055
 SHELL_PORT = 5006
 WEB_PORT = 8000
 MODEL = "models/settle.tar.gz"
-BENCH_PARTS = ("nlu", "dialogue", "load", "cost", "scale", "reminders")
+BENCH_PARTS = ("nlu", "dialogue", "load", "cost", "scale", "reminders", "kpis")
 
 
 def say(message: str) -> None:
@@ -278,7 +278,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from bench import Report
 
     parts = args.only or list(BENCH_PARTS)
-    needs_postgres = {"scale", "reminders"} & set(parts)
+    needs_postgres = {"scale", "reminders", "kpis"} & set(parts)
     if needs_postgres and not args.database_url.startswith("postgresql"):
         print("settle bench: the scale benchmarks need PostgreSQL (--database-url postgresql://…).", file=sys.stderr)
         return 1
@@ -323,6 +323,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
                              for f in figures)
             report.add(part, {"runs": figures}, "## Reminder selection (PostgreSQL)\n\n| invoices | claimed and queued | first run | second run |\n"
                                                  "| --- | --- | --- | --- |\n" + rows)
+        elif part == "kpis":
+            from bench.kpis import figures_timing
+
+            timings = [figures_timing(args.database_url, invoices, say=say_indented) for invoices in args.invoices]
+            rows = "\n".join(f"| {t['invoices']:,} | {t['7_days_seconds']} s | {t['30_days_seconds']} s | {t['90_days_seconds']} s |"
+                             for t in timings)
+            report.add(part, {"runs": timings}, "## Every KPI figure of a period (PostgreSQL, docs/kpis.md)\n\n"
+                                                "| invoices | 7 days | 30 days | 90 days |\n| --- | --- | --- | --- |\n" + rows)
     path, changes = report.write()
     if changes:
         say("Compared with the previous run:")

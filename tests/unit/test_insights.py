@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from bench.kpis import figures_timing
 from settle import schema
 from settle.clock import FixedClock
 from settle.config import Settings
@@ -426,3 +427,22 @@ def test_an_instalment_notes_when_its_last_cent_came_in(demo_database):
         first, second = session.execute(select(Instalment).where(Instalment.plan_id == plan.id).order_by(Instalment.number)).scalars()
         assert (first.paid_cents, first.paid_at) == (5_000, utc(22))
         assert (second.paid_cents, second.paid_at) == (0, None)
+
+
+# -- The benchmark's data ---------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="the bulk data is PostgreSQL's")
+def test_the_benchmark_times_figures_over_every_kind_of_event(monkeypatch):
+    monkeypatch.setenv("SETTLE_NOW", NOW.isoformat())
+    url = os.environ["TEST_DATABASE_URL"].rsplit("/", 1)[0] + "/settle_kpis_bench_test"
+    timing = figures_timing(url, 2_400, say=lambda line: None)
+    assert set(timing) == {"invoices", "7_days_seconds", "30_days_seconds", "90_days_seconds"}
+    month = services.figures_for(uow_on(url), date(2026, 10, 24), date(2026, 11, 22))
+    assert month.containment.conversations > 0 and month.containment.escalated.part > 0
+    assert month.paying.links_paid.part > 0 and month.paying.time_to_pay.cases > 0 and month.paying.collected
+    assert month.reached_out_first.deliveries and month.reached_out_first.paid_after
+    assert month.cant_pay_now.plans_set_up > 0 and month.cant_pay_now.instalments_on_time.whole > 0
+    assert month.cant_pay_now.extensions_granted > 0 and month.cant_pay_now.disputes_opened > 0
+    assert month.agents.time_to_first_reply.cases > 0 and month.agents.handled_per_agent
+    engine_for(url).dispose()

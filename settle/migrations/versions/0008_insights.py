@@ -29,6 +29,7 @@ PERIOD_INDEXES = (
     ('instalment_plans', 'created_at'),
     ('instalment_plans', 'ended_at'),
     ('payment_links', 'created_at'),
+    ('payments', 'paid_at'),
     ('received_payments', 'received_at'),
     ('reminders', 'created_at'),
 )
