@@ -67,6 +67,7 @@ class Period:
         return cls(start, end, _day_start(start, zone), _day_start(end + timedelta(days=1), zone))
 
     def holds(self, moment_column):
+        """The condition that a moment falls in the period."""
         return and_(moment_column >= self.starts_at, moment_column < self.ends_before)
 
 
@@ -266,9 +267,8 @@ def _offsets(first: date, last: date, zone: tzinfo) -> list[tuple[date, date, in
     return runs
 
 
-def _count(session: Session, *conditions, of=None) -> int:
-    query = select(func.count()).select_from(of) if of is not None else select(func.count())
-    return session.execute(query.where(*conditions)).scalar_one()
+def _count(session: Session, table, *conditions) -> int:
+    return session.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one()
 
 
 def _median(session: Session, query) -> Median:
@@ -369,8 +369,8 @@ def reached_out_first(session: Session, period: Period, now: datetime) -> Reache
     return ReachedOutFirst(
         reminders_by_stage=tuple(Counted(stage, count) for stage, count in by_stage),
         deliveries=tuple(Deliveries(stage, str(channel), int(sent), int(failed)) for stage, channel, sent, failed in deliveries),
-        reached_nobody=_count(session, in_period, tried, ~settled, of=Reminder),
-        flagged_for_review=_count(session, in_period, Reminder.flagged_for_review.is_(True), of=Reminder),
+        reached_nobody=_count(session, Reminder, in_period, tried, ~settled),
+        flagged_for_review=_count(session, Reminder, in_period, Reminder.flagged_for_review.is_(True)),
         paid_after=_paid_after(session, period, now),
     )
 
@@ -414,9 +414,9 @@ def _paid_after(session: Session, period: Period, now: datetime) -> tuple[PaidAf
 
 def cant_pay_now(session: Session, period: Period, today: date, zone: ZoneInfo) -> CantPayNow:
     """Plans, extensions, hardship and disputes: what was agreed in the period, and whether it held."""
-    plans_set_up = _count(session, period.holds(InstalmentPlan.created_at), of=InstalmentPlan)
+    plans_set_up = _count(session, InstalmentPlan, period.holds(InstalmentPlan.created_at))
     plans_completed, plans_broken = (
-        _count(session, period.holds(InstalmentPlan.ended_at), InstalmentPlan.status == status, of=InstalmentPlan)
+        _count(session, InstalmentPlan, period.holds(InstalmentPlan.ended_at), InstalmentPlan.status == status)
         for status in (PlanStatus.COMPLETED, PlanStatus.BROKEN)
     )
     decided_until = min(period.end, today - timedelta(days=1))
@@ -430,7 +430,7 @@ def cant_pay_now(session: Session, period: Period, today: date, zone: ZoneInfo) 
             or_(Instalment.paid_at.is_not(None), Instalment.paid_cents < Instalment.amount_cents),
         )
     ).one()
-    granted = _count(session, period.holds(Extension.created_at), of=Extension)
+    granted = _count(session, Extension, period.holds(Extension.created_at))
     last_payment = select(func.max(Payment.paid_at)).where(Payment.invoice_id == Extension.invoice_id).scalar_subquery()
     kept = and_(Invoice.status == InvoiceStatus.PAID,
                 last_payment < day_end(Extension.new_due_date, zone, period.start, today - timedelta(days=1)))
@@ -450,7 +450,7 @@ def cant_pay_now(session: Session, period: Period, today: date, zone: ZoneInfo) 
         instalments_on_time=Share(int(instalments_on_time or 0), int(instalments_due)),
         extensions_granted=granted,
         extensions_kept=Share(int(extensions_kept or 0), int(extensions_decided)),
-        hardship_reports=_count(session, period.holds(HardshipReport.reported_at), of=HardshipReport),
+        hardship_reports=_count(session, HardshipReport, period.holds(HardshipReport.reported_at)),
         disputes_opened=int(disputes_opened),
         disputes_resolved=Share(int(disputes_resolved or 0), int(disputes_opened)),
     )
