@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import select, text
 
 from bench.kpis import figures_timing
@@ -446,3 +447,28 @@ def test_the_benchmark_times_figures_over_every_kind_of_event(monkeypatch):
     assert month.cant_pay_now.extensions_granted > 0 and month.cant_pay_now.disputes_opened > 0
     assert month.agents.time_to_first_reply.cases > 0 and month.agents.handled_per_agent
     engine_for(url).dispose()
+
+
+def test_links_paid_before_migration_0008_get_the_moment_their_money_came_in(tmp_path):
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    command.upgrade(schema.alembic_config(url), "0007")
+    with engine_for(url).begin() as connection:
+        connection.execute(text(
+            "INSERT INTO customers (id, customer_number, first_name, last_name, postcode, date_of_birth, preferred_channel,"
+            " language, municipality, region) VALUES (1, '81000009', 'Old', 'Link', '1000', '1980-01-01', 'chat', 'en',"
+            " 'Brussel', 'Brussels')"))
+        for link, status in ((1, "paid"), (2, "open")):
+            connection.execute(text(
+                "INSERT INTO payment_links (id, reference, customer_id, amount_cents, created_at, expires_at, status)"
+                f" VALUES ({link}, 'OLD{link}', 1, 5000, '2026-11-01 09:00:00.000000', '2026-11-08 09:00:00.000000', '{status}')"))
+            connection.execute(text(
+                "INSERT INTO checkouts (link_id, provider, provider_payment_id, checkout_url, amount_cents, status, created_at)"
+                f" VALUES ({link}, 'sandbox', 'tr_{link}', 'http://x', 5000, '{status}', '2026-11-01 09:05:00.000000')"))
+        connection.execute(text(
+            "INSERT INTO received_payments (external_reference, source, method, amount_cents, received_at, needs_review)"
+            " VALUES ('sandbox:tr_1', 'sandbox', 'sandbox', 5000, '2026-11-01 09:07:00.000000', 0)"))
+    schema.upgrade(url)
+    with session_factory(url).begin() as session:
+        paid, still_open = session.execute(select(PaymentLink).order_by(PaymentLink.id)).scalars()
+        assert (paid.paid_at, still_open.paid_at) == (utc(1, 9, 7), None)
+        assert paid.first_opened_at is None  # never recorded, so not guessed
