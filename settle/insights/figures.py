@@ -351,7 +351,7 @@ def reached_out_first(session: Session, period: Period, now: datetime) -> Reache
     """Reminders the engine decided in the period: how their messages went, and whether payment followed."""
     in_period = period.holds(Reminder.created_at)
     by_stage = session.execute(
-        select(Reminder.stage, func.count()).where(in_period)
+        select(Reminder.stage, func.count(), _sum(Reminder.flagged_for_review.is_(True))).where(in_period)
         .group_by(Reminder.stage, Reminder.stage_order).order_by(Reminder.stage_order, Reminder.stage)
     ).all()
     deliveries = session.execute(
@@ -362,15 +362,14 @@ def reached_out_first(session: Session, period: Period, now: datetime) -> Reache
         .group_by(Reminder.stage, Reminder.stage_order, OutboxMessage.channel)
         .order_by(Reminder.stage_order, Reminder.stage, OutboxMessage.channel)
     ).all()
-    settled = exists().where(
+    going = exists().where(
         OutboxMessage.reminder_id == Reminder.id, OutboxMessage.status.in_((OutboxStatus.SENT, OutboxStatus.PENDING))
     )
-    tried = exists().where(OutboxMessage.reminder_id == Reminder.id)
     return ReachedOutFirst(
-        reminders_by_stage=tuple(Counted(stage, count) for stage, count in by_stage),
+        reminders_by_stage=tuple(Counted(stage, count) for stage, count, _ in by_stage),
         deliveries=tuple(Deliveries(stage, str(channel), int(sent), int(failed)) for stage, channel, sent, failed in deliveries),
-        reached_nobody=_count(session, Reminder, in_period, tried, ~settled),
-        flagged_for_review=_count(session, Reminder, in_period, Reminder.flagged_for_review.is_(True)),
+        reached_nobody=_count(session, Reminder, in_period, ~going),
+        flagged_for_review=sum(int(flagged) for *_, flagged in by_stage),
         paid_after=_paid_after(session, period, now),
     )
 
