@@ -362,13 +362,12 @@ def reached_out_first(session: Session, period: Period, now: datetime) -> Reache
         .group_by(Reminder.stage, Reminder.stage_order, OutboxMessage.channel)
         .order_by(Reminder.stage_order, Reminder.stage, OutboxMessage.channel)
     ).all()
-    going = exists().where(
-        OutboxMessage.reminder_id == Reminder.id, OutboxMessage.status.in_((OutboxStatus.SENT, OutboxStatus.PENDING))
-    )
+    own_messages = OutboxMessage.reminder_id == Reminder.id  # a reminder named in another's message has none
+    going = exists().where(own_messages, OutboxMessage.status.in_((OutboxStatus.SENT, OutboxStatus.PENDING)))
     return ReachedOutFirst(
         reminders_by_stage=tuple(Counted(stage, count) for stage, count, _ in by_stage),
         deliveries=tuple(Deliveries(stage, str(channel), int(sent), int(failed)) for stage, channel, sent, failed in deliveries),
-        reached_nobody=_count(session, Reminder, in_period, ~going),
+        reached_nobody=_count(session, Reminder, in_period, exists().where(own_messages), ~going),
         flagged_for_review=sum(int(flagged) for *_, flagged in by_stage),
         paid_after=_paid_after(session, period, now),
     )

@@ -159,6 +159,7 @@ def build_reminders(session, ann: Customer, plan_instalment: Instalment) -> None
         (ReminderSubject.INSTALMENT, plan_instalment.id, "nudge", 1, utc(3, 8), False, [("chat", OutboxStatus.SENT, utc(3, 9))]),
         (ReminderSubject.INVOICE, inv3.id, "second", 2, utc(10, 8), False, [("email", OutboxStatus.SENT, utc(10, 9))]),
         (ReminderSubject.INVOICE, inv4.id, "nudge", 1, utc(14, 8), False, [("sms", OutboxStatus.FAILED, None)]),
+        (ReminderSubject.INVOICE, inv5.id, "second", 2, utc(14, 8), False, []),   # named in another reminder's message
         (ReminderSubject.INVOICE, inv5.id, "review", 3, utc(15, 8), True, [("email", OutboxStatus.SENT, utc(15, 9))]),
         (ReminderSubject.INVOICE, inv2.id, "second", 2, BEFORE, False, [("chat", OutboxStatus.SENT, BEFORE)]),
     ]:
@@ -280,7 +281,7 @@ def test_money_collected_is_summed_by_source_and_method(november):
 
 def test_reminders_are_counted_by_stage_and_channel(november):
     seen = november.reached_out_first
-    assert seen.reminders_by_stage == (Counted("nudge", 4), Counted("second", 1), Counted("review", 1))
+    assert seen.reminders_by_stage == (Counted("nudge", 4), Counted("second", 2), Counted("review", 1))
     assert seen.deliveries == (
         Deliveries("nudge", "chat", sent=2, failed=1),
         Deliveries("nudge", "email", sent=1, failed=0),
