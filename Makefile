@@ -50,7 +50,7 @@ train: $(MODEL)  ## train the model if the training data changed
 
 # The demo's sandbox payment provider runs only with SETTLE_DEMO=1 (docs/security.md).
 run: db train  ## run Settle with demo data: action server + Rasa server (REST, socket.io)
-	@SETTLE_DEMO=1 $(BIN)/settle run
+	@SETTLE_DEMO=1 $(BIN)/settle run --stop-with-parent
 
 shell: db train  ## chat with Settle in this terminal
 	@SETTLE_DEMO=1 $(BIN)/settle run --shell

@@ -57,6 +57,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5055)
     parser.add_argument("--actions", default="actions")
     args = parser.parse_args()
+    refusal = process_settings().missing_secrets_refusal()
+    if refusal:  # one line, not a traceback
+        raise SystemExit(f"action server: {refusal}.")
     utils.configure_colored_logging("INFO")
     utils.update_sanic_log_level()
     app = guarded_app(args.actions, action_token(process_settings()))

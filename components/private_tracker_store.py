@@ -6,19 +6,61 @@ number, no answer to a secret verification question, in the database or to an ev
 """
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
+import redis
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SlotSet, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.orm import Session
 
+from settle.config import process_settings
 from settle.identity.privacy import ANSWER_REMOVED, SECRET_SLOTS, private_events
 
 #: Conversations in the middle of the verification form whose answers this process holds.
 MAX_PENDING_ANSWERS = 10_000
+#: How long answers wait in Redis for the form's next question; a customer who takes longer is asked again.
+ANSWER_SECONDS = 10 * 60
+
+
+class AnswersInMemory:
+    """This process's memory: the embedded default, where one Rasa process serves every conversation."""
+
+    def __init__(self) -> None:
+        self._answers: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def keep(self, sender_id: str, answers: dict[str, Any]) -> None:
+        self._answers.pop(sender_id, None)
+        if answers:
+            self._answers[sender_id] = answers
+            while len(self._answers) > MAX_PENDING_ANSWERS:
+                self._answers.popitem(last=False)
+
+    def of(self, sender_id: str) -> dict[str, Any]:
+        return self._answers.get(sender_id, {})
+
+
+class AnswersInRedis:
+    """Redis (REDIS_URL), so that another Rasa process can take the form's next turn; a conversation's answers
+    expire ANSWER_SECONDS after the last one, and are deleted as soon as the form clears them."""
+
+    KEY_PREFIX = "settle:answers:"
+
+    def __init__(self, url: str) -> None:
+        self.red = redis.Redis.from_url(url, socket_timeout=10)
+
+    def keep(self, sender_id: str, answers: dict[str, Any]) -> None:
+        if answers:
+            self.red.set(self.KEY_PREFIX + sender_id, json.dumps(answers), ex=ANSWER_SECONDS)
+        else:
+            self.red.delete(self.KEY_PREFIX + sender_id)
+
+    def of(self, sender_id: str) -> dict[str, Any]:
+        kept = self.red.get(self.KEY_PREFIX + sender_id)
+        return json.loads(kept) if kept else {}
 
 
 class PrivateSQLTrackerStore(SQLTrackerStore):
@@ -29,15 +71,16 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
     masked dicts: deserialising a whole conversation's events each turn would cost tens of milliseconds.
 
     A secret answer can be needed in the next turn (the form asks for the date of birth after the
-    postcode, and checks both together), but its slot is stored masked: this process keeps the values
-    of the secret slots that are set, per conversation, in memory only, and puts them back into the
-    tracker it reads. Without them (a restart, another Rasa instance) the slot is empty and the form
-    asks again.
+    postcode, and checks both together), but its slot is stored masked: the values of the secret slots
+    that are set are kept apart, per conversation, and put back into the tracker read. They are kept in
+    this process's memory, or with REDIS_URL set in Redis for a few minutes, where every Rasa process
+    finds them. Without them (a restart of the one process, an expiry) the slot is empty and the form asks again.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._pending: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        redis_url = process_settings().redis_url
+        self._pending = AnswersInRedis(redis_url) if redis_url else AnswersInMemory()
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         self._hold_answers(tracker)
@@ -62,16 +105,12 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
 
     def _hold_answers(self, tracker: DialogueStateTracker) -> None:
         answers = {name: slot.value for name, slot in tracker.slots.items() if name in SECRET_SLOTS and slot.value is not None}
-        self._pending.pop(tracker.sender_id, None)
-        if answers:
-            self._pending[tracker.sender_id] = answers
-            while len(self._pending) > MAX_PENDING_ANSWERS:
-                self._pending.popitem(last=False)
+        self._pending.keep(tracker.sender_id, answers)
 
     def _with_answers(self, tracker: DialogueStateTracker | None) -> DialogueStateTracker | None:
         if tracker is None:
             return None
-        answers = self._pending.get(tracker.sender_id, {})
+        answers = self._pending.of(tracker.sender_id)
         for name, slot in tracker.slots.items():
             if name in SECRET_SLOTS and slot.value is not None:  # stored masked
                 if name in answers:

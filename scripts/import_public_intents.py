@@ -20,9 +20,12 @@ How it maps: each source has a table below, source label -> contract intent. Con
 Every label of a source must be in its table, and every label of a table must be in its source: a new
 or renamed label stops the import instead of being mapped by accident.
 
-What it writes: one Rasa 3 NLU file per source (default `var/nlu-public/`, which git ignores: the data's
-licences ask for attribution or share-alike when published, and it is rebuilt in seconds). Each intent
-block carries `metadata: {source: <name>}` so a component can tell public examples from ours. Examples are
+What it writes: one Rasa 3 NLU file per source in `data/nlu/public/`, committed, so a machine trains without
+downloading anything (both licences, CC BY 3.0 and 4.0, allow sharing the relabelled data with attribution,
+which each file's header and docs/nlu-public-data.md give). The Bitext customer-support set is not imported:
+its file has no split column, so an evaluation cut from it could overlap our training data. Each intent
+block carries `metadata: {source: <name>}`, so a component and the benchmark's leave-one-source-out score
+can tell public examples from ours. Examples are
 deduplicated (case, spacing and end punctuation ignored) within and across sources and against the
 texts of the `--exclude` files (our own data and held-out set by default, so the held-out score stays
 honest), and capped: at most IN_SCOPE_CAP per intent and OUT_OF_SCOPE_CAP out-of-scope examples per
@@ -51,7 +54,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MIRRORS = Path("/work/.mirror")
-DEFAULT_OUT = ROOT / "var" / "nlu-public"
+DEFAULT_OUT = ROOT / "data" / "nlu" / "public"
+# Our own examples (data/nlu/*.yml, not data/nlu/public) and the held-out set.
 DEFAULT_EXCLUDE = sorted((ROOT / "data" / "nlu").glob("*.yml")) + [ROOT / "tests" / "nlu" / "held_out.yml"]
 
 IN_SCOPE_CAP = 45        # per contract intent per source: about half of what each of our own intents has
@@ -146,18 +150,24 @@ out_of_scope    age_limit country_support terminate_account
                                             # Settle verifies customers; personal details are near
 """
 
-BITEXT_MAP = """
-request_human        contact_human_agent contact_customer_service   # "I want to talk to a person"
-ask_payment_methods  check_payment_methods
-request_invoice_copy get_invoice            # "send me bill #12588", "download my invoice"
-out_of_scope    place_order cancel_order change_order track_order delivery_options delivery_period
-                change_shipping_address set_up_shipping_address
-out_of_scope    create_account delete_account edit_account switch_account recover_password
-                registration_problems newsletter_subscription review check_cancellation_fee
--               check_invoice               # "see my bill #00108": list_invoices or a copy
--               payment_issue               # "I can't pay, error with payment": pay_bill or a human
--               complaint                   # a complaint: dispute_bill or frustration
--               get_refund track_refund check_refund_policy  # refunds: payment status or dispute
+
+
+RASA_NLU_DATA_MAP = """
+greet           greet_smalltalk
+goodbye         goodbyes_smalltalk
+affirm          affirm_smalltalk
+deny            deny_smalltalk
+bot_challenge   bot_challenge
+out_of_scope    currency transfer_money crypto_currency show_accounts show_credit_cards interest_rate
+                lost_card change_pin retirement_plan online_banking
+out_of_scope    type_weather temperature_weather ask_forecast_weather locate_restaurant restaurant_type
+                table_reservation restaurant_review Computer_Science_Courses Management_Courses
+                Literature_Courses locate_car_dealer choose_car_type choose_nationality_car choose_budget
+                choose_age_of_car show_my_order_status
+out_of_scope    internet_is_slow_fixing_internet no_internet_fixing_internet no_wifi_fixing_internet
+                need_new_router_fixing_internet       # a telecom's service desk, not its billing
+-               show_statement              # "show my statement": a bank's, or our list of bills
+-               finish_and_pay_retail need_more_time_retail   # paying an order, more time: near pay_bill
 """
 
 
@@ -204,15 +214,21 @@ def read_banking77(git_dir: Path, revision: str) -> list[tuple[str, str]]:
     return [(row["text"], row["category"]) for row in rows]
 
 
-def read_bitext(git_dir: Path, revision: str) -> list[tuple[str, str]]:
-    """The 4.5k-utterance training set (data/train/), whose evaluation set is a separate repository.
 
-    It was removed from the repository's newest tree in favour of a 27k file over the snapshot's size
-    limit, hence the pinned revision before the removal.
-    """
-    path = "data/train/Bitext_Sample_Customer_Support_Training_Dataset.csv"
-    rows = csv.DictReader(io.StringIO(git_show(git_dir, revision, path)))
-    return [(row["instruction"], row["intent"]) for row in rows]
+RASA_NLU_DATA_FILES = ["smalltalk/nlu.yml", "banking/nlu.yml", "weather/nlu.yml", "restaurant/nlu.yml",
+                       "education/nlu.yml", "car-purchase/nlu.yml", "fixing-internet/nlu.yml", "retail/nlu.yml"]
+
+
+def read_rasa_nlu_data(git_dir: Path, revision: str) -> list[tuple[str, str]]:
+    """Community-written Rasa NLU files, one per domain; the set has no splits (no evaluation part)."""
+    rows = []
+    for path in RASA_NLU_DATA_FILES:
+        for block in yaml.safe_load(git_show(git_dir, revision, path)).get("nlu", []):
+            for line in block.get("examples", "").splitlines():
+                if line.strip().startswith("- "):
+                    rows.append((ENTITY_MARKUP.sub(lambda m: m.group(1) or m.group(2), line.strip()[2:]),
+                                 block["intent"]))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -234,10 +250,9 @@ SOURCES = [
     Source("banking77", "PolyAI-LDN+task-specific-datasets/repo", "57ec275d8078af65b7731c2a98be812d844a6d6b",
            "https://github.com/PolyAI-LDN/task-specific-datasets", "CC BY 4.0",
            "banking_data/train.csv", read_banking77, BANKING77_MAP),
-    Source("bitext", "bitext+customer-support-llm-chatbot-training-dataset/repo",
-           "337b96868e02b40a05f9c0df3290c65a15ea573e",
-           "https://github.com/bitext/customer-support-llm-chatbot-training-dataset", "CDLA-Sharing 1.0",
-           "data/train/Bitext_Sample_Customer_Support_Training_Dataset.csv", read_bitext, BITEXT_MAP),
+    Source("rasa-nlu-training-data", "RasaHQ+NLU-training-data/repo", "adf95065e808be76f51ce2c39b9f564cde5a77ae",
+           "https://github.com/RasaHQ/NLU-training-data", "Apache 2.0",
+           ", ".join(RASA_NLU_DATA_FILES) + " (the set has no splits)", read_rasa_nlu_data, RASA_NLU_DATA_MAP),
 ]
 
 

@@ -56,6 +56,8 @@ class Settings:
     session_secret: str | None
     policy_file: str
     reminder_policy_file: str
+    #: Shared state for several processes (conversation locks, answers in the middle of a form): REDIS_URL.
+    redis_url: str | None
     #: For tests and demos only: Settle's clock stands still at this moment (SETTLE_NOW, ISO 8601).
     fixed_now: datetime | None
     #: SETTLE_DEMO=1: the embedded demo is on, the only case where the sandbox payment provider may run.
@@ -70,6 +72,20 @@ class Settings:
             return ("the sandbox payment provider marks bills paid without money: set SETTLE_PAYMENT_PROVIDER=mollie "
                     "(with MOLLIE_API_KEY), or SETTLE_DEMO=1 to run the demo")
         return None
+
+    def missing_secrets_refusal(self) -> str | None:
+        """Why a server must not start, or None: in the production shape (PostgreSQL and Redis: several
+        processes, on several machines) every secret comes from the environment, the same in each process.
+        The demo's random ones in var/ would differ per machine, so what one signed another would refuse."""
+        if not (self.database_url.startswith("postgresql") and self.redis_url):
+            return None
+        missing = [name for name, value in (
+            ("SETTLE_LINK_SECRET", self.link_secret), ("SETTLE_SESSION_SECRET", self.session_secret),
+            ("RASA_API_TOKEN", self.rasa_api_token), ("SETTLE_ACTION_TOKEN", self.action_token),
+        ) if not value]
+        if not missing:
+            return None
+        return f"with PostgreSQL and Redis (several processes) set {', '.join(missing)} in the environment, the same for every process"
 
     def browser_origins(self) -> tuple[str, ...]:
         """The origins whose pages may talk to Rasa from a browser (its CORS list)."""
@@ -119,6 +135,7 @@ class Settings:
             session_secret=env.get("SETTLE_SESSION_SECRET") or None,
             policy_file=env.get("SETTLE_POLICY_FILE") or "policy/arrangements.yml",
             reminder_policy_file=env.get("SETTLE_REMINDER_POLICY_FILE") or "policy/reminders.yml",
+            redis_url=env.get("REDIS_URL") or None,
             fixed_now=datetime.fromisoformat(env["SETTLE_NOW"]) if env.get("SETTLE_NOW") else None,
             demo=env.get("SETTLE_DEMO", "").lower() in ("1", "true", "yes"),
             allowed_origins=tuple(

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 import pytest
@@ -76,3 +78,30 @@ def session(database_url):
         with Session(bind=connection, future=True) as db_session:
             yield db_session
         transaction.rollback()
+
+
+@dataclass(frozen=True)
+class RedisPlace:
+    """A Redis database and a key prefix no other test uses."""
+
+    url: str
+    prefix: str
+
+
+@pytest.fixture
+def redis_place():
+    """The Redis of TEST_REDIS_URL (default: a spare database on the local Redis), with a fresh key prefix;
+    its keys are deleted afterwards. Skipped, and said so, when no Redis answers."""
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip(f"no Redis answers at {url} (set TEST_REDIS_URL)")
+    prefix = f"settletest{uuid.uuid4().hex}"
+    yield RedisPlace(url, prefix)
+    for key in client.scan_iter(f"*{prefix}*", count=1000):
+        client.delete(key)
+    client.close()

@@ -31,6 +31,7 @@ ACTIONS_PORT = 5055
 SHELL_PORT = 5006
 WEB_PORT = 8000
 MODEL = "models/settle.tar.gz"
+RUN_PARTS = ("web", "actions", "rasa")
 BENCH_PARTS = ("nlu", "dialogue", "load", "cost", "scale", "reminders", "kpis")
 
 
@@ -86,12 +87,15 @@ def cmd_app_token(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Starts the action server and the Rasa server (or `rasa shell`) until Ctrl-C."""
-    if not os.path.exists(MODEL):
+    """Starts the web app, the action server and the Rasa server (or `rasa shell`), or the parts asked for,
+    until Ctrl-C or SIGTERM, which stop every one of them."""
+    with_rasa = "rasa" in args.parts and not args.shell
+    parent = os.getppid() if args.stop_with_parent else None
+    if (with_rasa or args.shell) and not os.path.exists(MODEL):
         print(f"settle run: no trained model at {MODEL}; run `make train` first.", file=sys.stderr)
         return 1
     settings = process_settings()
-    refusal = settings.sandbox_refusal()
+    refusal = settings.sandbox_refusal() or settings.missing_secrets_refusal()
     if refusal:
         print(f"settle run: {refusal}.", file=sys.stderr)
         return 1
@@ -117,9 +121,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     token = rasa_api_token(settings)
     if token:  # every part started below inherits it: the console and reminders reach the chat with it
         os.environ["RASA_API_TOKEN"] = token
+    # the parts find each other on the ports given, unless told otherwise (the defaults are Settle's own)
+    os.environ.setdefault("SETTLE_RASA_URL", f"http://127.0.0.1:{args.rasa_port}")
+    os.environ.setdefault("SETTLE_PUBLIC_URL", f"http://127.0.0.1:{args.web_port}")
+    runner.stop_on_sigterm()
     started: list[runner.Part] = []
     try:
-        for part, port in ((runner.web_app(WEB_PORT), WEB_PORT), (runner.action_server(ACTIONS_PORT), ACTIONS_PORT)):
+        servers = {"web": (runner.web_app(args.web_port), args.web_port),
+                   "actions": (runner.action_server(args.actions_port), args.actions_port)}
+        for part, port in (servers[name] for name in servers if name in args.parts or args.shell):
             if args.shell and runner.answers(part.health_url):
                 say(f"Using the {part.name} already running on 127.0.0.1:{port}")
                 continue
@@ -132,20 +142,33 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "shell", "--model", MODEL, "--endpoints", "endpoints.yml", "--interface", "127.0.0.1", "--port", str(SHELL_PORT)
             )
             return subprocess.call(shell)
-        rasa = runner.rasa_server(RASA_PORT, MODEL, token)
-        say(f"Starting the Rasa server on 127.0.0.1:{RASA_PORT} (loading the model takes about a minute)")
-        started.append(rasa)
-        runner.start(rasa, RASA_PORT)
-        _print_where_to_talk(token)
-        runner.watch(started)
+        if with_rasa:
+            rasa = runner.rasa_server(args.rasa_port, MODEL, token, _endpoints_for(args.actions_port))
+            say(f"Starting the Rasa server on 127.0.0.1:{args.rasa_port} (loading the model takes about a minute)")
+            started.append(rasa)
+            runner.start(rasa, args.rasa_port)
+            _print_where_to_talk(token, args.rasa_port, args.web_port)
+        else:
+            say(f"Running the {', '.join(part.name for part in started)}; Ctrl-C or SIGTERM stops them")
+        runner.watch(started, parent)
+        say("Stopping: the command that started settle run has ended")
     except StartupError as error:
         print(f"settle run: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         say("Stopping")
     finally:
-        runner.stop(started)
+        for part in runner.stop(started):
+            print(f"settle run: the {part.name} did not stop within {runner.STOP_SECONDS} s and was killed; see {part.log}", file=sys.stderr)
     return 0
+
+
+def _endpoints_for(actions_port: int) -> str:
+    """endpoints.yml, or a copy in var/ that sends Rasa to an action server on another port."""
+    if actions_port == ACTIONS_PORT:
+        return "endpoints.yml"
+    path = runner.endpoints_for_ports(Path("var/endpoints.yml"), f"http://127.0.0.1:{actions_port}/webhook", Path("var/trackers.db"))
+    return str(path)
 
 
 def cmd_agent_add(args: argparse.Namespace) -> int:
@@ -340,21 +363,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_where_to_talk(token: str | None) -> None:
-    base = f"http://127.0.0.1:{RASA_PORT}"
+def _print_where_to_talk(token: str | None, rasa_port: int, web_port: int) -> None:
+    base = f"http://127.0.0.1:{rasa_port}"
     print(
         f"\nSettle is running.\n"
-        f"  REST:      POST http://127.0.0.1:{WEB_PORT}/chat/conversations gives a conversation id (\"sender\"), then\n"
+        f"  REST:      POST http://127.0.0.1:{web_port}/chat/conversations gives a conversation id (\"sender\"), then\n"
         f"             curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' "
         f"-d '{{\"sender\": \"<that id>\", \"message\": \"hi\"}}' (README: the whole example)\n"
         f"  socket.io: {base}/socket.io\n"
-        f"  chat:      http://127.0.0.1:{WEB_PORT}/chat (the website's chat widget)\n"
-        f"  agents:    http://127.0.0.1:{WEB_PORT}/agent (demo agent: {DEMO_AGENT_EMAIL} / {DEMO_AGENT_PASSWORD})\n"
-        f"  web app:   http://127.0.0.1:{WEB_PORT} (payment pages; links come from the chat)\n"
+        f"  chat:      http://127.0.0.1:{web_port}/chat (the website's chat widget)\n"
+        f"  agents:    http://127.0.0.1:{web_port}/agent (demo agent: {DEMO_AGENT_EMAIL} / {DEMO_AGENT_PASSWORD})\n"
+        f"  web app:   http://127.0.0.1:{web_port} (payment pages; links come from the chat)\n"
         f"  terminal:  make shell (in another terminal)\n"
         f"  HTTP API:  {'enabled, with the token in RASA_API_TOKEN (demo: var/rasa-api-token)' if token else 'off: set RASA_API_TOKEN, or agents cannot write to the chat'}\n"
         f"  logs:      var/log/\n"
-        f"Press Ctrl-C to stop everything.\n",
+        f"Press Ctrl-C (or send SIGTERM) to stop everything.\n",
         flush=True,
     )
 
@@ -414,8 +437,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=float, default=20, help="how long each load level runs (default 20)")
     bench.add_argument("--train", action="store_true", help="also time a full training (about 5 minutes)")
     bench.set_defaults(handler=cmd_bench)
-    run = commands.add_parser("run", help="start the action server and the Rasa server")
+    run = commands.add_parser("run", help="start the web app, the action server and the Rasa server")
     run.add_argument("--shell", action="store_true", help="chat in this terminal instead of serving REST/socket.io")
+    run.add_argument("--parts", nargs="+", choices=RUN_PARTS, default=list(RUN_PARTS), help="start only these (default: all)")
+    run.add_argument("--web-port", type=int, default=WEB_PORT)
+    run.add_argument("--actions-port", type=int, default=ACTIONS_PORT)
+    run.add_argument("--rasa-port", type=int, default=RASA_PORT)
+    run.add_argument("--stop-with-parent", action="store_true",
+                     help="also stop when the command that started it ends (make run: make does not pass SIGTERM on)")
     run.set_defaults(handler=cmd_run)
     return parser
 

@@ -1,14 +1,18 @@
-"""Starts the action server and the Rasa server, waits until both answer, and stops both on Ctrl-C.
+"""Starts Settle's servers, waits until each answers, and stops them all on Ctrl-C or SIGTERM.
 
-Rasa runs as a separate process (`python -m rasa`); this module never imports it.
+Each server runs in a session of its own (a Ctrl-C in the terminal reaches this runner only, which then stops
+them in order); so the runner must stop them on every way it is asked to end, or they keep running and hold
+their ports. Rasa runs as a separate process (`python -m rasa`); this module never imports it.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +24,9 @@ from settle.errors import StartupError
 from settle.files import private_file
 
 LOG_DIR = Path("var/log")
-
+#: How long the servers get to finish the requests they are serving (Sanic's own limit is 15 s) before
+#: they are killed.
+STOP_SECONDS = 20
 
 
 @dataclass
@@ -118,22 +124,54 @@ def start(part: Part, port: int, timeout: float = 240, env: dict[str, str] | Non
     raise StartupError(f"The {part.name} did not answer within {timeout:.0f} s; its log is {part.log}.")
 
 
-def stop(parts: list[Part]) -> None:
-    """Stops every process this run started, politely first."""
-    for part in parts:
-        if part.process and part.process.poll() is None:
-            os.killpg(part.process.pid, signal.SIGTERM)
-    for part in parts:
-        if part.process:
-            try:
-                part.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(part.process.pid, signal.SIGKILL)
+def stop_on_sigterm() -> None:
+    """SIGTERM (what `kill`, systemd, Docker and Kubernetes send) ends the run as Ctrl-C does: the
+    KeyboardInterrupt unwinds to the caller's `finally`, which stops every part."""
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
-def watch(parts: list[Part]) -> None:
-    """Waits until Ctrl-C or until a part stops on its own, which it reports."""
-    while True:
+def _interrupt(_signal_number: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def stop(parts: list[Part]) -> list[Part]:
+    """Stops every process this run started: SIGTERM to each part's session (the servers finish what they
+    are serving), then SIGKILL to any still running after STOP_SECONDS; returns those it had to kill. A second
+    Ctrl-C or SIGTERM meanwhile is ignored, so it can't leave a part behind."""
+    killed: list[Part] = []
+    held = _ignore_stop_signals()
+    try:
+        for part in parts:
+            if part.process and part.process.poll() is None:
+                os.killpg(part.process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
+        for part in parts:
+            if part.process:
+                try:
+                    part.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    os.killpg(part.process.pid, signal.SIGKILL)
+                    part.process.wait()
+                    killed.append(part)
+                with contextlib.suppress(ProcessLookupError):  # nothing the part started outlives it
+                    os.killpg(part.process.pid, signal.SIGKILL)
+    finally:
+        for number, handler in held.items():
+            signal.signal(number, handler)
+    return killed
+
+
+def _ignore_stop_signals() -> dict:
+    """Ignores Ctrl-C and SIGTERM (only the main thread may change handlers); returns the handlers to restore."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {number: signal.signal(number, signal.SIG_IGN) for number in (signal.SIGINT, signal.SIGTERM)}
+
+
+def watch(parts: list[Part], parent: int | None = None) -> None:
+    """Waits until Ctrl-C, SIGTERM (with `stop_on_sigterm`) or until a part stops on its own, which it reports;
+    with `parent`, returns when that process has ended (this one is then handed to another parent)."""
+    while parent is None or os.getppid() == parent:
         for part in parts:
             if part.process is None or part.process.poll() is not None:
                 raise StartupError(f"The {part.name} stopped unexpectedly; its log is {part.log}:\n{_tail(part.log)}")

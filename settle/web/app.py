@@ -49,7 +49,7 @@ def security_headers(settings: Settings) -> dict[str, str]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or process_settings()
-    refusal = settings.sandbox_refusal()
+    refusal = settings.sandbox_refusal() or settings.missing_secrets_refusal()
     if refusal:  # one line on the terminal, not a traceback: the server must not start
         raise SystemExit(f"settle web app: {refusal}.")
     clock = clock_for(settings)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import create_tracker_store
 from rasa.shared.core.domain import Domain
@@ -19,7 +20,8 @@ from rasa.utils.endpoints import read_endpoint_config
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from components.private_tracker_store import PrivateSQLTrackerStore
+from components.private_tracker_store import ANSWER_SECONDS, AnswersInRedis, PrivateSQLTrackerStore
+from settle.config import process_settings
 from settle.identity.privacy import ANSWER_REMOVED, CARD_NUMBER_REMOVED
 
 ROOT = Path(__file__).parents[2]
@@ -166,6 +168,34 @@ async def test_later_turns_are_appended_once_and_cleared_answers_are_forgotten(o
     assert len(rows) == len(tracker.events)
     assert rows[-1]["text"] == f"my other card is {CARD_NUMBER_REMOVED}"
     again = await store.retrieve(sender)
+    assert again is not None and all(again.get_slot(name) is None for name in shape.secrets)
+
+
+async def test_with_redis_another_rasa_process_takes_the_next_turn_with_the_answers_for_a_few_minutes(
+    options, shape, redis_place, monkeypatch
+):
+    monkeypatch.setenv("REDIS_URL", redis_place.url)
+    process_settings.cache_clear()
+    replica_a, replica_b = (PrivateSQLTrackerStore(domain=shape.domain, **options) for _ in range(2))
+    sender = f"{redis_place.prefix}-{uuid.uuid4().hex}"
+    await replica_a.save(verification(sender, shape))
+
+    tracker = await replica_b.retrieve(sender)
+
+    assert tracker is not None
+    assert {name: tracker.get_slot(name) for name in shape.secrets} == {name: ANSWERS[name] for name in shape.secrets}
+    kept = redis.Redis.from_url(redis_place.url)
+    key = AnswersInRedis.KEY_PREFIX + sender
+    assert 0 < kept.ttl(key) <= ANSWER_SECONDS
+    written = "\n".join(stored_rows(replica_a, sender))
+    assert all(ANSWERS[name] not in written for name in shape.secrets)
+
+    for name in shape.secrets:  # the form checked them and clears them
+        tracker.update(SlotSet(name, None))
+    await replica_b.save(tracker)
+
+    assert kept.exists(key) == 0
+    again = await replica_a.retrieve(sender)
     assert again is not None and all(again.get_slot(name) is None for name in shape.secrets)
 
 

@@ -1,15 +1,23 @@
-"""How the Rasa server is started: its API token never on the command line, CORS only for our own origins."""
+"""How the Rasa server is started: its API token never on the command line, CORS only for our own origins, a
+socket.io client unable to fill the log with tracebacks."""
 from __future__ import annotations
 
+import json
+import logging
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 
+import engineio
 import pytest
+import requests
+import uvicorn
 
-from components.rasa_main import with_settle_arguments
+from components.rasa_main import quiet_oversized_polls, with_settle_arguments
 from settle.tooling import runner
+from tests.conftest import free_port
 
 ROOT = Path(__file__).parents[2]
 TOKEN = "-secret-token-that-starts-with-a-dash"
@@ -64,3 +72,33 @@ def test_the_started_process_shows_no_token_to_ps(tmp_path):
     finally:
         process.kill()
         process.wait()
+
+
+@pytest.fixture
+def engineio_url():
+    """python-engineio's server (the one under Rasa's socket.io channel) on a free loopback port."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(engineio.ASGIApp(engineio.AsyncServer(async_mode="asgi")), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/engine.io/?EIO=4&transport=polling"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def long_poll_with(url: str, packets: int) -> requests.Response:
+    handshake = requests.get(url, timeout=10).text
+    sid = json.loads(handshake[1:])["sid"]
+    return requests.post(f"{url}&sid={sid}", data="\x1e".join(["4hello"] * packets), timeout=10)
+
+
+def test_a_long_poll_with_more_than_16_packets_is_one_warning_line_not_a_traceback(engineio_url, caplog):
+    quiet_oversized_polls()
+    with caplog.at_level(logging.WARNING, logger="engineio.server"):
+        assert long_poll_with(engineio_url, 16).status_code == 200
+        assert long_poll_with(engineio_url, 17).status_code == 200
+    logged = [(record.levelname, record.getMessage(), record.exc_info) for record in caplog.records if record.name == "engineio.server"]
+    assert logged == [("WARNING", "A long-poll request carried more than 16 packets; python-engineio dropped it", None)]
