@@ -81,8 +81,17 @@ test: install train /usr/bin/chromium  ## run every test: lint, data validation,
 bench: install train  ## NLU, dialogue, latency, cost and scale figures (about an hour); report in var/bench/ (wipes the settle_bench PostgreSQL database)
 	@$(BIN)/settle bench --train --nlu-test tests/nlu/held_out.yml
 
+# The flow diagrams are drawn by Debian's Graphviz.
+/usr/bin/dot:
+	@echo "==> Installing Graphviz to draw the flows"
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; \
+	 else echo "make flows needs Graphviz's dot: run 'sudo apt-get install graphviz'." >&2; exit 1; fi
+
+flows: install /usr/bin/dot  ## draw each journey's rules, stories and forms into docs/flows/ (Graphviz)
+	@$(BIN)/python -m settle.tooling.flows docs/flows
+
 clean:  ## remove the demo database, models and logs (keeps the virtualenv)
 	rm -rf var models/*.tar.gz
 	rm -rf settle/web/static/vendor settle/web/widget/node_modules
 
-.PHONY: help install db train run shell validate lint test bench clean
+.PHONY: help install db train run shell validate lint test bench flows clean

@@ -11,6 +11,7 @@ from rasa_sdk.types import DomainDict
 from settle.clock import format_moment
 from settle.identity import services
 from settle.identity.verification import Answers, Lockout, Outcome, parse_customer_number
+from settle.insights import services as insights
 from settle.unit_of_work import unit_of_work
 
 FINISHED = ("verified", "locked")
@@ -41,14 +42,17 @@ def source_of(tracker: Tracker) -> str:
 
 
 class ActionCheckMessage(Action):
-    """Runs after every message, as the custom mapping of the identity slots: a valid signed app
-    token in the metadata verifies without questions. (Card numbers are masked, with a warning, by the
-    channels before a message gets here: channels/door.py.)"""
+    """Runs after every message, as the custom mapping of the identity slots: notes a customer's message for
+    the figures, and a valid signed app token in the metadata verifies without questions. (Card numbers are
+    masked, with a warning, by the channels before a message gets here: channels/door.py.)"""
 
     def name(self) -> str:
         return "action_check_message"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        if not intent.startswith("EXTERNAL_"):  # Settle's own events (reminders, the console) are no messages
+            insights.note_message(unit_of_work(), tracker.sender_id)
         token = (tracker.latest_message.get("metadata") or {}).get("auth_token")
         if not token:
             return []

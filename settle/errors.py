@@ -164,6 +164,12 @@ class TooManyLogins(Exception):
         super().__init__(f"too many failed logins; try again in {minutes} minutes")
         self.minutes = minutes
 
+# -- Insights ----------------------------------------------------------------------------------------
+
+
+class BadPeriod(ValueError):
+    """A period that ends before it starts."""
+
 # -- Tooling -----------------------------------------------------------------------------------------
 
 

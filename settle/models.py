@@ -252,7 +252,7 @@ class Payment(Base):
     id = Column(Integer, primary_key=True)
     invoice_id = Column(Integer, ForeignKey("invoices.id"), nullable=False, index=True)
     amount_cents = Column(Integer, nullable=False)
-    paid_at = Column(UTCDateTime, nullable=False)
+    paid_at = Column(UTCDateTime, nullable=False, index=True)
     method = Column(String(30), nullable=False)
     reference = Column(String(80), nullable=False, unique=True)
     received_payment_id = Column(Integer, ForeignKey("received_payments.id"), index=True)
@@ -274,7 +274,7 @@ class ReceivedPayment(Base):
     source = Column(String(30), nullable=False)  # "sandbox", "mollie", "bank_statement"
     method = Column(String(30), nullable=False)
     amount_cents = Column(Integer, nullable=False)
-    received_at = Column(UTCDateTime, nullable=False)
+    received_at = Column(UTCDateTime, nullable=False, index=True)
     customer_id = Column(Integer, ForeignKey("customers.id"), index=True)
     needs_review = Column(Boolean, nullable=False, default=False)
     review_reason = Column(String(200))
@@ -311,9 +311,13 @@ class PaymentLink(Base):
     customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
     amount_cents = Column(Integer, nullable=False)
     instalment_id = Column(Integer, ForeignKey("instalments.id"), index=True)
-    created_at = Column(UTCDateTime, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, index=True)
     expires_at = Column(UTCDateTime, nullable=False)
     status = Column(_enum(LinkStatus), nullable=False, default=LinkStatus.OPEN)
+    #: When the customer first saw the payment page behind it (recorded from migration 0008 on).
+    first_opened_at = Column(UTCDateTime)
+    #: When the money came in through its checkout (recorded from migration 0008 on; earlier ones filled in).
+    paid_at = Column(UTCDateTime)
 
     customer = relationship("Customer")
     invoices = relationship("Invoice", secondary=payment_link_invoices, order_by="Invoice.due_date")
@@ -398,9 +402,9 @@ class InstalmentPlan(Base):
     reference = Column(String(20), nullable=False, unique=True)
     customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
     total_cents = Column(Integer, nullable=False)
-    created_at = Column(UTCDateTime, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, index=True)
     status = Column(_enum(PlanStatus), nullable=False, default=PlanStatus.ACTIVE, index=True)
-    ended_at = Column(UTCDateTime)
+    ended_at = Column(UTCDateTime, index=True)
 
     invoices = relationship("Invoice", secondary=plan_invoices, order_by="Invoice.due_date")
     instalments = relationship("Instalment", back_populates="plan", order_by="Instalment.number")
@@ -416,6 +420,8 @@ class Instalment(Base):
     due_date = Column(Date, nullable=False, index=True)
     amount_cents = Column(Integer, nullable=False)
     paid_cents = Column(Integer, nullable=False, default=0)
+    #: When the last of its amount came in (recorded from migration 0008 on).
+    paid_at = Column(UTCDateTime)
 
     plan = relationship("InstalmentPlan", back_populates="instalments")
 
@@ -429,7 +435,7 @@ class Extension(Base):
     invoice_id = Column(Integer, ForeignKey("invoices.id"), nullable=False, unique=True)
     original_due_date = Column(Date, nullable=False)
     new_due_date = Column(Date, nullable=False)
-    created_at = Column(UTCDateTime, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, index=True)
 
     invoice = relationship("Invoice")
 
@@ -441,7 +447,7 @@ class HardshipReport(Base):
 
     id = Column(Integer, primary_key=True)
     customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
-    reported_at = Column(UTCDateTime, nullable=False)
+    reported_at = Column(UTCDateTime, nullable=False, index=True)
 
 
 class Dispute(Base):
@@ -454,7 +460,7 @@ class Dispute(Base):
     reason = Column(Text, nullable=False)
     status = Column(_enum(DisputeStatus), nullable=False, default=DisputeStatus.OPEN)
     previous_invoice_status = Column(_enum(InvoiceStatus), nullable=False)
-    created_at = Column(UTCDateTime, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, index=True)
 
     invoice = relationship("Invoice")
 
@@ -496,7 +502,7 @@ class Escalation(Base):
     #: The chat up to the hand-over: a JSON list of {"who": "customer"|"bot", "text", "at"}.
     transcript_json = Column(Text, nullable=False, default="[]", server_default="[]")
     status = Column(_enum(EscalationStatus), nullable=False, default=EscalationStatus.WAITING, index=True)
-    created_at = Column(UTCDateTime, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, index=True)
     agent_id = Column(Integer, ForeignKey("agents.id"), index=True)
     claimed_at = Column(UTCDateTime)
     closed_at = Column(UTCDateTime)
@@ -525,6 +531,21 @@ class EscalationMessage(Base):
     agent = relationship("Agent")
 
 
+class Conversation(Base):
+    """One chat with the bot, noted at each customer message: the containment figures count these
+    (Rasa's tracker store holds the messages themselves, apart)."""
+
+    __tablename__ = "conversations"
+
+    conversation_id = Column(String(255), primary_key=True)
+    started_at = Column(UTCDateTime, nullable=False, index=True)
+    last_message_at = Column(UTCDateTime, nullable=False)
+    messages = Column(Integer, nullable=False)
+    #: Who the chat proved to be, and when; None while it stays anonymous.
+    customer_id = Column(Integer, ForeignKey("customers.id"), index=True)
+    verified_at = Column(UTCDateTime)
+
+
 class ChatConversation(Base):
     """The customer's latest verified chat conversation, where in-app reminders are delivered."""
 
@@ -547,7 +568,7 @@ class Reminder(Base):
     customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
     stage = Column(String(40), nullable=False)
     stage_order = Column(Integer, nullable=False)
-    created_at = Column(UTCDateTime, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, index=True)
     flagged_for_review = Column(Boolean, nullable=False, default=False)
 
 

@@ -5,6 +5,7 @@ from datetime import date
 
 from settle.identity import verification
 from settle.identity.verification import Outcome, VerificationResult, VerifiedCustomer
+from settle.insights import conversations
 from settle.unit_of_work import UnitOfWork
 
 
@@ -14,6 +15,7 @@ def verify_by_app_token(uow: UnitOfWork, token: object, conversation_id: str) ->
         customer = verification.verify_app_token(uow.session, token, uow.settings.app_token_secret, uow.clock.now())
         if customer is not None:
             verification.remember_conversation(uow.session, customer.customer_id, conversation_id, uow.clock.now())
+            conversations.note_verified(uow.session, conversation_id, customer.customer_id, uow.clock.now())
             uow.commit()
         return customer
 
@@ -56,6 +58,7 @@ def check_answers(
         )
         if result.outcome == Outcome.VERIFIED and result.customer is not None:
             verification.remember_conversation(uow.session, result.customer.customer_id, conversation_id, uow.clock.now())
+            conversations.note_verified(uow.session, conversation_id, result.customer.customer_id, uow.clock.now())
         uow.commit()
     if result.lockout is not None:
         paused = verification.Lockout(result.lockout.until.astimezone(uow.clock.zone), result.lockout.everyone)

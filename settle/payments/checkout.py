@@ -101,4 +101,5 @@ def handle_notification(session: Session, provider: PaymentProvider, provider_pa
         review_reason=review,
     )
     link.status = LinkStatus.PAID
+    link.paid_at = link.paid_at or receipt.received.received_at
     return "recorded" if receipt.is_new else "already recorded"

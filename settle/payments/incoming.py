@@ -132,6 +132,8 @@ def _credit_plans(session: Session, received: ReceivedPayment, now: datetime) ->
             if paid_now > 0:
                 instalment.paid_cents += paid_now
                 left -= paid_now
+                if instalment.paid_cents >= instalment.amount_cents:
+                    instalment.paid_at = now
         if all(part.paid_cents >= part.amount_cents for part in plan.instalments):
             plan.status, plan.ended_at = PlanStatus.COMPLETED, now
 

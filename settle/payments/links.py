@@ -152,6 +152,12 @@ def _signed_values(link: PaymentLink) -> tuple:
     return link.reference, link.customer_id, link.amount_cents, int(link.expires_at.timestamp()), numbers, link.instalment_id
 
 
+def note_opened(link: PaymentLink, now: datetime) -> None:
+    """Remembers when the customer first saw the page behind the link (the 'opened' step of the figures)."""
+    if link.first_opened_at is None:
+        link.first_opened_at = now
+
+
 def open_link(session: Session, token: str, settings: Settings, now: datetime) -> PaymentLink:
     """The link behind a token, if it can still be paid; LinkProblem says why not."""
     reference, _, signature = (token or "").partition(".")

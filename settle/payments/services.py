@@ -115,15 +115,19 @@ class PaymentPage:
 
 
 def payment_page(uow: UnitOfWork, token: str) -> PaymentPage:
-    """Everything the payment page shows behind a link; LinkProblem says why a link can't be used."""
+    """Everything the payment page shows behind a link, noting its first opening for the figures;
+    LinkProblem says why a link can't be used."""
     with uow:
         link = links.open_link(uow.session, token, uow.settings, uow.clock.now())
+        links.note_opened(link, uow.clock.now())
         bills = tuple(_page_bill(uow, invoice) for invoice in link.invoices)
         if link.instalment_id is None:
             transfers = tuple(_transfer(uow.settings, bill.number, bill.open_amount) for bill in bills)
         else:  # open_link guarantees an unpaid instalment, so the plan still has open bills
             transfers = (_transfer(uow.settings, bills[0].number, euros(link.amount_cents), for_instalment=True),)
-        return PaymentPage(link.customer.first_name, euros(link.amount_cents), link.expires_at, bills, transfers)
+        page = PaymentPage(link.customer.first_name, euros(link.amount_cents), link.expires_at, bills, transfers)
+        uow.commit()
+        return page
 
 
 def _page_bill(uow: UnitOfWork, invoice: Invoice) -> PageBill:

@@ -1,4 +1,4 @@
-"""The `settle` command: set up the database, seed demo data, run the assistant, mint app tokens."""
+"""The `settle` command: set up the database, seed demo data, run the assistant, mint app tokens, export figures."""
 from __future__ import annotations
 
 import argparse
@@ -15,7 +15,7 @@ from settle import schema
 from settle.clock import FixedClock, clock_for
 from settle.config import process_settings
 from settle.db import session_factory
-from settle.errors import AgentProblem, MissingSecret, PolicyError, StartupError, StatementError
+from settle.errors import AgentProblem, BadPeriod, MissingSecret, PolicyError, StartupError, StatementError
 from settle.files import private_directory
 from settle.handoff.office_hours import OfficeHours
 from settle.identity.verification import issue_app_token
@@ -32,7 +32,7 @@ SHELL_PORT = 5006
 WEB_PORT = 8000
 MODEL = "models/settle.tar.gz"
 RUN_PARTS = ("web", "actions", "rasa")
-BENCH_PARTS = ("nlu", "dialogue", "load", "cost", "scale", "reminders")
+BENCH_PARTS = ("nlu", "dialogue", "load", "cost", "scale", "reminders", "kpis")
 
 
 def say(message: str) -> None:
@@ -236,6 +236,29 @@ def cmd_remind(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kpis(args: argparse.Namespace) -> int:
+    """Writes every figure of the period as CSV (docs/kpis.md defines them), to a file or the terminal."""
+    from settle.insights.export import write_csv
+    from settle.insights.services import figures_for
+
+    try:
+        figures = figures_for(unit_of_work(), args.start, args.end)
+    except BadPeriod as error:
+        print(f"settle kpis: {error}.", file=sys.stderr)
+        return 1
+    if args.csv is None:
+        write_csv(figures, sys.stdout)
+        return 0
+    try:
+        with open(args.csv, "w", newline="", encoding="utf-8") as out:
+            write_csv(figures, out)
+    except OSError as error:
+        print(f"settle kpis: can't write {args.csv}: {error.strerror}", file=sys.stderr)
+        return 1
+    say(f"The figures from {args.start.isoformat()} to {args.end.isoformat()} are in {args.csv}")
+    return 0
+
+
 def cmd_catch_messages(_args: argparse.Namespace) -> int:
     from settle.tooling.catcher import catch_messages
 
@@ -278,7 +301,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from bench import Report
 
     parts = args.only or list(BENCH_PARTS)
-    needs_postgres = {"scale", "reminders"} & set(parts)
+    needs_postgres = {"scale", "reminders", "kpis"} & set(parts)
     if needs_postgres and not args.database_url.startswith("postgresql"):
         print("settle bench: the scale benchmarks need PostgreSQL (--database-url postgresql://…).", file=sys.stderr)
         return 1
@@ -323,6 +346,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
                              for f in figures)
             report.add(part, {"runs": figures}, "## Reminder selection (PostgreSQL)\n\n| invoices | claimed and queued | first run | second run |\n"
                                                  "| --- | --- | --- | --- |\n" + rows)
+        elif part == "kpis":
+            from bench.kpis import figures_timing
+
+            timings = [figures_timing(args.database_url, invoices, say=say_indented) for invoices in args.invoices]
+            rows = "\n".join(f"| {t['invoices']:,} | {t['7_days_seconds']} s | {t['30_days_seconds']} s | {t['90_days_seconds']} s |"
+                             for t in timings)
+            report.add(part, {"runs": timings}, "## Every KPI figure of a period (PostgreSQL, docs/kpis.md)\n\n"
+                                                "| invoices | 7 days | 30 days | 90 days |\n| --- | --- | --- | --- |\n" + rows)
     path, changes = report.write()
     if changes:
         say("Compared with the previous run:")
@@ -386,6 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
     remind.add_argument("--now", type=_moment, help="act as if it were this moment (default: now)")
     remind.add_argument("--dry-run", action="store_true", help="show what would go out; send and store nothing")
     remind.set_defaults(handler=cmd_remind)
+    kpis = commands.add_parser("kpis", help="write the figures of a period as CSV (definitions: docs/kpis.md)")
+    kpis.add_argument("--from", dest="start", type=_date, required=True, help="the first day, included (2026-11-01)")
+    kpis.add_argument("--to", dest="end", type=_date, required=True, help="the last day, included (2026-11-30)")
+    kpis.add_argument("--csv", type=Path, help="the file to write (default: print to the terminal)")
+    kpis.set_defaults(handler=cmd_kpis)
     commands.add_parser(
         "catch-messages", help="demo only: local stand-ins for the mail server and SMS provider that print what arrives"
     ).set_defaults(handler=cmd_catch_messages)

@@ -13,6 +13,7 @@ from sqlalchemy import delete
 
 from settle.db import session_factory
 from settle.models import (
+    Conversation,
     Escalation,
     EscalationMessage,
     PaymentLink,
@@ -27,8 +28,8 @@ DOMAIN = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text())
 
 @pytest.fixture
 def actions_database(database_url, monkeypatch):
-    """Points the actions at the shared test database; forgets verification attempts, links and the
-    agents' queue afterwards."""
+    """Points the actions at the shared test database; forgets verification attempts, links, the chats
+    noted for the figures and the agents' queue afterwards."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("SETTLE_LINK_SECRET", "action-tests-link-secret")
     monkeypatch.setenv("SETTLE_NOW", NOW.isoformat())
@@ -40,6 +41,7 @@ def actions_database(database_url, monkeypatch):
         session.execute(delete(PaymentLink))
         session.execute(delete(EscalationMessage))
         session.execute(delete(Escalation))
+        session.execute(delete(Conversation))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from actions.verification import ActionCheckMessage, ValidateVerifyCustomerForm
 from settle.db import session_factory
 from settle.identity.verification import issue_app_token
-from settle.models import ChatConversation, Customer, Escalation
+from settle.models import ChatConversation, Conversation, Customer, Escalation
 from settle.tooling.seed import PERSONAS
 from tests.actions.conftest import make_tracker, responses, slot_events
 from tests.conftest import NOW
@@ -244,3 +244,11 @@ async def test_bad_app_tokens_verify_no_one(actions_database, no_reminder_chats,
     tracker = make_tracker(metadata={"auth_token": make_token(app_secret)})
     assert await ActionCheckMessage().run(dispatcher, tracker, domain) == []
     assert reminder_chat_of(actions_database, EMMA.customer_number) is None
+
+
+async def test_each_customer_message_is_noted_for_the_figures_but_not_settles_own_events(actions_database, dispatcher, domain):
+    for intent in ("ask_balance", "EXTERNAL_agent_message", "affirm"):
+        assert await ActionCheckMessage().run(dispatcher, make_tracker(sender_id="counted-chat", intent=intent), domain) == []
+    with session_factory(actions_database).begin() as session:
+        noted = session.get(Conversation, "counted-chat")
+        assert (noted.messages, noted.started_at, noted.verified_at) == (2, NOW, None)

@@ -1,6 +1,7 @@
 """The `settle` command as an operator runs it: clear output, clear failures, nothing half done."""
 from __future__ import annotations
 
+import csv
 from decimal import Decimal
 from pathlib import Path
 
@@ -163,3 +164,26 @@ def test_run_refuses_the_sandbox_provider_unless_the_demo_is_on(database, monkey
     [line] = capsys.readouterr().err.splitlines()
     assert "SETTLE_PAYMENT_PROVIDER" in line and "SETTLE_DEMO=1" in line
     assert not (tmp_path / "var").exists()  # refused before anything was made or started
+
+
+def test_kpis_writes_every_figure_of_the_period_as_csv(database, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SETTLE_NOW", "2026-11-22T10:00:00+00:00")
+    number, amount = lucas_oldest_open(database)
+    statement = tmp_path / "statement.xml"
+    statement.write_bytes(camt053(Entry(amount=amount, strd=structured_communication(number), booked="2026-11-20")))
+    assert main(["import-statement", str(statement)]) == 0
+    out = tmp_path / "figures.csv"
+
+    assert main(["kpis", "--from", "2026-11-20", "--to", "2026-11-20", "--csv", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+    table = list(csv.DictReader(out.open()))
+    collected = next(row for row in table if row["figure"] == "collected_total")
+    assert (collected["value"], collected["unit"]) == (str(amount.quantize(Decimal("0.01"))), "EUR")
+    conversion = next(row for row in table if row["figure"] == "links_paid")
+    assert (conversion["value"], conversion["note"]) == ("", "no cases: nothing to divide by")
+
+
+def test_kpis_refuses_a_period_backwards(database, tmp_path, capsys):
+    assert main(["kpis", "--from", "2026-11-30", "--to", "2026-11-01", "--csv", str(tmp_path / "no.csv")]) == 1
+    assert "before it starts" in capsys.readouterr().err
+    assert not (tmp_path / "no.csv").exists()

@@ -1,0 +1,484 @@
+"""The figures that show whether Settle does its job, for one period; docs/kpis.md defines each one.
+
+Every figure is one set-based query (counts, sums and medians in SQL, indexed on the moments a period
+filters by), so a page stays fast at a million invoices. A share whose denominator is zero has no
+percentage (None), never a division by zero. Only what is recorded is counted: a moment recorded from
+migration 0008 on is left out where it is missing rather than guessed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Float, and_, case, exists, func, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import FunctionElement
+
+from settle.models import (
+    Agent,
+    Conversation,
+    Dispute,
+    DisputeStatus,
+    Escalation,
+    EscalationMessage,
+    Extension,
+    HardshipReport,
+    Instalment,
+    InstalmentPlan,
+    Invoice,
+    InvoiceStatus,
+    LinkStatus,
+    MessageAuthor,
+    OutboxMessage,
+    OutboxStatus,
+    Payment,
+    PaymentLink,
+    PlanStatus,
+    ReceivedPayment,
+    Reminder,
+    ReminderSubject,
+    UTCDateTime,
+)
+from settle.money import euros
+
+DAY = 86_400
+#: The windows (in days) after a reminder in which a payment counts as following it.
+PAID_WITHIN_DAYS = (3, 7, 14)
+
+
+# -- The shapes of the figures -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """From `start` to `end`, both whole days in the company's timezone."""
+
+    start: date
+    end: date
+    starts_at: datetime
+    ends_before: datetime
+
+    @classmethod
+    def of(cls, start: date, end: date, zone: tzinfo) -> Period:
+        """The days as moments: from the start of `start` to (not including) the start of the day after `end`."""
+        return cls(start, end, _day_start(start, zone), _day_start(end + timedelta(days=1), zone))
+
+    def holds(self, moment_column):
+        """The condition that a moment falls in the period."""
+        return and_(moment_column >= self.starts_at, moment_column < self.ends_before)
+
+
+@dataclass(frozen=True)
+class Share:
+    """`part` of `whole`; `percent` is None when there is nothing to divide by."""
+
+    part: int
+    whole: int
+
+    @property
+    def percent(self) -> Decimal | None:
+        if self.whole == 0:
+            return None
+        return (Decimal(100 * self.part) / self.whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Median:
+    """The middle duration of `cases` (the mean of the two middle ones for an even number), in whole seconds;
+    None when there are no cases."""
+
+    seconds: int | None
+    cases: int
+
+
+@dataclass(frozen=True)
+class Counted:
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Collected:
+    """Money received through one source and method (a provider's checkout, or a matched bank transfer)."""
+
+    source: str
+    method: str
+    payments: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Deliveries:
+    """What happened to the reminders of one stage on one channel: messages sent, and attempts that failed."""
+
+    stage: str
+    channel: str
+    sent: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class PaidAfter:
+    """Of the reminders one stage sent on one channel, the share paid in full within 3, 7 and 14 days."""
+
+    stage: str
+    channel: str
+    within_3_days: Share
+    within_7_days: Share
+    within_14_days: Share
+
+
+@dataclass(frozen=True)
+class Containment:
+    conversations: int
+    verified: Share
+    anonymous: Share
+    without_a_person: Share
+    escalated: Share
+    escalations_by_reason: tuple[Counted, ...]
+
+
+@dataclass(frozen=True)
+class Paying:
+    links_issued: int
+    links_opened: Share
+    links_paid: Share
+    time_to_pay: Median
+    collected: tuple[Collected, ...]
+    collected_total: Decimal
+
+
+@dataclass(frozen=True)
+class ReachedOutFirst:
+    reminders_by_stage: tuple[Counted, ...]
+    deliveries: tuple[Deliveries, ...]
+    reached_nobody: int
+    flagged_for_review: int
+    paid_after: tuple[PaidAfter, ...]
+
+
+@dataclass(frozen=True)
+class CantPayNow:
+    plans_set_up: int
+    plans_completed: int
+    plans_broken: int
+    instalments_on_time: Share
+    extensions_granted: int
+    extensions_kept: Share
+    hardship_reports: int
+    disputes_opened: int
+    disputes_resolved: Share
+
+
+@dataclass(frozen=True)
+class Agents:
+    handed_over: int
+    answered_by_a_person: Share
+    time_to_first_reply: Median
+    handled_per_agent: tuple[Counted, ...]
+    not_claimed: int
+    callbacks_booked: int
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Every figure of one period, as a page or a CSV file shows them."""
+
+    period: Period
+    containment: Containment
+    paying: Paying
+    reached_out_first: ReachedOutFirst
+    cant_pay_now: CantPayNow
+    agents: Agents
+
+
+# -- Helpers shared by the queries ------------------------------------------------------------------
+
+
+class seconds_between(FunctionElement):
+    """Whole seconds from the first moment to the second (negative if earlier), on PostgreSQL and SQLite."""
+
+    type = Float()
+    name = "seconds_between"
+    inherit_cache = True
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_between_postgresql(element, compiler, **kw) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"ROUND(EXTRACT(EPOCH FROM ({end} - {start})))"
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_between_sqlite(element, compiler, **kw) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"ROUND((julianday({end}) - julianday({start})) * 86400.0)"
+
+
+def _day_start(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc)
+
+
+class day_end(FunctionElement):
+    """The moment the day in a date column ends in the company's timezone, so "paid by the end of that day"
+    is exact on both databases. SQLite knows no timezones: there it is the day plus one, less the company's
+    UTC offset at that midnight, for days from `first` to `last` (others give NULL, which counts nowhere)."""
+
+    type = UTCDateTime()
+    name = "day_end"
+    inherit_cache = False  # the zone and days are not part of the cache key
+
+    def __init__(self, day_column, zone: ZoneInfo, first: date, last: date) -> None:
+        super().__init__(day_column)
+        self.zone, self.first, self.last = zone, first, last
+
+
+@compiles(day_end, "postgresql")
+def _day_end_postgresql(element, compiler, **kw) -> str:
+    day = compiler.process(next(iter(element.clauses)), **kw)
+    return f"timezone({compiler.process(literal(element.zone.key), **kw)}, CAST(({day} + 1) AS timestamp))"
+
+
+@compiles(day_end, "sqlite")
+def _day_end_sqlite(element, compiler, **kw) -> str:
+    day = compiler.process(next(iter(element.clauses)), **kw)
+    cases = " ".join(
+        f"WHEN {day} BETWEEN '{first.isoformat()}' AND '{last.isoformat()}' "
+        f"THEN datetime({day}, '+1 day', '{-offset:+d} seconds')"
+        for first, last, offset in _offsets(element.first, element.last, element.zone)
+    )
+    return f"(CASE {cases} END)" if cases else "NULL"
+
+
+def _offsets(first: date, last: date, zone: tzinfo) -> list[tuple[date, date, int]]:
+    """Runs of days from `first` to `last` whose ends (the next midnight) share one UTC offset, in seconds."""
+    runs: list[tuple[date, date, int]] = []
+    for n in range((last - first).days + 1):
+        day = first + timedelta(days=n)
+        offset = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).utcoffset()
+        seconds = int(offset.total_seconds()) if offset is not None else 0
+        if runs and runs[-1][2] == seconds:
+            runs[-1] = (runs[-1][0], day, seconds)
+        else:
+            runs.append((day, day, seconds))
+    return runs
+
+
+def _count(session: Session, table, *conditions) -> int:
+    return session.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one()
+
+
+def _median(session: Session, query) -> Median:
+    """The median of the one column `query` selects (a duration in seconds), without reading the rows:
+    count them, then fetch only the middle one or two in order."""
+    durations = query.subquery()
+    cases = session.execute(select(func.count()).select_from(durations)).scalar_one()
+    if cases == 0:
+        return Median(None, 0)
+    seconds = durations.c[0]
+    middle = session.execute(
+        select(seconds).order_by(seconds).offset((cases - 1) // 2).limit(1 if cases % 2 else 2)
+    ).scalars().all()
+    mean = sum((Decimal(int(value)) for value in middle), Decimal(0)) / len(middle)
+    return Median(int(mean.quantize(Decimal(1), rounding=ROUND_HALF_UP)), cases)
+
+
+def _sum(condition):
+    """How many rows of a grouped query meet `condition`."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+# -- The figures ------------------------------------------------------------------------------------
+
+
+def containment(session: Session, period: Period) -> Containment:
+    """Conversations begun in the period: proved who they were or not, handed to a person or not."""
+    escalated = exists().where(Escalation.conversation_id == Conversation.conversation_id)
+    total, verified, with_person = session.execute(
+        select(func.count(), _sum(Conversation.verified_at.is_not(None)), _sum(escalated))
+        .where(period.holds(Conversation.started_at))
+    ).one()
+    total, verified, with_person = int(total), int(verified or 0), int(with_person or 0)
+    reasons = session.execute(
+        select(Escalation.reason, func.count())
+        .where(period.holds(Escalation.created_at))
+        .group_by(Escalation.reason)
+        .order_by(func.count().desc(), Escalation.reason)
+    ).all()
+    return Containment(
+        conversations=total,
+        verified=Share(verified, total),
+        anonymous=Share(total - verified, total),
+        without_a_person=Share(total - with_person, total),
+        escalated=Share(with_person, total),
+        escalations_by_reason=tuple(Counted(str(reason), count) for reason, count in reasons),
+    )
+
+
+def paying(session: Session, period: Period) -> Paying:
+    """Links issued in the period and what came of them; money received in the period, by how it came."""
+    issued, opened, paid = session.execute(
+        select(func.count(), _sum(PaymentLink.first_opened_at.is_not(None)), _sum(PaymentLink.status == LinkStatus.PAID))
+        .where(period.holds(PaymentLink.created_at))
+    ).one()
+    issued, opened, paid = int(issued), int(opened or 0), int(paid or 0)
+    time_to_pay = _median(session, select(seconds_between(PaymentLink.created_at, PaymentLink.paid_at)).where(
+        period.holds(PaymentLink.created_at), PaymentLink.status == LinkStatus.PAID, PaymentLink.paid_at.is_not(None)
+    ))
+    collected = tuple(
+        Collected(source, method, payments, euros(cents))
+        for source, method, payments, cents in session.execute(
+            select(ReceivedPayment.source, ReceivedPayment.method, func.count(), func.sum(ReceivedPayment.amount_cents))
+            .where(period.holds(ReceivedPayment.received_at))
+            .group_by(ReceivedPayment.source, ReceivedPayment.method)
+            .order_by(ReceivedPayment.source, ReceivedPayment.method)
+        ).all()
+    )
+    return Paying(
+        links_issued=issued,
+        links_opened=Share(opened, issued),
+        links_paid=Share(paid, issued),
+        time_to_pay=time_to_pay,
+        collected=collected,
+        collected_total=sum((item.amount for item in collected), euros(0)),
+    )
+
+
+def reached_out_first(session: Session, period: Period, now: datetime) -> ReachedOutFirst:
+    """Reminders the engine decided in the period: how their messages went, and whether payment followed."""
+    in_period = period.holds(Reminder.created_at)
+    by_stage = session.execute(
+        select(Reminder.stage, func.count(), _sum(Reminder.flagged_for_review.is_(True))).where(in_period)
+        .group_by(Reminder.stage, Reminder.stage_order).order_by(Reminder.stage_order, Reminder.stage)
+    ).all()
+    deliveries = session.execute(
+        select(Reminder.stage, OutboxMessage.channel,
+               _sum(OutboxMessage.status == OutboxStatus.SENT), _sum(OutboxMessage.status == OutboxStatus.FAILED))
+        .join(OutboxMessage, OutboxMessage.reminder_id == Reminder.id)
+        .where(in_period)
+        .group_by(Reminder.stage, Reminder.stage_order, OutboxMessage.channel)
+        .order_by(Reminder.stage_order, Reminder.stage, OutboxMessage.channel)
+    ).all()
+    own_messages = OutboxMessage.reminder_id == Reminder.id  # a reminder named in another's message has none
+    going = exists().where(own_messages, OutboxMessage.status.in_((OutboxStatus.SENT, OutboxStatus.PENDING)))
+    return ReachedOutFirst(
+        reminders_by_stage=tuple(Counted(stage, count) for stage, count, _ in by_stage),
+        deliveries=tuple(Deliveries(stage, str(channel), int(sent), int(failed)) for stage, channel, sent, failed in deliveries),
+        reached_nobody=_count(session, Reminder, in_period, exists().where(own_messages), ~going),
+        flagged_for_review=sum(int(flagged) for *_, flagged in by_stage),
+        paid_after=_paid_after(session, period, now),
+    )
+
+
+def _paid_after(session: Session, period: Period, now: datetime) -> tuple[PaidAfter, ...]:
+    """Per stage and channel, of the messages sent whose window has passed, those whose bill (or instalment)
+    was paid in full within the window. An instalment paid before its moment was recorded is left out.
+
+    A bill's last payment counts only when it came after the message, so after the period began: payments
+    before it are left out of the search, which keeps it to the period's payments on a large database."""
+    in_period = period.holds(Reminder.created_at)
+    reminded_bills = select(Reminder.subject_id).where(in_period, Reminder.subject == ReminderSubject.INVOICE)
+    bills_paid = (  # the moment each reminded bill was paid in full: its last payment's
+        select(Payment.invoice_id, func.max(Payment.paid_at).label("paid_at"))
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(Payment.invoice_id.in_(reminded_bills), Payment.paid_at >= period.starts_at, Invoice.status == InvoiceStatus.PAID)
+        .group_by(Payment.invoice_id)
+        .subquery()
+    )
+    paid_at = case((Reminder.subject == ReminderSubject.INVOICE, bills_paid.c.paid_at), else_=Instalment.paid_at)
+    unknown = and_(Instalment.paid_at.is_(None), Instalment.paid_cents >= Instalment.amount_cents)
+    after = seconds_between(OutboxMessage.sent_at, paid_at)
+    measures = []
+    for days in PAID_WITHIN_DAYS:
+        window_passed = OutboxMessage.sent_at <= now - timedelta(days=days)
+        measures += [_sum(window_passed), _sum(and_(window_passed, after >= 0, after <= days * DAY))]
+    rows = session.execute(
+        select(Reminder.stage, OutboxMessage.channel, *measures)
+        .join(OutboxMessage, and_(OutboxMessage.reminder_id == Reminder.id, OutboxMessage.status == OutboxStatus.SENT))
+        .outerjoin(bills_paid, and_(Reminder.subject == ReminderSubject.INVOICE, bills_paid.c.invoice_id == Reminder.subject_id))
+        .outerjoin(Instalment, and_(Reminder.subject == ReminderSubject.INSTALMENT, Instalment.id == Reminder.subject_id))
+        .where(in_period, or_(Instalment.id.is_(None), ~unknown))
+        .group_by(Reminder.stage, Reminder.stage_order, OutboxMessage.channel)
+        .order_by(Reminder.stage_order, Reminder.stage, OutboxMessage.channel)
+    ).all()
+    return tuple(
+        PaidAfter(stage, str(channel), *(Share(int(paid), int(sent)) for sent, paid in zip(counts[::2], counts[1::2])))
+        for stage, channel, *counts in rows
+    )
+
+
+def cant_pay_now(session: Session, period: Period, today: date, zone: ZoneInfo) -> CantPayNow:
+    """Plans, extensions, hardship and disputes: what was agreed in the period, and whether it held."""
+    plans_set_up = _count(session, InstalmentPlan, period.holds(InstalmentPlan.created_at))
+    plans_completed, plans_broken = (
+        _count(session, InstalmentPlan, period.holds(InstalmentPlan.ended_at), InstalmentPlan.status == status)
+        for status in (PlanStatus.COMPLETED, PlanStatus.BROKEN)
+    )
+    decided_until = min(period.end, today - timedelta(days=1))
+    on_time = Instalment.paid_at < day_end(Instalment.due_date, zone, period.start, decided_until)
+    instalments_due, instalments_on_time = session.execute(
+        select(func.count(), _sum(and_(Instalment.paid_at.is_not(None), on_time)))
+        .join(InstalmentPlan, InstalmentPlan.id == Instalment.plan_id)
+        .where(
+            Instalment.due_date >= period.start, Instalment.due_date <= decided_until,
+            InstalmentPlan.status != PlanStatus.CANCELLED,
+            or_(Instalment.paid_at.is_not(None), Instalment.paid_cents < Instalment.amount_cents),
+        )
+    ).one()
+    granted = _count(session, Extension, period.holds(Extension.created_at))
+    last_payment = select(func.max(Payment.paid_at)).where(Payment.invoice_id == Extension.invoice_id).scalar_subquery()
+    kept = and_(Invoice.status == InvoiceStatus.PAID,
+                last_payment < day_end(Extension.new_due_date, zone, period.start, today - timedelta(days=1)))
+    extensions_decided, extensions_kept = session.execute(
+        select(func.count(), _sum(kept))
+        .select_from(Extension)
+        .join(Invoice, Invoice.id == Extension.invoice_id)
+        .where(period.holds(Extension.created_at), Extension.new_due_date < today)
+    ).one()
+    disputes_opened, disputes_resolved = session.execute(
+        select(func.count(), _sum(Dispute.status == DisputeStatus.RESOLVED)).where(period.holds(Dispute.created_at))
+    ).one()
+    return CantPayNow(
+        plans_set_up=plans_set_up,
+        plans_completed=plans_completed,
+        plans_broken=plans_broken,
+        instalments_on_time=Share(int(instalments_on_time or 0), int(instalments_due)),
+        extensions_granted=granted,
+        extensions_kept=Share(int(extensions_kept or 0), int(extensions_decided)),
+        hardship_reports=_count(session, HardshipReport, period.holds(HardshipReport.reported_at)),
+        disputes_opened=int(disputes_opened),
+        disputes_resolved=Share(int(disputes_resolved or 0), int(disputes_opened)),
+    )
+
+
+def agents(session: Session, period: Period) -> Agents:
+    """Conversations handed to a person in the period: how soon a person answered, who took them, callbacks."""
+    in_period = period.holds(Escalation.created_at)
+    first_reply = (
+        select(func.min(EscalationMessage.created_at))
+        .where(EscalationMessage.escalation_id == Escalation.id, EscalationMessage.author == MessageAuthor.AGENT)
+        .correlate(Escalation)
+        .scalar_subquery()
+    )
+    handed_over, answered, callbacks, not_claimed = session.execute(
+        select(func.count(), _sum(first_reply.is_not(None)), _sum(Escalation.callback_at.is_not(None)),
+               _sum(Escalation.agent_id.is_(None)))
+        .where(in_period)
+    ).one()
+    per_agent = session.execute(
+        select(Agent.name, func.count()).join(Escalation, Escalation.agent_id == Agent.id).where(in_period)
+        .group_by(Agent.id, Agent.name).order_by(func.count().desc(), Agent.name)
+    ).all()
+    waited = select(seconds_between(Escalation.created_at, first_reply).label("seconds")).where(in_period)
+    return Agents(
+        handed_over=int(handed_over),
+        answered_by_a_person=Share(int(answered or 0), int(handed_over)),
+        time_to_first_reply=_median(session, waited.where(first_reply.is_not(None))),
+        handled_per_agent=tuple(Counted(name, count) for name, count in per_agent),
+        not_claimed=int(not_claimed or 0),
+        callbacks_booked=int(callbacks or 0),
+    )
+
