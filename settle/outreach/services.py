@@ -1,10 +1,12 @@
-"""Reaching out first, one function per use case: the reminder run, and a reminder arriving in a chat."""
+"""Reaching out first, one function per use case: the reminder run, a reminder arriving in a chat, and a
+person reviewing the accounts the reminders flagged."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
 from settle.db import session_factory
-from settle.outreach import reminders
+from settle.models import ReviewAction
+from settle.outreach import reminders, review
 from settle.outreach.reminders import RunSummary
 from settle.outreach.senders import Sender
 from settle.unit_of_work import UnitOfWork
@@ -23,3 +25,27 @@ def run_reminders(
 def genuine_reminder(uow: UnitOfWork, conversation_id: str, values: Mapping[str, str], token: str) -> bool:
     """Whether a reminder that arrived in this chat was signed by the engine for it and is still fresh."""
     return reminders.reminder_is_genuine(uow.settings, uow.clock.now(), conversation_id, values, token)
+
+
+def flagged_accounts(uow: UnitOfWork) -> list[review.FlaggedAccount]:
+    """The accounts flagged for a person to review and not reviewed since, the latest flagged first."""
+    with uow:
+        return review.flagged_accounts(uow.session, uow.clock.today())
+
+
+def account_review(uow: UnitOfWork, customer_id: int) -> review.AccountReview:
+    """One flagged account with all a person needs to decide; FlaggedAccountNotFound when it is not waiting."""
+    with uow:
+        return review.account_review(uow.session, customer_id, uow.clock.today())
+
+
+def act_on_flagged_account(uow: UnitOfWork, customer_id: int, agent_id: int, action: ReviewAction, note: str = "") -> None:
+    """Notes a call, pauses the customer's reminders, or marks the account reviewed (it leaves the list).
+
+    Raises:
+        FlaggedAccountNotFound: the account is not waiting for review (perhaps someone else just marked it).
+        ReviewProblem: a call noted without a note; nothing changed.
+    """
+    with uow:
+        review.record(uow.session, customer_id, agent_id, action, uow.clock.now(), note)
+        uow.commit()

@@ -1,0 +1,222 @@
+"""Accounts the reminder engine flagged for a person to review, and what a person did about them.
+
+An account is on the list from its latest flagged reminder until a person marks it reviewed; a later
+flagged reminder puts it back. A person may note a call and pause the customer's reminders on the way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from settle.billing.invoices import InvoiceSummary, open_balance
+from settle.errors import FlaggedAccountNotFound, ReviewProblem
+from settle.models import (
+    AccountReviewEntry,
+    Customer,
+    Dispute,
+    HardshipReport,
+    Instalment,
+    Invoice,
+    OutboxMessage,
+    Reminder,
+    ReminderSubject,
+    ReviewAction,
+)
+
+MAX_NOTE_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class FlaggedAccount:
+    """One line of the review list."""
+
+    customer_id: int
+    customer_number: str
+    name: str
+    flagged_at: datetime
+    total_open: Decimal
+    days_late: int
+    reminders_paused: bool
+
+
+@dataclass(frozen=True)
+class Delivery:
+    channel: str
+    status: str
+    sent_at: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class SentReminder:
+    """A reminder with its messages and what came of it: the bill's (or instalment's) state now."""
+
+    stage: str
+    decided_at: datetime
+    flagged: bool
+    about: str
+    outcome: str
+    deliveries: tuple[Delivery, ...]
+
+
+@dataclass(frozen=True)
+class FiledDispute:
+    reference: str
+    invoice_number: str
+    status: str
+    reason: str
+    filed_at: datetime
+
+
+@dataclass(frozen=True)
+class ReviewEntry:
+    action: ReviewAction
+    by: str
+    at: datetime
+    note: str | None
+
+
+@dataclass(frozen=True)
+class AccountReview:
+    """Everything a person needs to decide about one flagged account."""
+
+    account: FlaggedAccount
+    email: str | None
+    phone: str | None
+    preferred_channel: str
+    open_bills: tuple[InvoiceSummary, ...]
+    reminders: tuple[SentReminder, ...]
+    hardship_reported: tuple[datetime, ...]
+    disputes: tuple[FiledDispute, ...]
+    entries: tuple[ReviewEntry, ...]
+
+
+def _waiting_for_review():
+    """(customer id, latest flag) of every account flagged since it was last marked reviewed."""
+    flagged = (
+        select(Reminder.customer_id, func.max(Reminder.created_at).label("flagged_at"))
+        .where(Reminder.flagged_for_review.is_(True)).group_by(Reminder.customer_id).subquery()
+    )
+    reviewed = (
+        select(AccountReviewEntry.customer_id, func.max(AccountReviewEntry.created_at).label("reviewed_at"))
+        .where(AccountReviewEntry.action == ReviewAction.REVIEWED).group_by(AccountReviewEntry.customer_id).subquery()
+    )
+    return (
+        select(flagged.c.customer_id, flagged.c.flagged_at)
+        .outerjoin(reviewed, reviewed.c.customer_id == flagged.c.customer_id)
+        .where(or_(reviewed.c.reviewed_at.is_(None), reviewed.c.reviewed_at < flagged.c.flagged_at))
+    )
+
+
+def flagged_accounts(session: Session, today: date) -> list[FlaggedAccount]:
+    """The accounts waiting for a person, the latest flagged first."""
+    waiting = _waiting_for_review().subquery()
+    rows = session.execute(
+        select(Customer, waiting.c.flagged_at).join(waiting, waiting.c.customer_id == Customer.id)
+        .order_by(waiting.c.flagged_at.desc(), Customer.id)
+    ).all()
+    return [_account(session, customer, flagged_at, today) for customer, flagged_at in rows]
+
+
+def _account(session: Session, customer: Customer, flagged_at: datetime, today: date) -> FlaggedAccount:
+    balance = open_balance(session, customer.id)
+    return FlaggedAccount(
+        customer_id=customer.id,
+        customer_number=customer.customer_number,
+        name=f"{customer.first_name} {customer.last_name}",
+        flagged_at=flagged_at,
+        total_open=balance.total_open,
+        days_late=max((bill.days_overdue(today) for bill in balance.invoices), default=0),
+        reminders_paused=customer.reminders_paused_at is not None,
+    )
+
+
+def _flagged_customer(session: Session, customer_id: int) -> tuple[Customer, datetime]:
+    waiting = _waiting_for_review().subquery()
+    found = session.execute(
+        select(Customer, waiting.c.flagged_at).join(waiting, waiting.c.customer_id == Customer.id).where(Customer.id == customer_id)
+    ).first()
+    if found is None:
+        raise FlaggedAccountNotFound(customer_id)
+    return found[0], found[1]
+
+
+def account_review(session: Session, customer_id: int, today: date) -> AccountReview:
+    """The flagged account with its open bills, reminders, hardship, disputes and what people did so far.
+
+    Raises:
+        FlaggedAccountNotFound: the account is not waiting for review.
+    """
+    customer, flagged_at = _flagged_customer(session, customer_id)
+    account = _account(session, customer, flagged_at, today)
+    hardship = session.execute(
+        select(HardshipReport.reported_at).where(HardshipReport.customer_id == customer.id).order_by(HardshipReport.reported_at)
+    ).scalars().all()
+    disputes = session.execute(
+        select(Dispute).where(Dispute.customer_id == customer.id).order_by(Dispute.created_at)
+    ).scalars().all()
+    entries = session.execute(
+        select(AccountReviewEntry).where(AccountReviewEntry.customer_id == customer.id).order_by(AccountReviewEntry.created_at)
+    ).scalars().all()
+    return AccountReview(
+        account=account,
+        email=customer.email,
+        phone=customer.phone,
+        preferred_channel=str(customer.preferred_channel),
+        open_bills=tuple(open_balance(session, customer.id).invoices),
+        reminders=tuple(_reminders(session, customer.id)),
+        hardship_reported=tuple(hardship),
+        disputes=tuple(FiledDispute(d.reference, d.invoice.number, str(d.status), d.reason, d.created_at) for d in disputes),
+        entries=tuple(ReviewEntry(ReviewAction(e.action), e.agent.name, e.created_at, e.note) for e in entries),
+    )
+
+
+def _reminders(session: Session, customer_id: int) -> list[SentReminder]:
+    reminders = session.execute(
+        select(Reminder).where(Reminder.customer_id == customer_id).order_by(Reminder.created_at.desc(), Reminder.id.desc())
+    ).scalars().all()
+    result = []
+    for reminder in reminders:
+        messages = session.execute(
+            select(OutboxMessage).where(OutboxMessage.reminder_id == reminder.id).order_by(OutboxMessage.id)
+        ).scalars().all()
+        about, outcome = _subject(session, reminder)
+        result.append(SentReminder(
+            stage=reminder.stage, decided_at=reminder.created_at, flagged=reminder.flagged_for_review, about=about,
+            outcome=outcome,
+            deliveries=tuple(Delivery(str(m.channel), str(m.status), m.sent_at, m.last_error) for m in messages),
+        ))
+    return result
+
+
+def _subject(session: Session, reminder: Reminder) -> tuple[str, str]:
+    """What the reminder was about, and its state now: what came of it."""
+    if reminder.subject == ReminderSubject.INVOICE:
+        invoice = session.get(Invoice, reminder.subject_id)
+        return f"bill {invoice.number}", str(invoice.status)
+    instalment = session.get(Instalment, reminder.subject_id)
+    state = "paid" if instalment.paid_cents >= instalment.amount_cents else "not paid yet"
+    return f"instalment due {instalment.due_date.isoformat()}", state
+
+
+def record(session: Session, customer_id: int, agent_id: int, action: ReviewAction, now: datetime, note: str = "") -> None:
+    """Keeps what a person did about a flagged account; pausing also stops the customer's reminders.
+
+    Raises:
+        FlaggedAccountNotFound: the account is not waiting for review.
+        ReviewProblem: a call noted without a note, or a note too long.
+    """
+    customer, _ = _flagged_customer(session, customer_id)
+    note = (note or "").strip()
+    if action == ReviewAction.CALL_NOTED and not note:
+        raise ReviewProblem("Write what was said in the call before saving the note.")
+    if len(note) > MAX_NOTE_LENGTH:
+        raise ReviewProblem(f"A note holds at most {MAX_NOTE_LENGTH} characters.")
+    if action == ReviewAction.REMINDERS_PAUSED and customer.reminders_paused_at is None:
+        customer.reminders_paused_at = now
+    session.add(AccountReviewEntry(customer_id=customer.id, agent_id=agent_id, action=action, note=note or None, created_at=now))
+    session.flush()
