@@ -1,0 +1,139 @@
+"""Billing operations in the console: the figures of a period (page and CSV), and the accounts the reminder
+engine flagged for a person. Behind the console login; each page says which roles may open it."""
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from settle.errors import BadPeriod, FlaggedAccountNotFound, ReviewProblem
+from settle.handoff.services import AgentInfo
+from settle.insights import dashboard
+from settle.insights import services as insights
+from settle.insights.export import write_csv
+from settle.models import ReviewAction
+from settle.money import format_euros
+from settle.outreach import services as outreach
+from settle.web.console import ConsoleSession
+
+#: What each action on a flagged account says once done.
+DONE = {
+    ReviewAction.CALL_NOTED: "The call is noted.",
+    ReviewAction.REMINDERS_PAUSED: "Reminders are paused for this customer.",
+    ReviewAction.REVIEWED: "Marked reviewed: the account has left the list.",
+}
+REVIEW_LABELS = {
+    ReviewAction.CALL_NOTED: "noted a call",
+    ReviewAction.REMINDERS_PAUSED: "paused the reminders",
+    ReviewAction.REVIEWED: "marked it reviewed",
+}
+ACTION_PATHS = {"note": ReviewAction.CALL_NOTED, "pause": ReviewAction.REMINDERS_PAUSED, "reviewed": ReviewAction.REVIEWED}
+
+
+def operations_router(console: ConsoleSession) -> APIRouter:
+    router = APIRouter(prefix="/agent")
+    page, new_unit_of_work = console.page, console.new_unit_of_work
+    console.templates.env.filters.update(euro_text=lambda value: format_euros(Decimal(value)), duration=duration)
+    console.templates.env.globals.update(review_labels=REVIEW_LABELS)
+
+    def allowed(request: Request, may: Callable[[AgentInfo], bool]) -> AgentInfo | Response:
+        """The logged-in user when their role may open the page; else the way to the login or a polite 403."""
+        user = console.logged_in(request)
+        if user is None:
+            return console.to_login(request)
+        if not may(user):
+            return page(request, "agent/forbidden.html", 403, agent=user)
+        return user
+
+    @router.get("/dashboard", response_class=HTMLResponse)
+    def dashboard_page(request: Request, days: str = "", start: str = Query("", alias="from"), end: str = Query("", alias="to")):
+        user = allowed(request, lambda user: user.sees_the_figures)
+        if not isinstance(user, AgentInfo):
+            return user
+        chosen_days = days or ("" if start or end else str(dashboard.PRESET_DAYS[0]))
+        values: dict[str, Any] = dict(agent=user, days=chosen_days, start=start, end=end, presets=sorted(dashboard.PRESET_DAYS))
+        try:
+            first, last = dashboard.period_asked(new_unit_of_work().clock.today(), days, start, end)
+            figures = insights.figures_for(new_unit_of_work(), first, last)
+        except BadPeriod as error:
+            return page(request, "agent/dashboard.html", 400, error=f"{error}.", **values)
+        query = f"from={first.isoformat()}&to={last.isoformat()}"
+        return page(request, "agent/dashboard.html", period=figures.period, sections=dashboard.sections(figures),
+                    csv_url=f"/agent/dashboard.csv?{query}", **values)
+
+    @router.get("/dashboard.csv")
+    def dashboard_csv(request: Request, days: str = "", start: str = Query("", alias="from"), end: str = Query("", alias="to")):
+        user = allowed(request, lambda user: user.sees_the_figures)
+        if not isinstance(user, AgentInfo):
+            return user
+        try:
+            first, last = dashboard.period_asked(new_unit_of_work().clock.today(), days, start, end)
+            figures = insights.figures_for(new_unit_of_work(), first, last)
+        except BadPeriod as error:
+            return Response(f"{error}.", status_code=400, media_type="text/plain")
+        out = io.StringIO()
+        write_csv(figures, out)
+        name = f"settle-kpis-{first.isoformat()}-to-{last.isoformat()}.csv"
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+    @router.get("/flagged", response_class=HTMLResponse)
+    def flagged_list(request: Request):
+        user = allowed(request, lambda user: user.reviews_flagged_accounts)
+        if not isinstance(user, AgentInfo):
+            return user
+        return page(request, "agent/flagged.html", agent=user, accounts=outreach.flagged_accounts(new_unit_of_work()))
+
+    @router.get("/flagged/{customer_id}", response_class=HTMLResponse)
+    def flagged_account(request: Request, customer_id: int):
+        user = allowed(request, lambda user: user.reviews_flagged_accounts)
+        if not isinstance(user, AgentInfo):
+            return user
+        try:
+            shown = outreach.account_review(new_unit_of_work(), customer_id)
+        except FlaggedAccountNotFound:
+            return page(request, "agent/flagged_gone.html", 404, agent=user)
+        return page(request, "agent/flagged_account.html", agent=user, review=shown)
+
+    @router.post("/flagged/{customer_id}/{action}")
+    def act(request: Request, customer_id: int, action: str, note: str = Form(""), csrf_token: str = Form("")):
+        if not console.csrf_ok(request, csrf_token):
+            return console.refused(request)
+        user = allowed(request, lambda user: user.reviews_flagged_accounts)
+        if not isinstance(user, AgentInfo):
+            return user
+        if action not in ACTION_PATHS:
+            return page(request, "agent/flagged_gone.html", 404, agent=user)
+        chosen = ACTION_PATHS[action]
+        try:
+            outreach.act_on_flagged_account(new_unit_of_work(), customer_id, user.id, chosen, note)
+        except FlaggedAccountNotFound:
+            return page(request, "agent/flagged_gone.html", 404, agent=user)
+        except ReviewProblem as problem:
+            request.session["flash"] = str(problem)
+            return RedirectResponse(f"/agent/flagged/{customer_id}", status_code=303)
+        request.session["flash"] = DONE[chosen]
+        if chosen == ReviewAction.REVIEWED:
+            return RedirectResponse("/agent/flagged", status_code=303)
+        return RedirectResponse(f"/agent/flagged/{customer_id}", status_code=303)
+
+    return router
+
+
+def duration(seconds: str) -> str:
+    """Whole seconds as a person reads a wait: 45 s, 12 min, 3 h 5 min, 2 d 4 h."""
+    left = int(seconds)
+    if left < 60:
+        return f"{left} s"
+    minutes = round(left / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
