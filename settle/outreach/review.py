@@ -28,6 +28,8 @@ from settle.models import (
 )
 
 MAX_NOTE_LENGTH = 2000
+#: How many accounts the list shows at once: those waiting longest, so the list is worked from the top.
+LIST_LENGTH = 50
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,14 @@ class FlaggedAccount:
     total_open: Decimal
     days_late: int
     reminders_paused: bool
+
+
+@dataclass(frozen=True)
+class FlaggedList:
+    """The first `LIST_LENGTH` accounts waiting for review, and how many wait in all."""
+
+    accounts: list[FlaggedAccount]
+    waiting: int
 
 
 @dataclass(frozen=True)
@@ -112,14 +122,15 @@ def _waiting_for_review():
     )
 
 
-def flagged_accounts(session: Session, today: date) -> list[FlaggedAccount]:
-    """The accounts waiting for a person, the latest flagged first."""
+def flagged_accounts(session: Session, today: date, limit: int = LIST_LENGTH) -> FlaggedList:
+    """The accounts waiting for a person, those flagged longest ago first, and how many wait."""
     waiting = _waiting_for_review().subquery()
+    total = session.execute(select(func.count()).select_from(waiting)).scalar_one()
     rows = session.execute(
         select(Customer, waiting.c.flagged_at).join(waiting, waiting.c.customer_id == Customer.id)
-        .order_by(waiting.c.flagged_at.desc(), Customer.id)
+        .order_by(waiting.c.flagged_at, Customer.id).limit(limit)
     ).all()
-    return [_account(session, customer, flagged_at, today) for customer, flagged_at in rows]
+    return FlaggedList([_account(session, customer, flagged_at, today) for customer, flagged_at in rows], total)
 
 
 def _account(session: Session, customer: Customer, flagged_at: datetime, today: date) -> FlaggedAccount:

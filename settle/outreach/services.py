@@ -27,8 +27,8 @@ def genuine_reminder(uow: UnitOfWork, conversation_id: str, values: Mapping[str,
     return reminders.reminder_is_genuine(uow.settings, uow.clock.now(), conversation_id, values, token)
 
 
-def flagged_accounts(uow: UnitOfWork) -> list[review.FlaggedAccount]:
-    """The accounts flagged for a person to review and not reviewed since, the latest flagged first."""
+def flagged_accounts(uow: UnitOfWork) -> review.FlaggedList:
+    """The accounts flagged for a person to review and not reviewed since, those waiting longest first."""
     with uow:
         return review.flagged_accounts(uow.session, uow.clock.today())
 

@@ -86,7 +86,8 @@ def operations_router(console: ConsoleSession) -> APIRouter:
         user = allowed(request, lambda user: user.reviews_flagged_accounts)
         if not isinstance(user, AgentInfo):
             return user
-        return page(request, "agent/flagged.html", agent=user, accounts=outreach.flagged_accounts(new_unit_of_work()))
+        listed = outreach.flagged_accounts(new_unit_of_work())
+        return page(request, "agent/flagged.html", agent=user, accounts=listed.accounts, waiting=listed.waiting)
 
     @router.get("/flagged/{customer_id}", response_class=HTMLResponse)
     def flagged_account(request: Request, customer_id: int):

@@ -50,7 +50,7 @@ def operations_id(session) -> int:
 
 
 def listed(session, customer: Customer, today: date = MONDAY) -> list:
-    return [account for account in flagged_accounts(session, today) if account.customer_id == customer.id]
+    return [account for account in flagged_accounts(session, today, limit=1000).accounts if account.customer_id == customer.id]
 
 
 def test_an_account_with_two_flagged_bills_is_listed_once_with_what_is_open_and_how_late(session):
@@ -60,6 +60,19 @@ def test_an_account_with_two_flagged_bills_is_listed_once_with_what_is_open_and_
     run_on(session, MONDAY)
     account, = listed(session, customer)
     assert (str(account.total_open), account.days_late, account.reminders_paused) == ("120.50", 40, False)
+
+
+def test_the_list_shows_those_waiting_longest_first_and_counts_them_all(session):
+    customers = [new_customer(session, name) for name in ("Older", "Newer")]
+    late_bill(session, customers[0], 8000, 26)
+    run_on(session, MONDAY - timedelta(days=1))
+    late_bill(session, customers[1], 8000, 25)
+    run_on(session, MONDAY)
+    everyone = flagged_accounts(session, MONDAY, limit=1000)
+    ours = [account.name for account in everyone.accounts if account.name.endswith(" Customer")]
+    assert ours == ["Older Customer", "Newer Customer"]
+    first = flagged_accounts(session, MONDAY, limit=1)
+    assert (len(first.accounts), first.waiting) == (1, everyone.waiting)
 
 
 def test_an_account_reminded_but_not_flagged_is_not_listed(session):

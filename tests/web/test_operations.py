@@ -161,6 +161,7 @@ def test_an_account_flagged_this_morning_is_listed_once(console, operations):
     assert "Lucas Janssens" in listed.values()
     page = operations.get(f"{console.url}/agent/flagged", timeout=10)
     assert page.text.count("Lucas Janssens") == 1
+    assert f'id="waiting">{len(listed)} accounts waiting.<' in page.text
 
 
 def test_operations_note_a_call_pause_reminders_and_mark_reviewed(console, operations):
