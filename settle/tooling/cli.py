@@ -350,10 +350,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
             from bench.kpis import figures_timing
 
             timings = [figures_timing(args.database_url, invoices, say=say_indented) for invoices in args.invoices]
-            rows = "\n".join(f"| {t['invoices']:,} | {t['7_days_seconds']} s | {t['30_days_seconds']} s | {t['90_days_seconds']} s |"
+            rows = "\n".join(f"| {t['invoices']:,} | {t['7_days_seconds']} s | {t['30_days_seconds']} s | {t['90_days_seconds']} s "
+                             f"| {t['dashboard_7_days_page_seconds']} s | {t['dashboard_30_days_page_seconds']} s "
+                             f"| {t['dashboard_90_days_page_seconds']} s | {t['flagged_accounts_page_seconds']} s |"
                              for t in timings)
-            report.add(part, {"runs": timings}, "## Every KPI figure of a period (PostgreSQL, docs/kpis.md)\n\n"
-                                                "| invoices | 7 days | 30 days | 90 days |\n| --- | --- | --- | --- |\n" + rows)
+            report.add(part, {"runs": timings}, "## Every KPI figure of a period, and the console's pages (PostgreSQL, docs/kpis.md)\n\n"
+                                                "| invoices | figures 7 days | 30 days | 90 days | dashboard page 7 days | 30 days | 90 days "
+                                                "| flagged accounts page |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n" + rows)
     path, changes = report.write()
     if changes:
         say("Compared with the previous run:")
