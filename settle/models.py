@@ -180,6 +180,8 @@ class ReviewAction(StrEnum):
 
     CALL_NOTED = "call_noted"
     REMINDERS_PAUSED = "reminders_paused"
+    EXTENSION_GRANTED = "extension_granted"
+    PLAN_AGREED = "plan_agreed"
     REVIEWED = "reviewed"
 
 

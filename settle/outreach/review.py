@@ -1,7 +1,8 @@
 """Accounts the reminder engine flagged for a person to review, and what a person did about them.
 
 An account is on the list from its latest flagged reminder until a person marks it reviewed; a later
-flagged reminder puts it back. A person may note a call and pause the customer's reminders on the way.
+flagged reminder puts it back. A person may note a call, pause the customer's reminders, and offer more
+time or a plan on the way: through the same rules (settle.arrangements.plans) as the chat.
 """
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from settle.arrangements import plans
 from settle.billing.invoices import InvoiceSummary, open_balance
-from settle.errors import FlaggedAccountNotFound, ReviewProblem
+from settle.config import Settings
+from settle.errors import FlaggedAccountNotFound, NotEligibleForExtension, NotEligibleForPlan, ReviewProblem
 from settle.models import (
     AccountReviewEntry,
     Customer,
@@ -21,11 +24,15 @@ from settle.models import (
     HardshipReport,
     Instalment,
     Invoice,
+    InvoiceStatus,
     OutboxMessage,
     Reminder,
     ReminderSubject,
     ReviewAction,
 )
+from settle.money import to_cents
+from settle.payments.links import LinkOffer, offer_instalment_link
+from settle.policy import ArrangementPolicy
 
 MAX_NOTE_LENGTH = 2000
 #: How many accounts the list shows at once: those waiting longest, so the list is worked from the top.
@@ -91,6 +98,28 @@ class ReviewEntry:
 
 
 @dataclass(frozen=True)
+class MoreTime:
+    """Whether a bill may still get a later due date, by the chat's rules: the window, or why not."""
+
+    invoice_number: str
+    current_due: date
+    latest: date | None
+    refusal: str | None
+
+
+@dataclass(frozen=True)
+class PlanChoice:
+    """What a new plan could be by the chat's rules (total, months allowed, latest first due date), or why not."""
+
+    total: Decimal | None
+    total_cents: int | None
+    min_months: int | None
+    max_months: int | None
+    latest_start: date | None
+    refusal: str | None
+
+
+@dataclass(frozen=True)
 class AccountReview:
     """Everything a person needs to decide about one flagged account."""
 
@@ -103,6 +132,8 @@ class AccountReview:
     hardship_reported: tuple[datetime, ...]
     disputes: tuple[FiledDispute, ...]
     entries: tuple[ReviewEntry, ...]
+    more_time: tuple[MoreTime, ...]
+    plan: PlanChoice
 
 
 def _waiting_for_review():
@@ -156,7 +187,7 @@ def _flagged_customer(session: Session, customer_id: int) -> tuple[Customer, dat
     return found[0], found[1]
 
 
-def account_review(session: Session, customer_id: int, today: date) -> AccountReview:
+def account_review(session: Session, customer_id: int, today: date, policy: ArrangementPolicy) -> AccountReview:
     """The flagged account with its open bills, reminders, hardship, disputes and what people did so far.
 
     Raises:
@@ -164,6 +195,7 @@ def account_review(session: Session, customer_id: int, today: date) -> AccountRe
     """
     customer, flagged_at = _flagged_customer(session, customer_id)
     account = _account(session, customer, flagged_at, today)
+    open_bills = open_balance(session, customer.id).invoices
     hardship = session.execute(
         select(HardshipReport.reported_at).where(HardshipReport.customer_id == customer.id).order_by(HardshipReport.reported_at)
     ).scalars().all()
@@ -178,12 +210,31 @@ def account_review(session: Session, customer_id: int, today: date) -> AccountRe
         email=customer.email,
         phone=customer.phone,
         preferred_channel=str(customer.preferred_channel),
-        open_bills=tuple(open_balance(session, customer.id).invoices),
+        open_bills=tuple(open_bills),
         reminders=tuple(_reminders(session, customer.id)),
         hardship_reported=tuple(hardship),
         disputes=tuple(FiledDispute(d.reference, d.invoice.number, str(d.status), d.reason, d.created_at) for d in disputes),
         entries=tuple(ReviewEntry(ReviewAction(e.action), e.agent.name, e.created_at, e.note) for e in entries),
+        more_time=tuple(_more_time(session, customer.id, bill, policy, today) for bill in open_bills
+                        if bill.status in (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)),
+        plan=_plan_choice(session, customer.id, policy, today),
     )
+
+
+def _more_time(session: Session, customer_id: int, bill: InvoiceSummary, policy: ArrangementPolicy, today: date) -> MoreTime:
+    try:
+        offer = plans.extension_offer(session, customer_id, bill.number, policy, today)
+    except NotEligibleForExtension as refusal:
+        return MoreTime(bill.number, bill.due_date, None, refusal.reason)
+    return MoreTime(bill.number, offer.current_due, offer.latest, None)
+
+
+def _plan_choice(session: Session, customer_id: int, policy: ArrangementPolicy, today: date) -> PlanChoice:
+    try:
+        offer = plans.plan_offer(session, customer_id, policy, today)
+    except NotEligibleForPlan as refusal:
+        return PlanChoice(None, None, None, None, None, refusal.reason)
+    return PlanChoice(offer.total, to_cents(offer.total), offer.min_months, offer.max_months, offer.latest_start, None)
 
 
 def _reminders(session: Session, customer_id: int) -> list[SentReminder]:
@@ -231,3 +282,35 @@ def record(session: Session, customer_id: int, agent_id: int, action: ReviewActi
         customer.reminders_paused_at = now
     session.add(AccountReviewEntry(customer_id=customer.id, agent_id=agent_id, action=action, note=note or None, created_at=now))
     session.flush()
+
+
+def grant_more_time(session: Session, customer_id: int, agent_id: int, invoice_number: str, new_due: date,
+                    policy: ArrangementPolicy, today: date, now: datetime) -> None:
+    """Moves a bill's due date as the chat would (every rule checked again), and keeps it as done by this person.
+
+    Raises:
+        FlaggedAccountNotFound: the account is not waiting for review.
+        NotEligibleForExtension: a rule says no; OutOfRange: the date is outside the window.
+    """
+    _flagged_customer(session, customer_id)
+    extension = plans.grant_extension(session, customer_id, invoice_number, new_due, policy, today, now)
+    record(session, customer_id, agent_id, ReviewAction.EXTENSION_GRANTED, now,
+           f"{extension.invoice.number} now due {extension.new_due_date.isoformat()}")
+
+
+def agree_plan(session: Session, customer_id: int, agent_id: int, months: int, start: date, agreed_total_cents: int,
+               policy: ArrangementPolicy, settings: Settings, today: date, now: datetime) -> LinkOffer:
+    """Sets up the plan the customer agreed to on the phone as the chat would, and gives the link for its first
+    instalment (to pass on); the plan is kept as done by this person.
+
+    Raises:
+        FlaggedAccountNotFound: the account is not waiting for review.
+        NotEligibleForPlan: a rule says no; OutOfRange: the months, the start or the open total are not allowed
+            or changed since the page showed them.
+    """
+    _flagged_customer(session, customer_id)
+    plan = plans.create_plan(session, customer_id, months, start, policy, today, now, agreed_total_cents=agreed_total_cents)
+    link = offer_instalment_link(session, plan, settings, now)
+    record(session, customer_id, agent_id, ReviewAction.PLAN_AGREED, now,
+           f"Plan {plan.reference}: {months} instalments, the first due {start.isoformat()}")
+    return link

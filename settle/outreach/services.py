@@ -3,12 +3,14 @@ person reviewing the accounts the reminders flagged."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date
 
 from settle.db import session_factory
 from settle.models import ReviewAction
 from settle.outreach import reminders, review
 from settle.outreach.reminders import RunSummary
 from settle.outreach.senders import Sender
+from settle.payments.links import LinkOffer
 from settle.unit_of_work import UnitOfWork
 
 
@@ -36,7 +38,7 @@ def flagged_accounts(uow: UnitOfWork) -> review.FlaggedList:
 def account_review(uow: UnitOfWork, customer_id: int) -> review.AccountReview:
     """One flagged account with all a person needs to decide; FlaggedAccountNotFound when it is not waiting."""
     with uow:
-        return review.account_review(uow.session, customer_id, uow.clock.today())
+        return review.account_review(uow.session, customer_id, uow.clock.today(), uow.policy)
 
 
 def act_on_flagged_account(uow: UnitOfWork, customer_id: int, agent_id: int, action: ReviewAction, note: str = "") -> None:
@@ -49,3 +51,21 @@ def act_on_flagged_account(uow: UnitOfWork, customer_id: int, agent_id: int, act
     with uow:
         review.record(uow.session, customer_id, agent_id, action, uow.clock.now(), note)
         uow.commit()
+
+
+def grant_more_time(uow: UnitOfWork, customer_id: int, agent_id: int, invoice_number: str, new_due: date) -> None:
+    """A later due date for a flagged account's bill, by the chat's rules (review.grant_more_time says what it raises)."""
+    with uow:
+        review.grant_more_time(uow.session, customer_id, agent_id, invoice_number, new_due, uow.policy,
+                               uow.clock.today(), uow.clock.now())
+        uow.commit()
+
+
+def agree_plan(uow: UnitOfWork, customer_id: int, agent_id: int, months: int, start: date, agreed_total_cents: int) -> LinkOffer:
+    """A plan for a flagged account, by the chat's rules, and its first instalment's link (review.agree_plan says
+    what it raises)."""
+    with uow:
+        link = review.agree_plan(uow.session, customer_id, agent_id, months, start, agreed_total_cents, uow.policy,
+                                 uow.settings, uow.clock.today(), uow.clock.now())
+        uow.commit()
+        return link

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from settle.errors import BadPeriod, FlaggedAccountNotFound, ReviewProblem
+from settle.clock import format_date
+from settle.errors import (
+    BadPeriod,
+    FlaggedAccountNotFound,
+    NotEligibleForExtension,
+    NotEligibleForPlan,
+    OutOfRange,
+    ReviewProblem,
+)
 from settle.handoff.services import AgentInfo
 from settle.insights import dashboard
 from settle.insights import services as insights
@@ -29,7 +38,24 @@ DONE = {
 REVIEW_LABELS = {
     ReviewAction.CALL_NOTED: "noted a call",
     ReviewAction.REMINDERS_PAUSED: "paused the reminders",
+    ReviewAction.EXTENSION_GRANTED: "gave more time",
+    ReviewAction.PLAN_AGREED: "set up a plan",
     ReviewAction.REVIEWED: "marked it reviewed",
+}
+#: Why the chat's rules allow no more time for a bill, or no plan, as the console says it.
+EXTENSION_REFUSALS = {
+    "nothing_open": "nothing is open on it",
+    "already_extended": "it was given more time already",
+    "too_late": "it is too long overdue for more time (policy/arrangements.yml)",
+    "in_plan": "it is in a plan",
+    "disputed": "it is disputed",
+    "invoice_not_found": "this customer has no such bill",
+}
+PLAN_REFUSALS = {
+    "nothing_open": "nothing is open",
+    "below_minimum": "less is open than a plan's minimum (policy/arrangements.yml)",
+    "active_plan": "a plan is running already",
+    "broken_recently": "a plan of theirs broke recently: no new one for now",
 }
 ACTION_PATHS = {"note": ReviewAction.CALL_NOTED, "pause": ReviewAction.REMINDERS_PAUSED, "reviewed": ReviewAction.REVIEWED}
 
@@ -38,7 +64,28 @@ def operations_router(console: ConsoleSession) -> APIRouter:
     router = APIRouter(prefix="/agent")
     page, new_unit_of_work = console.page, console.new_unit_of_work
     console.templates.env.filters.update(euro_text=lambda value: format_euros(Decimal(value)), duration=duration)
-    console.templates.env.globals.update(review_labels=REVIEW_LABELS)
+    console.templates.env.globals.update(review_labels=REVIEW_LABELS, extension_refusals=EXTENSION_REFUSALS,
+                                         plan_refusals=PLAN_REFUSALS)
+
+    def arrange(request: Request, customer_id: int, sent_token: str, work: Callable[[AgentInfo], str]) -> Response:
+        """Runs a plan or more time for a flagged account (role and CSRF checked); `work` returns what to say.
+        What the chat's rules refuse is said on the account's page; nothing changed then."""
+        if not console.csrf_ok(request, sent_token):
+            return console.refused(request)
+        user = allowed(request, lambda user: user.reviews_flagged_accounts)
+        if not isinstance(user, AgentInfo):
+            return user
+        try:
+            request.session["flash"] = work(user)
+        except FlaggedAccountNotFound:
+            return page(request, "agent/flagged_gone.html", 404, agent=user)
+        except NotEligibleForExtension as refusal:
+            request.session["flash"] = f"No more time: {EXTENSION_REFUSALS[refusal.reason]}. Nothing changed."
+        except NotEligibleForPlan as refusal:
+            request.session["flash"] = f"No plan: {PLAN_REFUSALS[refusal.reason]}. Nothing changed."
+        except OutOfRange as problem:
+            request.session["flash"] = f"Not within what the rules allow ({problem}). Nothing changed."
+        return RedirectResponse(f"/agent/flagged/{customer_id}", status_code=303)
 
     def allowed(request: Request, may: Callable[[AgentInfo], bool]) -> AgentInfo | Response:
         """The logged-in user when their role may open the page; else the way to the login or a polite 403."""
@@ -100,6 +147,24 @@ def operations_router(console: ConsoleSession) -> APIRouter:
             return page(request, "agent/flagged_gone.html", 404, agent=user)
         return page(request, "agent/flagged_account.html", agent=user, review=shown)
 
+    @router.post("/flagged/{customer_id}/more-time")
+    def more_time(request: Request, customer_id: int, invoice_number: str = Form(""), new_due: str = Form(""),
+                  csrf_token: str = Form("")):
+        def work(user: AgentInfo) -> str:
+            day = _day(new_due, "new due date")
+            outreach.grant_more_time(new_unit_of_work(), customer_id, user.id, invoice_number, day)
+            return f"{invoice_number} is now due {format_date(day)}."
+        return arrange(request, customer_id, csrf_token, work)
+
+    @router.post("/flagged/{customer_id}/plan")
+    def plan(request: Request, customer_id: int, months: str = Form(""), start: str = Form(""),
+             agreed_total_cents: str = Form(""), csrf_token: str = Form("")):
+        def work(user: AgentInfo) -> str:
+            link = outreach.agree_plan(new_unit_of_work(), customer_id, user.id, _count(months), _day(start, "first due date"),
+                                       _count(agreed_total_cents))
+            return f"The plan is set up. The link for its first instalment, to give the customer: {link.url}"
+        return arrange(request, customer_id, csrf_token, work)
+
     @router.post("/flagged/{customer_id}/{action}")
     def act(request: Request, customer_id: int, action: str, note: str = Form(""), csrf_token: str = Form("")):
         if not console.csrf_ok(request, csrf_token):
@@ -123,6 +188,19 @@ def operations_router(console: ConsoleSession) -> APIRouter:
         return RedirectResponse(f"/agent/flagged/{customer_id}", status_code=303)
 
     return router
+
+
+def _day(typed: str, what: str) -> date:
+    try:
+        return date.fromisoformat(typed.strip())
+    except ValueError:
+        raise OutOfRange(f"the {what} {typed[:20]!r} is not a date like 2026-12-01") from None
+
+
+def _count(typed: str) -> int:
+    if not typed.strip().isdigit():
+        raise OutOfRange(f"{typed[:20]!r} is not a whole number")
+    return int(typed)
 
 
 def duration(seconds: str) -> str:

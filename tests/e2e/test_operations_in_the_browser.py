@@ -1,5 +1,5 @@
 """Billing operations in a real Chromium: the dashboard's charts and CSV, an agent kept out, and a flagged
-account worked through until it leaves the list.
+account worked through (a call noted, reminders paused, a plan set up) until it leaves the list.
 
 Only the web app runs here (no Rasa). The seeded data gets a few days of activity through the same services
 the chat and the payment pages use, then this morning's reminder run flags the long-overdue accounts.
@@ -163,6 +163,11 @@ def test_operations_work_through_a_flagged_account(web, new_page):
     expect(page.locator("#review-entries")).to_contain_text("Called him: he will pay both bills on Friday.")
     page.get_by_role("button", name="Pause reminders").click()
     expect(page.locator("#reminders-state")).to_have_text("Paused")
+    page.get_by_label("Monthly instalments").select_option("3")
+    page.get_by_role("button", name="Set up the plan").click()
+    expect(page.get_by_role("alert")).to_contain_text("The plan is set up. The link for its first instalment")
+    expect(page.locator("#review-entries")).to_contain_text("set up a plan")
+    expect(page.get_by_text("No plan: a plan is running already.")).to_be_visible()
     keep(page, "flagged-account.png")
 
     page.get_by_role("button", name="Mark reviewed").click()

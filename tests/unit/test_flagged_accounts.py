@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from settle.errors import FlaggedAccountNotFound, ReviewProblem
+from settle.config import Settings
+from settle.errors import FlaggedAccountNotFound, NotEligibleForExtension, OutOfRange, ReviewProblem
 from settle.models import Agent, Customer, Dispute, HardshipReport, InvoiceStatus, OutboxMessage, ReviewAction
 from settle.outreach.reminders import select_due, still_wanted
-from settle.outreach.review import account_review, flagged_accounts, record
+from settle.outreach.review import account_review, agree_plan, flagged_accounts, grant_more_time, record
 from settle.policy import load_policy, load_reminder_policy
 from settle.tooling.seed import DEMO_OPERATIONS_EMAIL
 from tests.unit.builders import add_invoice
@@ -22,6 +25,7 @@ ARRANGEMENTS = load_policy(ROOT / "policy" / "arrangements.yml")
 ZONE = "Europe/Brussels"
 MONDAY = date(2026, 11, 23)
 MORNING = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+SETTINGS = replace(Settings.from_environment(), link_secret="unit-test-link-secret", public_url="https://pay.example")
 _serial = itertools.count(1)
 
 
@@ -81,7 +85,7 @@ def test_an_account_reminded_but_not_flagged_is_not_listed(session):
     assert [r.stage for r in run_on(session, MONDAY) if r.customer_id == customer.id] == ["second"]
     assert listed(session, customer) == []
     with pytest.raises(FlaggedAccountNotFound):
-        account_review(session, customer.id, MONDAY)
+        account_review(session, customer.id, MONDAY, ARRANGEMENTS)
 
 
 def test_marked_reviewed_it_leaves_the_list_until_a_later_reminder_flags_it_again(session, operations_id):
@@ -104,7 +108,7 @@ def test_a_call_note_needs_words_and_is_kept_with_who_wrote_it(session, operatio
     with pytest.raises(ReviewProblem):
         record(session, customer.id, operations_id, ReviewAction.CALL_NOTED, MORNING, "   ")
     record(session, customer.id, operations_id, ReviewAction.CALL_NOTED, MORNING, " Will pay on Friday. ")
-    entry, = account_review(session, customer.id, MONDAY).entries
+    entry, = account_review(session, customer.id, MONDAY, ARRANGEMENTS).entries
     assert (entry.action, entry.by, entry.note) == (ReviewAction.CALL_NOTED, "Olga", "Will pay on Friday.")
     assert len(listed(session, customer)) == 1  # a note alone does not take it off the list
 
@@ -131,7 +135,7 @@ def test_the_review_shows_reminders_with_their_messages_hardship_and_disputes(se
                         previous_invoice_status=InvoiceStatus.OPEN, created_at=MORNING))
     disputed.status = InvoiceStatus.DISPUTED
     session.flush()
-    shown = account_review(session, customer.id, MONDAY)
+    shown = account_review(session, customer.id, MONDAY, ARRANGEMENTS)
     reminder, = [r for r in shown.reminders if r.about == f"bill {bill.number}"]
     assert (reminder.stage, reminder.flagged, reminder.outcome) == ("review", True, "open")
     assert [(d.channel, d.status) for d in reminder.deliveries] == [("email", "pending")]
@@ -139,3 +143,35 @@ def test_the_review_shows_reminders_with_their_messages_hardship_and_disputes(se
     assert [(d.reference, d.invoice_number, d.status) for d in shown.disputes] == [("D-FLAG-1", disputed.number, "open")]
     assert [(b.number, b.status) for b in shown.open_bills] == [(disputed.number, "disputed"), (bill.number, "open")]
     assert shown.account.days_late == 25  # a disputed bill is on hold, not late
+
+
+def test_more_time_and_a_plan_go_through_the_chats_rules_and_are_kept_as_done(session, operations_id):
+    customer = new_customer(session)
+    bill = late_bill(session, customer, 8000, 25)
+    run_on(session, MONDAY)
+    shown = account_review(session, customer.id, MONDAY, ARRANGEMENTS)
+    more_time, = shown.more_time
+    assert (more_time.invoice_number, more_time.latest, more_time.refusal) == (bill.number, MONDAY + timedelta(days=14), None)
+    assert (shown.plan.total_cents, shown.plan.min_months, shown.plan.max_months) == (8000, 2, 3)
+    with pytest.raises(OutOfRange):
+        grant_more_time(session, customer.id, operations_id, bill.number, MONDAY + timedelta(days=15), ARRANGEMENTS, MONDAY, MORNING)
+    grant_more_time(session, customer.id, operations_id, bill.number, MONDAY + timedelta(days=7), ARRANGEMENTS, MONDAY, MORNING)
+    assert bill.due_date == MONDAY + timedelta(days=7)
+    with pytest.raises(NotEligibleForExtension):
+        grant_more_time(session, customer.id, operations_id, bill.number, MONDAY + timedelta(days=8), ARRANGEMENTS, MONDAY, MORNING)
+    with pytest.raises(OutOfRange):  # the page showed another total
+        agree_plan(session, customer.id, operations_id, 2, MONDAY + timedelta(days=5), 7999, ARRANGEMENTS, SETTINGS, MONDAY, MORNING)
+    link = agree_plan(session, customer.id, operations_id, 2, MONDAY + timedelta(days=5), 8000, ARRANGEMENTS, SETTINGS,
+                      MONDAY, MORNING)
+    assert link.amount == Decimal("40.00") and link.url.startswith("https://pay.example/pay/")
+    assert bill.status == InvoiceStatus.IN_PLAN
+    assert [e.action for e in account_review(session, customer.id, MONDAY, ARRANGEMENTS).entries] == [
+        ReviewAction.EXTENSION_GRANTED, ReviewAction.PLAN_AGREED]
+
+
+def test_a_bill_too_long_overdue_gets_no_more_time_and_says_why(session):
+    customer = new_customer(session)
+    late_bill(session, customer, 8000, 31)
+    run_on(session, MONDAY)
+    more_time, = account_review(session, customer.id, MONDAY, ARRANGEMENTS).more_time
+    assert (more_time.latest, more_time.refusal) == (None, "too_late")

@@ -198,3 +198,34 @@ def test_an_unknown_action_is_not_found(console, operations):
     customer_id = next(iter(flagged(operations, console)))
     assert act(operations, console, customer_id, "delete").status_code == 404
     assert customer_id in flagged(operations, console)
+
+
+def test_operations_give_more_time_and_set_up_a_plan_by_the_chats_rules(console, operations):
+    customer_id = next(c for c, name in flagged(operations, console).items() if name != "Lucas Janssens")
+    account = operations.get(f"{console.url}/agent/flagged/{customer_id}", timeout=10).text
+    bill = re.search(r'name="invoice_number" value="([^"]+)"', account).group(1)
+    latest = re.search(r'name="new_due" type="date" max="([^"]+)"', account).group(1)
+    assert latest == "2026-12-06"  # 14 days from today for an overdue bill
+
+    def said_after(answer: requests.Response) -> str:
+        assert answer.status_code == 303 and answer.headers["location"] == f"/agent/flagged/{customer_id}"
+        return alert(operations.get(f"{console.url}{answer.headers['location']}", timeout=10))
+
+    assert said_after(act(operations, console, customer_id, "more-time", invoice_number=bill, new_due="soon")) == \
+        "Not within what the rules allow (the new due date 'soon' is not a date like 2026-12-01). Nothing changed."
+    assert said_after(act(operations, console, customer_id, "more-time", invoice_number=bill, new_due="2026-12-07")) == \
+        "Not within what the rules allow (new due date 2026-12-07 is not within 2026-11-22..2026-12-06). Nothing changed."
+    assert said_after(act(operations, console, customer_id, "more-time", invoice_number=bill, new_due="2026-12-04")) == \
+        f"{bill} is now due 4 December 2026."
+    assert said_after(act(operations, console, customer_id, "more-time", invoice_number=bill, new_due="2026-12-05")) == \
+        "No more time: it was given more time already. Nothing changed."
+
+    account = operations.get(f"{console.url}/agent/flagged/{customer_id}", timeout=10).text
+    total = re.search(r'name="agreed_total_cents" value="(\d+)"', account).group(1)
+    assert said_after(act(operations, console, customer_id, "plan", months="12", start="2026-12-01",
+                          agreed_total_cents=total)).startswith("Not within what the rules allow (12 months is not within 2..")
+    done = said_after(act(operations, console, customer_id, "plan", months="2", start="2026-12-01", agreed_total_cents=total))
+    assert re.fullmatch(r"The plan is set up\. The link for its first instalment, to give the customer: "
+                        r"http://127\.0\.0\.1:\d+/pay/\S+", done)
+    account = operations.get(f"{console.url}/agent/flagged/{customer_id}", timeout=10).text
+    assert "gave more time" in account and "set up a plan" in account and "No plan: a plan is running already." in account
