@@ -136,15 +136,18 @@ class AccountReview:
     plan: PlanChoice
 
 
-def _waiting_for_review():
-    """(customer id, latest flag) of every account flagged since it was last marked reviewed."""
+def _waiting_for_review(customer_id: int | None = None):
+    """(customer id, latest flag) of every account (or only this customer's) flagged since it was last marked reviewed."""
+    only = [] if customer_id is None else [Reminder.customer_id == customer_id]
     flagged = (
         select(Reminder.customer_id, func.max(Reminder.created_at).label("flagged_at"))
-        .where(Reminder.flagged_for_review.is_(True)).group_by(Reminder.customer_id).subquery()
+        .where(Reminder.flagged_for_review.is_(True), *only).group_by(Reminder.customer_id).subquery()
     )
+    only_reviews = [] if customer_id is None else [AccountReviewEntry.customer_id == customer_id]
     reviewed = (
         select(AccountReviewEntry.customer_id, func.max(AccountReviewEntry.created_at).label("reviewed_at"))
-        .where(AccountReviewEntry.action == ReviewAction.REVIEWED).group_by(AccountReviewEntry.customer_id).subquery()
+        .where(AccountReviewEntry.action == ReviewAction.REVIEWED, *only_reviews)
+        .group_by(AccountReviewEntry.customer_id).subquery()
     )
     return (
         select(flagged.c.customer_id, flagged.c.flagged_at)
@@ -178,7 +181,7 @@ def _account(session: Session, customer: Customer, flagged_at: datetime, today: 
 
 
 def _flagged_customer(session: Session, customer_id: int) -> tuple[Customer, datetime]:
-    waiting = _waiting_for_review().subquery()
+    waiting = _waiting_for_review(customer_id).subquery()
     found = session.execute(
         select(Customer, waiting.c.flagged_at).join(waiting, waiting.c.customer_id == Customer.id).where(Customer.id == customer_id)
     ).first()
