@@ -180,6 +180,7 @@ class ReviewAction(StrEnum):
 
     CALL_NOTED = "call_noted"
     REMINDERS_PAUSED = "reminders_paused"
+    REMINDERS_RESUMED = "reminders_resumed"
     EXTENSION_GRANTED = "extension_granted"
     PLAN_AGREED = "plan_agreed"
     REVIEWED = "reviewed"

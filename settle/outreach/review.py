@@ -61,6 +61,16 @@ class FlaggedList:
 
 
 @dataclass(frozen=True)
+class PausedAccount:
+    """A customer whose reminders a person paused, listed (reviewed or not) so that nobody is forgotten."""
+
+    customer_id: int
+    customer_number: str
+    name: str
+    paused_at: datetime
+
+
+@dataclass(frozen=True)
 class Delivery:
     channel: str
     status: str
@@ -317,3 +327,28 @@ def agree_plan(session: Session, customer_id: int, agent_id: int, months: int, s
     record(session, customer_id, agent_id, ReviewAction.PLAN_AGREED, now,
            f"Plan {plan.reference}: {months} instalments, the first due {start.isoformat()}")
     return link
+
+
+def paused_accounts(session: Session, limit: int = LIST_LENGTH) -> list[PausedAccount]:
+    """The customers whose reminders are paused, paused longest ago first."""
+    customers = session.execute(
+        select(Customer).where(Customer.reminders_paused_at.is_not(None))
+        .order_by(Customer.reminders_paused_at, Customer.id).limit(limit)
+    ).scalars().all()
+    return [PausedAccount(c.id, c.customer_number, f"{c.first_name} {c.last_name}", c.reminders_paused_at) for c in customers]
+
+
+def resume_reminders(session: Session, customer_id: int, agent_id: int, now: datetime) -> str:
+    """Lets the engine remind the customer again from its next run, flagged or reviewed; gives their name.
+
+    Raises:
+        ReviewProblem: the customer's reminders are not paused.
+    """
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.reminders_paused_at is None:
+        raise ReviewProblem("Reminders are not paused for this customer.")
+    customer.reminders_paused_at = None
+    session.add(AccountReviewEntry(customer_id=customer.id, agent_id=agent_id, action=ReviewAction.REMINDERS_RESUMED,
+                                   created_at=now))
+    session.flush()
+    return f"{customer.first_name} {customer.last_name}"

@@ -35,6 +35,20 @@ def flagged_accounts(uow: UnitOfWork) -> review.FlaggedList:
         return review.flagged_accounts(uow.session, uow.clock.today())
 
 
+def paused_accounts(uow: UnitOfWork) -> list[review.PausedAccount]:
+    """The customers whose reminders a person paused, paused longest ago first."""
+    with uow:
+        return review.paused_accounts(uow.session)
+
+
+def resume_reminders(uow: UnitOfWork, customer_id: int, agent_id: int) -> str:
+    """Reminders again for a customer whose reminders were paused; gives their name. ReviewProblem if not paused."""
+    with uow:
+        name = review.resume_reminders(uow.session, customer_id, agent_id, uow.clock.now())
+        uow.commit()
+        return name
+
+
 def account_review(uow: UnitOfWork, customer_id: int) -> review.AccountReview:
     """One flagged account with all a person needs to decide; FlaggedAccountNotFound when it is not waiting."""
     with uow:

@@ -38,6 +38,7 @@ DONE = {
 REVIEW_LABELS = {
     ReviewAction.CALL_NOTED: "noted a call",
     ReviewAction.REMINDERS_PAUSED: "paused the reminders",
+    ReviewAction.REMINDERS_RESUMED: "resumed the reminders",
     ReviewAction.EXTENSION_GRANTED: "gave more time",
     ReviewAction.PLAN_AGREED: "set up a plan",
     ReviewAction.REVIEWED: "marked it reviewed",
@@ -134,7 +135,22 @@ def operations_router(console: ConsoleSession) -> APIRouter:
         if not isinstance(user, AgentInfo):
             return user
         listed = outreach.flagged_accounts(new_unit_of_work())
-        return page(request, "agent/flagged.html", agent=user, accounts=listed.accounts, waiting=listed.waiting)
+        return page(request, "agent/flagged.html", agent=user, accounts=listed.accounts, waiting=listed.waiting,
+                    paused=outreach.paused_accounts(new_unit_of_work()))
+
+    @router.post("/paused/{customer_id}/resume")
+    def resume(request: Request, customer_id: int, csrf_token: str = Form("")):
+        if not console.csrf_ok(request, csrf_token):
+            return console.refused(request)
+        user = allowed(request, lambda user: user.reviews_flagged_accounts)
+        if not isinstance(user, AgentInfo):
+            return user
+        try:
+            name = outreach.resume_reminders(new_unit_of_work(), customer_id, user.id)
+            request.session["flash"] = f"Reminders run again for {name} from the next reminder run."
+        except ReviewProblem as problem:
+            request.session["flash"] = str(problem)
+        return RedirectResponse("/agent/flagged", status_code=303)
 
     @router.get("/flagged/{customer_id}", response_class=HTMLResponse)
     def flagged_account(request: Request, customer_id: int):

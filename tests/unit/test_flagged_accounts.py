@@ -14,7 +14,15 @@ from settle.config import Settings
 from settle.errors import FlaggedAccountNotFound, NotEligibleForExtension, OutOfRange, ReviewProblem
 from settle.models import Agent, Customer, Dispute, HardshipReport, InvoiceStatus, OutboxMessage, ReviewAction
 from settle.outreach.reminders import select_due, still_wanted
-from settle.outreach.review import account_review, agree_plan, flagged_accounts, grant_more_time, record
+from settle.outreach.review import (
+    account_review,
+    agree_plan,
+    flagged_accounts,
+    grant_more_time,
+    paused_accounts,
+    record,
+    resume_reminders,
+)
 from settle.policy import load_policy, load_reminder_policy
 from settle.tooling.seed import DEMO_OPERATIONS_EMAIL
 from tests.unit.builders import add_invoice
@@ -113,7 +121,7 @@ def test_a_call_note_needs_words_and_is_kept_with_who_wrote_it(session, operatio
     assert len(listed(session, customer)) == 1  # a note alone does not take it off the list
 
 
-def test_paused_reminders_stop_what_waits_and_what_would_come(session, operations_id):
+def test_paused_reminders_stop_what_waits_and_what_would_come_until_resumed(session, operations_id):
     customer = new_customer(session)
     late_bill(session, customer, 8000, 25)
     newer = late_bill(session, customer, 2000, 0)  # due today: its nudge would come tomorrow
@@ -123,6 +131,13 @@ def test_paused_reminders_stop_what_waits_and_what_would_come(session, operation
     assert listed(session, customer)[0].reminders_paused
     assert not still_wanted(session, waiting)
     assert [r for r in run_on(session, MONDAY + timedelta(days=1)) if r.subject_id == newer.id] == []
+    record(session, customer.id, operations_id, ReviewAction.REVIEWED, MORNING + timedelta(hours=1))
+    assert customer.id in [paused.customer_id for paused in paused_accounts(session, limit=1000)]  # not forgotten
+    assert resume_reminders(session, customer.id, operations_id, MORNING + timedelta(days=1)) == "Flagged Customer"
+    assert customer.id not in [paused.customer_id for paused in paused_accounts(session, limit=1000)]
+    with pytest.raises(ReviewProblem):
+        resume_reminders(session, customer.id, operations_id, MORNING + timedelta(days=1))
+    assert [r.stage for r in run_on(session, MONDAY + timedelta(days=2)) if r.subject_id == newer.id] == ["nudge"]
 
 
 def test_the_review_shows_reminders_with_their_messages_hardship_and_disputes(session, operations_id):

@@ -186,6 +186,16 @@ def test_operations_note_a_call_pause_reminders_and_mark_reviewed(console, opera
     gone = operations.get(f"{console.url}/agent/flagged/{customer_id}", timeout=10)
     assert gone.status_code == 404 and "not waiting for review" in gone.text
 
+    listed = operations.get(f"{console.url}/agent/flagged", timeout=10)  # paused, reviewed, and not forgotten
+    assert re.search(r'<td>Lucas Janssens <span class="muted">\d+</span></td>', listed.text.split('id="paused"')[1])
+    token = CSRF.search(listed.text).group(1)
+    resumed = operations.post(f"{console.url}/agent/paused/{customer_id}/resume", data={"csrf_token": token},
+                              allow_redirects=False, timeout=10)
+    assert (resumed.status_code, resumed.headers["location"]) == (303, "/agent/flagged")
+    after = operations.get(f"{console.url}/agent/flagged", timeout=10)
+    assert alert(after) == "Reminders run again for Lucas Janssens from the next reminder run."
+    assert 'id="nothing-paused"' in after.text
+
 
 def test_a_form_without_the_session_token_changes_nothing(console, operations):
     customer_id = next(iter(flagged(operations, console)))
