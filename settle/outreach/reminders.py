@@ -259,6 +259,7 @@ def _queue_first_messages(session: Session, reminder_ids: list[int], policy: Rem
         .join(Customer, Customer.id == Reminder.customer_id)
         .outerjoin(ChatConversation, ChatConversation.customer_id == Customer.id)
         .where(Reminder.id.in_(reminder_ids))
+        .order_by(Reminder.id)  # on a tie, the first claimed leads, on every database
     ).all()
     leads: dict[int, Row] = {}
     for row in rows:
