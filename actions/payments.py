@@ -32,13 +32,16 @@ class ActionSendPaymentLink(AccountAction):
         except NothingToPay:
             dispatcher.utter_message(response="utter_nothing_to_pay")
             return FORGET_INVOICE
-        dispatcher.utter_message(
-            response="utter_payment_link",
-            amount=format_euros(offer.amount),
-            invoices=", ".join(offer.invoice_numbers),
-            link=offer.url,
-            expires=format_date(offer.expires_at.date()),
-        )
+        values = {"amount": format_euros(offer.amount), "link": offer.url, "expires": format_date(offer.expires_at.date())}
+        if offer.instalment_number is not None and offer.instalment_due is not None:  # a part of the plan, not the whole
+            dispatcher.utter_message(
+                response="utter_payment_link_instalment", **values,
+                number=offer.instalment_number, due_date=format_date(offer.instalment_due),
+            )
+        else:
+            dispatcher.utter_message(response="utter_payment_link", **values, invoices=", ".join(offer.invoice_numbers))
+        if offer.on_hold:
+            dispatcher.utter_message(response="utter_payment_link_leaves_out_on_hold", invoices=", ".join(offer.on_hold))
         return FORGET_INVOICE
 
 
