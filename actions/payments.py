@@ -70,25 +70,60 @@ class ActionTellPaymentMethods(Action):
 
 
 class ActionTellPaymentStatus(AccountAction):
+    """Says what was received and when; about a payment the customer says they made ("yesterday, by bank
+    transfer") it says whether anything came in since, and never a "yes" about an older payment."""
+
     def name(self) -> str:
         return "action_tell_payment_status"
 
     def answer(self, dispatcher, uow, customer_id, tracker):
-        status = services.payment_status(uow, customer_id)
-        if not status.received:
-            dispatcher.utter_message(response="utter_no_payment_found")
-        for payment in status.received[:MOST_PAYMENTS_SAID]:
-            dispatcher.utter_message(
-                response="utter_payment_received",
-                amount=format_euros(payment.amount),
-                paid_on=format_date(payment.paid_at.date()),
-                invoice_number=payment.invoice_number,
-            )
+        status = services.payment_status(uow, customer_id, _question(tracker))
+        claim = status.claim
+        if claim.said_anything and not status.arrived:
+            _say_not_arrived_yet(dispatcher, status)
+        else:
+            received = status.arrived or status.received
+            if not received:
+                dispatcher.utter_message(response="utter_no_payment_found")
+            for payment in received[:MOST_PAYMENTS_SAID]:
+                dispatcher.utter_message(
+                    response="utter_payment_arrived" if status.arrived else "utter_payment_received", **_payment_values(payment)
+                )
         if status.still_open > 0:
             dispatcher.utter_message(response="utter_still_open", total=format_euros(status.still_open))
         elif status.received:
             dispatcher.utter_message(response="utter_nothing_left_to_pay")
         return []
+
+
+def _say_not_arrived_yet(dispatcher, status: services.PaymentStatus) -> None:
+    """Nothing since the day they paid (or a transfer without a day): what came in last, and how long transfers take."""
+    last = status.received[0] if status.received else None
+    if status.claim.paid_on is not None:
+        day = format_date(status.claim.paid_on)
+        if last is None:
+            dispatcher.utter_message(response="utter_payment_not_seen_since", day=day)
+        else:
+            dispatcher.utter_message(response="utter_payment_not_seen_since_last_was", day=day, **_payment_values(last))
+    elif last is not None:
+        dispatcher.utter_message(response="utter_payment_last_received", **_payment_values(last))
+    dispatcher.utter_message(response="utter_transfer_takes_days")
+
+
+def _payment_values(payment) -> dict[str, str]:
+    return {
+        "amount": format_euros(payment.amount),
+        "paid_on": format_date(payment.paid_at.date()),
+        "invoice_number": payment.invoice_number,
+    }
+
+
+def _question(tracker: Tracker) -> str:
+    """What the customer typed when asking about their payment: it may have come before verification."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and ((event.get("parse_data") or {}).get("intent") or {}).get("name") == "check_payment_status":
+            return event.get("text") or ""
+    return tracker.latest_message.get("text") or ""
 
 
 class ActionSendInvoiceCopy(AccountAction):
