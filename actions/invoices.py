@@ -36,7 +36,7 @@ class ActionTellBalance(AccountAction):
             dispatcher.utter_message(response="utter_balance_invoice", **_open_bill_values(bill))
         if len(owed.to_pay) > MOST_LISTED:
             dispatcher.utter_message(response="utter_balance_more_invoices", count=len(owed.to_pay) - MOST_LISTED)
-        _say_plan_and_holds(dispatcher, owed, "utter_balance")
+        _say_plan_and_holds(dispatcher, owed, "utter_balance_plan_next", "utter_balance_on_hold")
 
 
 class ActionTellDueDates(AccountAction):
@@ -55,23 +55,23 @@ class ActionTellDueDates(AccountAction):
                 response=response, **_open_bill_values(bill),
                 original_due_date=format_date(owed.moved_from.get(bill.number, bill.due_date)),
             )
-        _say_plan_and_holds(dispatcher, owed, "utter_due_date")
+        _say_plan_and_holds(dispatcher, owed, "utter_due_date_plan_next", "utter_due_date_on_hold")
 
 
 def _open_bill_values(bill: InvoiceSummary) -> dict[str, str]:
     return {**_bill_values(bill), "amount": format_euros(bill.open_amount)}
 
 
-def _say_plan_and_holds(dispatcher, owed: MoneyOwed, prefix: str) -> None:
+def _say_plan_and_holds(dispatcher, owed: MoneyOwed, plan_response: str, on_hold_response: str) -> None:
     """The plan's next part instead of the bills in it, and each bill on hold, in plain words."""
     if owed.plan is not None:
         plan = owed.plan
         dispatcher.utter_message(
-            response=f"{prefix}_plan_next", reference=plan.reference, number=plan.number, amount=format_euros(plan.amount),
+            response=plan_response, reference=plan.reference, number=plan.number, amount=format_euros(plan.amount),
             due_date=format_date(plan.due_date), plan_left=format_euros(plan.plan_left),
         )
     for bill in owed.on_hold:
-        dispatcher.utter_message(response=f"{prefix}_on_hold", **_open_bill_values(bill))
+        dispatcher.utter_message(response=on_hold_response, **_open_bill_values(bill))
 
 
 class ActionListInvoices(AccountAction):
