@@ -5,7 +5,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.types import DomainDict
 
-from actions.common import AccountAction, verified_customer_id
+from actions.common import AccountAction, text_of_last, verified_customer_id
 from settle.billing import services as billing
 from settle.clock import format_date
 from settle.errors import InvoiceNotFound, NothingToPay
@@ -77,7 +77,7 @@ class ActionTellPaymentStatus(AccountAction):
         return "action_tell_payment_status"
 
     def answer(self, dispatcher, uow, customer_id, tracker):
-        status = services.payment_status(uow, customer_id, _question(tracker))
+        status = services.payment_status(uow, customer_id, text_of_last(tracker, "check_payment_status"))
         claim = status.claim
         if claim.said_anything and not status.arrived:
             _say_not_arrived_yet(dispatcher, status)
@@ -116,14 +116,6 @@ def _payment_values(payment) -> dict[str, str]:
         "paid_on": format_date(payment.paid_at.date()),
         "invoice_number": payment.invoice_number,
     }
-
-
-def _question(tracker: Tracker) -> str:
-    """What the customer typed when asking about their payment: it may have come before verification."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user" and ((event.get("parse_data") or {}).get("intent") or {}).get("name") == "check_payment_status":
-            return event.get("text") or ""
-    return tracker.latest_message.get("text") or ""
 
 
 class ActionSendInvoiceCopy(AccountAction):
