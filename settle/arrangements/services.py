@@ -21,6 +21,7 @@ from settle.handoff.takeover import hand_over
 from settle.models import Customer, EscalationReason, Invoice
 from settle.money import euros, to_cents
 from settle.numbers import parse_count
+from settle.payments.incoming import open_cents
 from settle.payments.links import offer_instalment_link
 from settle.unit_of_work import UnitOfWork
 
@@ -169,7 +170,8 @@ def offer_extension(uow: UnitOfWork, customer_id: int, invoice_number: str | Non
             offer = plans.extension_offer(uow.session, customer_id, invoice_number, uow.policy, uow.clock.today())
         except NotEligibleForExtension as refusal:
             raise NotEligibleForExtension(refusal.reason, refusal.invoice_number, _plan_possible(uow, customer_id)) from None
-        return ExtensionTerms(offer.invoice.number, euros(offer.invoice.total_cents), offer.current_due, offer.latest)
+        # What is still open on it: a partly paid bill is not offered more time for its whole total.
+        return ExtensionTerms(offer.invoice.number, euros(open_cents(uow.session, offer.invoice)), offer.current_due, offer.latest)
 
 
 def _plan_possible(uow: UnitOfWork, customer_id: int) -> bool:

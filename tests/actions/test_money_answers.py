@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from actions.arrangements import ActionFinishExtension, ActionFinishPlan
+from actions.arrangements import ActionFinishExtension, ActionFinishPlan, ActionOfferExtension
 from actions.invoices import ActionTellBalance, ActionTellDueDates
 from actions.payments import ActionSendPaymentLink
 from settle.clock import format_date
@@ -105,3 +105,13 @@ async def test_after_an_extension_due_dates_say_the_new_date_and_the_old_one(fre
     assert (moved["invoice_number"], moved["due_date"], moved["original_due_date"]) == (
         number, format_date(new_due), format_date(old_due)
     )
+
+
+async def test_more_time_for_a_partly_paid_bill_names_what_is_still_open(actions_database, dispatcher, domain):
+    tracker, customer_id = verified(actions_database, "partly_paid")
+    await ActionOfferExtension().run(dispatcher, tracker, domain)
+    [offer] = dispatcher.messages
+    with session_factory(actions_database).begin() as session:
+        invoice = session.execute(select(Invoice).where(Invoice.number == offer["invoice_number"])).scalar_one()
+        still_open = invoice.total_cents - sum(payment.amount_cents for payment in invoice.payments)
+    assert offer["response"] == "utter_extension_possible" and offer["amount"] == f"€{still_open / 100:.2f}"
