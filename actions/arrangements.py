@@ -101,6 +101,8 @@ class ValidateInstalmentPlanForm(FormValidationAction):
     def validate_plan_months(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
         """The months, and a first date said with them or instead of them ("next friday" is kept, not refused).
         Picked up while something else was asked ("1 December" read as 1 month), only months said as such count."""
+        if value is None:  # cleared by the offer, not typed: nothing to check
+            return {"plan_months": None}
         details = services.read_plan_details(unit_of_work(), form_customer_id(tracker), _typed(tracker, value))
         asked = tracker.get_slot("requested_slot") == "plan_months"
         found: dict[str, Any] = {"plan_start": details.start.isoformat()} if asked and details.start else {}
@@ -113,6 +115,8 @@ class ValidateInstalmentPlanForm(FormValidationAction):
         return {**found, "plan_months": None if asked else _before_this_message(tracker, "plan_months")}
 
     def validate_plan_start(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
+        if value is None:  # cleared by the offer, not typed: nothing to check
+            return {"plan_start": None}
         details = services.read_plan_details(unit_of_work(), form_customer_id(tracker), _typed(tracker, value))
         if details.start is None:
             dispatcher.utter_message(

@@ -337,3 +337,13 @@ async def test_below_the_plan_minimum_with_more_time_used_up_a_person_is_offered
     await ActionOfferExtension().run(dispatcher, tracker, domain)
     assert responses(dispatcher) == ["utter_extension_not_possible_already_extended_no_plan"]
     assert "a person" in domain["responses"]["utter_extension_not_possible_already_extended_no_plan"][0]["text"]
+
+
+async def test_slots_the_offer_cleared_are_not_refused_when_the_form_starts(fresh_actions_database, dispatcher, domain):
+    """rasa-sdk hands the form the offer's trailing slot events to validate: a cleared slot is no answer."""
+    tracker, _ = verified(fresh_actions_database, "overdue")
+    tracker.events.insert(0, {"event": "slot", "name": "plan_months", "value": "6"})  # from the request, refused
+    form = ValidateInstalmentPlanForm()
+    assert form.validate_plan_months(None, dispatcher, tracker, domain) == {"plan_months": None}
+    assert form.validate_plan_start(None, dispatcher, tracker, domain) == {"plan_start": None}
+    assert dispatcher.messages == []
