@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import AccountAction, form_customer_id, verified_customer_id
+from actions.common import AccountAction, form_customer_id, said_this_turn, text_of_last, verified_customer_id
 from actions.handoff import chat_so_far, topics_asked
 from settle.arrangements import services
 from settle.arrangements.plans import PlanSummary
@@ -27,6 +27,8 @@ from settle.unit_of_work import unit_of_work
 
 PLAN_SLOTS = ("plan_months", "plan_start", "plan_confirmed", "plan_total_cents")
 EXTENSION_SLOTS = ("extension_date", "extension_confirmed")
+#: Extension refusals whose text suggests a payment plan instead.
+POINT_TO_A_PLAN = ("already_extended", "too_late")
 #: What the customer is told for each reason a dispute reason can't be kept.
 REASON_PROBLEMS = {"card_number": "utter_no_card_numbers_in_reason", "too_short": "utter_invalid_dispute_reason"}
 
@@ -50,18 +52,27 @@ class ActionOfferPlan(AccountAction):
             _say_active_plan(dispatcher, result)
             return [SlotSet("plan_eligible", False)]
         if isinstance(result, services.PlanRefusal):
+            # Below the minimum, more time is the way; when that is shut too, a person is.
+            closed = "_no_extension" if result.reason == "below_minimum" and not result.extension_possible else ""
             dispatcher.utter_message(
-                response=f"utter_plan_not_possible_{result.reason}",
+                response=f"utter_plan_not_possible_{result.reason}{closed}",
                 minimum=format_euros(result.minimum),
                 total=format_euros(result.total_open),
             )
             return [SlotSet("plan_eligible", False)]
-        dispatcher.utter_message(
-            response="utter_plan_possible", total=format_euros(result.total),
-            min_months=result.min_months, max_months=result.max_months,
-        )
-        # plan_months is kept: "can I pay in 6 months?" already said it.
-        return [SlotSet("plan_eligible", True), *_cleared("plan_start", "plan_confirmed", "plan_total_cents")]
+        # "can I pay in 6 months starting 1 December?" already said the months, the first date, or both.
+        details = services.read_plan_details(uow, customer_id, text_of_last(tracker, "request_instalment_plan"))
+        terms = {"total": format_euros(result.total), "min_months": result.min_months, "max_months": result.max_months}
+        if details.months_said and details.months is None:  # one message: the months allowed, and the question
+            dispatcher.utter_message(response="utter_plan_possible_other_months", **terms, months=details.months_said)
+        else:
+            dispatcher.utter_message(response="utter_plan_possible", **terms)
+        months = details.months or (tracker.get_slot("plan_months") if not details.months_said else None)
+        return [
+            SlotSet("plan_eligible", True), SlotSet("plan_months", str(months) if months else None),
+            SlotSet("plan_start", details.start.isoformat() if details.start else None),
+            *_cleared("plan_confirmed", "plan_total_cents"),
+        ]
 
 
 def _say_active_plan(dispatcher: CollectingDispatcher, running: PlanSummary) -> None:
@@ -88,20 +99,84 @@ class ValidateInstalmentPlanForm(FormValidationAction):
             return [SlotSet("plan_confirmed", False), SlotSet("requested_slot", None)]
 
     def validate_plan_months(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
-        try:
-            months = services.check_plan_months(unit_of_work(), form_customer_id(tracker), str(value))
-        except OutOfRange as refused:
-            dispatcher.utter_message(response="utter_invalid_plan_months", min=refused.minimum, max=refused.maximum)
+        """The months, and a first date said with them or instead of them ("next friday" is kept, not refused).
+        Picked up while something else was asked ("1 December" read as 1 month), only months said as such count."""
+        if value is None:  # cleared by the offer, not typed: nothing to check
             return {"plan_months": None}
-        return {"plan_months": str(months)}
+        details = services.read_plan_details(unit_of_work(), form_customer_id(tracker), _typed(tracker, value))
+        asked = tracker.get_slot("requested_slot") == "plan_months"
+        found: dict[str, Any] = {"plan_start": details.start.isoformat()} if asked and details.start else {}
+        if details.months is not None:
+            return {**found, "plan_months": str(details.months)}
+        if asked and details.start and not details.months_said:
+            return {**found, "plan_months": None}  # the date is kept; the months are asked next
+        if asked or details.months_said:
+            dispatcher.utter_message(response="utter_invalid_plan_months", min=details.min_months, max=details.max_months)
+        return {**found, "plan_months": None if asked else _before_this_message(tracker, "plan_months")}
 
     def validate_plan_start(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
-        try:
-            start = services.check_plan_start(unit_of_work(), form_customer_id(tracker), str(value))
-        except OutOfRange as refused:
-            dispatcher.utter_message(response="utter_invalid_plan_start", latest=format_date(refused.maximum))
+        if value is None:  # cleared by the offer, not typed: nothing to check
             return {"plan_start": None}
-        return {"plan_start": start.isoformat()}
+        details = services.read_plan_details(unit_of_work(), form_customer_id(tracker), _typed(tracker, value))
+        if details.start is None:
+            dispatcher.utter_message(
+                response="utter_invalid_plan_start", latest=format_date(details.latest_start),
+                example=_day_and_month(details.example_start),
+            )
+            return {"plan_start": None}
+        return {"plan_start": details.start.isoformat()}
+
+
+class ActionAskPlanMonths(Action):
+    """Asks the months, unless this turn already did (the offer said which months; a refusal said the range)."""
+
+    def name(self) -> str:
+        return "action_ask_plan_months"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict):
+        if not said_this_turn(tracker, "utter_plan_possible_other_months", "utter_invalid_plan_months"):
+            dispatcher.utter_message(response="utter_ask_plan_months")
+        return []
+
+
+class ActionAskPlanStart(Action):
+    """Asks the first due date with an example the plan accepts, so the bot never refuses its own example."""
+
+    def name(self) -> str:
+        return "action_ask_plan_start"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict):
+        try:
+            details = services.read_plan_details(unit_of_work(), form_customer_id(tracker), "")
+        except NotEligibleForPlan:  # paid or changed while the form was open
+            dispatcher.utter_message(response="utter_arrangement_changed")
+            return [SlotSet("plan_confirmed", False), SlotSet("requested_slot", None)]
+        if not said_this_turn(tracker, "utter_invalid_plan_start"):
+            dispatcher.utter_message(response="utter_ask_plan_start", example=_day_and_month(details.example_start))
+        return []
+
+
+def _typed(tracker: Tracker, value: Any) -> str:
+    """What the customer typed in answer: the whole message (an entity may be a part of it: "December" of
+    "1 December"); when the form is only starting, the value the offer kept from the request."""
+    if tracker.get_slot("requested_slot") is None:
+        return str(value or "")
+    return tracker.latest_message.get("text") or str(value or "")
+
+
+def _day_and_month(day: date) -> str:
+    return f"{day.day} {day:%B}"
+
+
+def _before_this_message(tracker: Tracker, slot: str) -> Any:
+    """The slot's value before the customer's latest message set it."""
+    after_message = True
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            after_message = False
+        elif not after_message and event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None
 
 
 class ActionAskPlanConfirmed(Action):
@@ -166,8 +241,10 @@ class ActionOfferExtension(AccountAction):
         try:
             offer = services.offer_extension(uow, customer_id, wanted)
         except NotEligibleForExtension as refusal:
+            # These refusals point to a plan; when a plan isn't possible either, to a person.
+            closed = "_no_plan" if refusal.reason in POINT_TO_A_PLAN and not refusal.plan_possible else ""
             dispatcher.utter_message(
-                response=f"utter_extension_not_possible_{refusal.reason}",
+                response=f"utter_extension_not_possible_{refusal.reason}{closed}",
                 invoice_number=refusal.invoice_number or wanted or "",
             )
             return [SlotSet("extension_eligible", False), SlotSet("invoice_number", None)]
@@ -197,7 +274,7 @@ class ValidateExtensionForm(FormValidationAction):
 
     def validate_extension_date(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
         checked = services.check_extension_date(
-            unit_of_work(), form_customer_id(tracker), tracker.get_slot("invoice_number"), str(value)
+            unit_of_work(), form_customer_id(tracker), tracker.get_slot("invoice_number"), _typed(tracker, value)
         )
         if checked.chosen is None:
             dispatcher.utter_message(
@@ -206,6 +283,19 @@ class ValidateExtensionForm(FormValidationAction):
             )
             return {"extension_date": None}
         return {"extension_date": checked.chosen.isoformat(), "extension_day": format_date(checked.chosen)}
+
+    def validate_extension_confirmed(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
+        """A no corrects the date ("no wait, the 9th": that day is asked to confirm; "no": the day is asked
+        again); only a no that says stop ("never mind") keeps the due date as it was."""
+        typed = tracker.latest_message.get("text") or ""
+        if value is not False or services.means_stop(typed):
+            return {"extension_confirmed": value}
+        corrected = services.check_extension_date(
+            unit_of_work(), form_customer_id(tracker), tracker.get_slot("invoice_number"), typed
+        ).chosen
+        if corrected is None:
+            return {"extension_confirmed": None, "extension_date": None}
+        return {"extension_confirmed": None, "extension_date": corrected.isoformat(), "extension_day": format_date(corrected)}
 
 
 class ActionFinishExtension(AccountAction):

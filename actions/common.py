@@ -25,6 +25,24 @@ def form_customer_id(tracker: Tracker) -> int:
     return verified_customer_id(tracker) or 0
 
 
+def text_of_last(tracker: Tracker, intent: str) -> str:
+    """What the customer typed when they last asked this (it may have come before verification), else the latest message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and ((event.get("parse_data") or {}).get("intent") or {}).get("name") == intent:
+            return event.get("text") or ""
+    return tracker.latest_message.get("text") or ""
+
+
+def said_this_turn(tracker: Tracker, *responses: str) -> bool:
+    """Whether the bot already sent one of these responses since the customer's latest message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") in responses:
+            return True
+    return False
+
+
 class AccountAction(Action, ABC):
     """An answer about account data: refuses, whatever the dialogue predicted, unless verified."""
 

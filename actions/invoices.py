@@ -4,6 +4,7 @@ from __future__ import annotations
 from actions.common import AccountAction
 from settle.billing import services
 from settle.billing.invoices import InvoiceSummary
+from settle.billing.standing import MoneyOwed
 from settle.clock import format_date
 from settle.money import format_euros
 
@@ -26,15 +27,16 @@ class ActionTellBalance(AccountAction):
         return "action_tell_balance"
 
     def answer(self, dispatcher, uow, customer_id, tracker):
-        balance = services.tell_balance(uow, customer_id)
-        if not balance.invoices:
+        owed = services.tell_money_owed(uow, customer_id)
+        if not (owed.to_pay or owed.on_hold or owed.plan):
             dispatcher.utter_message(response="utter_balance_nothing_open")
             return
-        dispatcher.utter_message(response="utter_balance_total", total=format_euros(balance.total_open))
-        for bill in balance.invoices[:MOST_LISTED]:
-            dispatcher.utter_message(response="utter_balance_invoice", **{**_bill_values(bill), "amount": format_euros(bill.open_amount)})
-        if len(balance.invoices) > MOST_LISTED:
-            dispatcher.utter_message(response="utter_balance_more_invoices", count=len(balance.invoices) - MOST_LISTED)
+        dispatcher.utter_message(response="utter_balance_total", total=format_euros(owed.total_open))
+        for bill in owed.to_pay[:MOST_LISTED]:
+            dispatcher.utter_message(response="utter_balance_invoice", **_open_bill_values(bill))
+        if len(owed.to_pay) > MOST_LISTED:
+            dispatcher.utter_message(response="utter_balance_more_invoices", count=len(owed.to_pay) - MOST_LISTED)
+        _say_plan_and_holds(dispatcher, owed, "utter_balance_plan_next", "utter_balance_on_hold")
 
 
 class ActionTellDueDates(AccountAction):
@@ -42,12 +44,34 @@ class ActionTellDueDates(AccountAction):
         return "action_tell_due_dates"
 
     def answer(self, dispatcher, uow, customer_id, tracker):
-        due = services.tell_due_dates(uow, customer_id)
-        if not due.overdue and not due.upcoming:
+        owed = services.tell_money_owed(uow, customer_id)
+        if not (owed.to_pay or owed.on_hold or owed.plan):
             dispatcher.utter_message(response="utter_due_date_nothing_open")
-        for bill in due.overdue + due.upcoming:
-            response = "utter_due_date_overdue" if bill in due.overdue else "utter_due_date_upcoming"
-            dispatcher.utter_message(response=response, **{**_bill_values(bill), "amount": format_euros(bill.open_amount)})
+        for bill in owed.to_pay:
+            response = "utter_due_date_overdue" if bill in owed.overdue else "utter_due_date_upcoming"
+            if bill.number in owed.moved_from:
+                response = "utter_due_date_moved"
+            dispatcher.utter_message(
+                response=response, **_open_bill_values(bill),
+                original_due_date=format_date(owed.moved_from.get(bill.number, bill.due_date)),
+            )
+        _say_plan_and_holds(dispatcher, owed, "utter_due_date_plan_next", "utter_due_date_on_hold")
+
+
+def _open_bill_values(bill: InvoiceSummary) -> dict[str, str]:
+    return {**_bill_values(bill), "amount": format_euros(bill.open_amount)}
+
+
+def _say_plan_and_holds(dispatcher, owed: MoneyOwed, plan_response: str, on_hold_response: str) -> None:
+    """The plan's next part instead of the bills in it, and each bill on hold, in plain words."""
+    if owed.plan is not None:
+        plan = owed.plan
+        dispatcher.utter_message(
+            response=plan_response, reference=plan.reference, number=plan.number, amount=format_euros(plan.amount),
+            due_date=format_date(plan.due_date), plan_left=format_euros(plan.plan_left),
+        )
+    for bill in owed.on_hold:
+        dispatcher.utter_message(response=on_hold_response, **_open_bill_values(bill))
 
 
 class ActionListInvoices(AccountAction):

@@ -5,7 +5,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.types import DomainDict
 
-from actions.common import AccountAction, verified_customer_id
+from actions.common import AccountAction, text_of_last, verified_customer_id
 from settle.billing import services as billing
 from settle.clock import format_date
 from settle.errors import InvoiceNotFound, NothingToPay
@@ -32,13 +32,16 @@ class ActionSendPaymentLink(AccountAction):
         except NothingToPay:
             dispatcher.utter_message(response="utter_nothing_to_pay")
             return FORGET_INVOICE
-        dispatcher.utter_message(
-            response="utter_payment_link",
-            amount=format_euros(offer.amount),
-            invoices=", ".join(offer.invoice_numbers),
-            link=offer.url,
-            expires=format_date(offer.expires_at.date()),
-        )
+        values = {"amount": format_euros(offer.amount), "link": offer.url, "expires": format_date(offer.expires_at.date())}
+        if offer.instalment_number is not None and offer.instalment_due is not None:  # a part of the plan, not the whole
+            dispatcher.utter_message(
+                response="utter_payment_link_instalment", **values,
+                number=offer.instalment_number, due_date=format_date(offer.instalment_due),
+            )
+        else:
+            dispatcher.utter_message(response="utter_payment_link", **values, invoices=", ".join(offer.invoice_numbers))
+        if offer.on_hold:
+            dispatcher.utter_message(response="utter_payment_link_leaves_out_on_hold", invoices=", ".join(offer.on_hold))
         return FORGET_INVOICE
 
 
@@ -67,25 +70,52 @@ class ActionTellPaymentMethods(Action):
 
 
 class ActionTellPaymentStatus(AccountAction):
+    """Says what was received and when; about a payment the customer says they made ("yesterday, by bank
+    transfer") it says whether anything came in since, and never a "yes" about an older payment."""
+
     def name(self) -> str:
         return "action_tell_payment_status"
 
     def answer(self, dispatcher, uow, customer_id, tracker):
-        status = services.payment_status(uow, customer_id)
-        if not status.received:
-            dispatcher.utter_message(response="utter_no_payment_found")
-        for payment in status.received[:MOST_PAYMENTS_SAID]:
-            dispatcher.utter_message(
-                response="utter_payment_received",
-                amount=format_euros(payment.amount),
-                paid_on=format_date(payment.paid_at.date()),
-                invoice_number=payment.invoice_number,
-            )
+        status = services.payment_status(uow, customer_id, text_of_last(tracker, "check_payment_status"))
+        claim = status.claim
+        if claim.said_anything and not status.arrived:
+            _say_not_arrived_yet(dispatcher, status)
+        else:
+            received = status.arrived or status.received
+            if not received:
+                dispatcher.utter_message(response="utter_no_payment_found")
+            for payment in received[:MOST_PAYMENTS_SAID]:
+                dispatcher.utter_message(
+                    response="utter_payment_arrived" if status.arrived else "utter_payment_received", **_payment_values(payment)
+                )
         if status.still_open > 0:
             dispatcher.utter_message(response="utter_still_open", total=format_euros(status.still_open))
         elif status.received:
             dispatcher.utter_message(response="utter_nothing_left_to_pay")
         return []
+
+
+def _say_not_arrived_yet(dispatcher, status: services.PaymentStatus) -> None:
+    """Nothing since the day they paid (or a transfer without a day): what came in last, and how long transfers take."""
+    last = status.received[0] if status.received else None
+    if status.claim.paid_on is not None:
+        day = format_date(status.claim.paid_on)
+        if last is None:
+            dispatcher.utter_message(response="utter_payment_not_seen_since", day=day)
+        else:
+            dispatcher.utter_message(response="utter_payment_not_seen_since_last_was", day=day, **_payment_values(last))
+    elif last is not None:
+        dispatcher.utter_message(response="utter_payment_last_received", **_payment_values(last))
+    dispatcher.utter_message(response="utter_transfer_takes_days")
+
+
+def _payment_values(payment) -> dict[str, str]:
+    return {
+        "amount": format_euros(payment.amount),
+        "paid_on": format_date(payment.paid_at.date()),
+        "invoice_number": payment.invoice_number,
+    }
 
 
 class ActionSendInvoiceCopy(AccountAction):

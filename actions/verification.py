@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from settle.clock import format_moment
+from settle.handoff import services as handoff
 from settle.identity import services
 from settle.identity.verification import Answers, Lockout, Outcome, parse_customer_number
 from settle.insights import services as insights
@@ -19,12 +20,21 @@ ANSWERS = ("customer_number", "postcode", "birth_date")
 
 
 def _say_paused(dispatcher: CollectingDispatcher, paused: Lockout) -> None:
-    """A pause for everyone says how many minutes; a pause of this chat says until when."""
+    """A pause for everyone says how many minutes; a pause of this chat says until when, and offers a person
+    now only while the team is there (else when it will be)."""
+    uow = unit_of_work()
     if paused.everyone:
-        dispatcher.utter_message(response="utter_verification_busy", minutes=services.minutes_left(unit_of_work(), paused))
+        dispatcher.utter_message(response="utter_verification_busy", minutes=services.minutes_left(uow, paused))
+        return
+    until = format_moment(paused.until, paused.until.tzinfo, "time")
+    team = handoff.team_hours(uow)
+    if team.open_now:
+        dispatcher.utter_message(response="utter_verification_locked", locked_until=until)
     else:
-        until = paused.until
-        dispatcher.utter_message(response="utter_verification_locked", locked_until=format_moment(until, until.tzinfo, "time"))
+        dispatcher.utter_message(
+            response="utter_verification_locked_office_closed", locked_until=until,
+            office_hours=team.office_hours, next_opening=team.next_opening,
+        )
 
 
 def _typed(value: Any) -> str | None:
@@ -32,6 +42,16 @@ def _typed(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
     return str(value)
+
+
+def _said_since_form_started(tracker: Tracker, response: str) -> bool:
+    """Whether the bot sent this response since the verification form last started."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == "verify_customer_form":
+            return False
+        if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") in (response, f"{response}_again"):
+            return True
+    return False
 
 
 def source_of(tracker: Tracker) -> str:
@@ -92,18 +112,23 @@ class ValidateVerifyCustomerForm(FormValidationAction):
         return await super().next_requested_slot(dispatcher, tracker, domain)
 
     def validate_customer_number(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        typed = _typed(value)
-        number = parse_customer_number(typed) if typed is not None else None
+        """The number from what was extracted or, when that is only a part of it ("5000" of "5000 0066"), from the
+        whole message; a postcode typed beside it is kept too, so it isn't asked again."""
+        typed, message = _typed(value), tracker.latest_message.get("text") or ""
+        number = (parse_customer_number(typed) if typed is not None else None) or parse_customer_number(message)
         if number is None:
-            dispatcher.utter_message(response="utter_invalid_customer_number")
-        return {"customer_number": number}
+            # Said once; after that, how to get out: a person, or stopping, instead of the same words again.
+            again = _said_since_form_started(tracker, "utter_invalid_customer_number")
+            dispatcher.utter_message(response="utter_invalid_customer_number_again" if again else "utter_invalid_customer_number")
+            return {"customer_number": None}
+        beside = services.read_postcode_beside_number(message)
+        return {"customer_number": number, **({"postcode": beside} if beside else {})}
 
     def validate_postcode(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         typed = _typed(value)
         if tracker.get_slot("requested_slot") != "postcode":
             # Picked up with the customer number: kept only when the message clearly holds both, else asked later.
-            beside = services.read_postcode_beside_number(tracker.latest_message.get("text") or "")
-            return {"postcode": beside if typed is not None and beside == typed.strip() else None}
+            return {"postcode": services.read_postcode_beside_number(tracker.latest_message.get("text") or "")}
         postcode = services.read_postcode(typed) if typed is not None else None
         if postcode is None:
             dispatcher.utter_message(response="utter_invalid_postcode")

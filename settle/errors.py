@@ -60,9 +60,11 @@ class NotEligibleForExtension(NotEligible):
 
     reasons = EXTENSION_REASONS
 
-    def __init__(self, reason: str, invoice_number: str | None = None) -> None:
+    def __init__(self, reason: str, invoice_number: str | None = None, plan_possible: bool = True) -> None:
         super().__init__(reason)
         self.invoice_number = invoice_number
+        #: Whether a payment plan is possible instead (the offer of more time checks it to say so).
+        self.plan_possible = plan_possible
 
 
 class OutOfRange(ValueError):

@@ -29,6 +29,7 @@ from settle.models import (
     PlanStatus,
 )
 from settle.money import euros
+from settle.numbers import WORDS as COUNT_WORDS
 from settle.payments.incoming import open_cents
 from settle.policy import ArrangementPolicy
 
@@ -432,6 +433,51 @@ def _move_due_date(session: Session, invoice: Invoice, current: date, new: date)
     ).rowcount
     session.expire(invoice, ["due_date"])
     return moved == 1
+
+
+# -- a no that corrects, a no that stops ------------------------------------------------------------
+
+_STOP = re.compile(r"\b(?:never\s*mind|nevermind|cancel|forget\s+(?:it|about\s+it)|stop|leave\s+it|no\s+thanks|don'?t\s+bother)\b")
+
+
+def says_stop(text: str | None) -> bool:
+    """Whether a no means "stop" ("never mind", "cancel it") rather than "not that" ("no wait", "no, the 9th")."""
+    return bool(_STOP.search((text or "").lower()))
+
+
+# -- plan details typed together ------------------------------------------------------------------
+
+_COUNT_WORDS = "|".join(sorted((re.escape(word) for word in COUNT_WORDS), key=len, reverse=True))
+#: "6 months", "six months", "3 mths": a number of months said as such (a bare "3" is read as months too).
+_MONTHS_PHRASE = re.compile(rf"\b(?:\d+|{_COUNT_WORDS})\s*-?\s*(?:months?|mths?)\b", re.IGNORECASE)
+_BARE_NUMBER = re.compile(r"^\s*(?:\d+|" + _COUNT_WORDS + r")\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PlanDetailsTyped:
+    """What a message says of a plan's months and first due date ("4 months starting 20 December")."""
+
+    months: str | None
+    start: date | None
+
+
+def example_start(today: date, latest: date) -> date:
+    """A first due date to give as an example: the first of next month when the plan allows it, else in a week."""
+    first_of_next_month = _month_end(today) + timedelta(days=1)
+    return first_of_next_month if first_of_next_month <= latest else min(today + timedelta(days=7), latest)
+
+
+def plan_details_typed(text: str | None, today: date) -> PlanDetailsTyped:
+    """Splits the months from the first due date, so "3 months" is never read as a date three months away and
+    "the 9th" never as nine months; a bare number is months."""
+    text = text or ""
+    said = _MONTHS_PHRASE.search(text)
+    if said is not None:
+        rest = (text[: said.start()] + " " + text[said.end():]).strip()
+        return PlanDetailsTyped(said.group(), parse_date(rest, today) if re.search(r"[a-z0-9]", rest, re.IGNORECASE) else None)
+    if _BARE_NUMBER.match(text):
+        return PlanDetailsTyped(text.strip(), None)
+    return PlanDetailsTyped(None, parse_date(text, today))
 
 
 # -- dates as customers write them ----------------------------------------------------------------

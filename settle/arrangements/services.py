@@ -15,12 +15,13 @@ from settle.arrangements import disputes, hardship, plans
 from settle.arrangements.hardship import WelfareService
 from settle.arrangements.plans import PlanSummary, ScheduledInstalment
 from settle.billing.invoices import open_balance
-from settle.errors import NotEligibleForPlan, OutOfRange
+from settle.errors import NotEligibleForExtension, NotEligibleForPlan, OutOfRange
 from settle.handoff.office_hours import OfficeHours
 from settle.handoff.takeover import hand_over
 from settle.models import Customer, EscalationReason, Invoice
 from settle.money import euros, to_cents
 from settle.numbers import parse_count
+from settle.payments.incoming import open_cents
 from settle.payments.links import offer_instalment_link
 from settle.unit_of_work import UnitOfWork
 
@@ -44,6 +45,8 @@ class PlanRefusal:
     reason: str
     minimum: Decimal
     total_open: Decimal
+    #: Whether more time is possible instead, so a refusal never points to a door that is shut too.
+    extension_possible: bool
 
 
 def offer_plan(uow: UnitOfWork, customer_id: int) -> PlanSummary | PlanTerms | PlanRefusal:
@@ -56,36 +59,49 @@ def offer_plan(uow: UnitOfWork, customer_id: int) -> PlanSummary | PlanTerms | P
             offer = plans.plan_offer(uow.session, customer_id, uow.policy, uow.clock.today())
         except NotEligibleForPlan as refusal:
             minimum = uow.policy.instalment_plan.minimum_open_amount
-            return PlanRefusal(refusal.reason, minimum, open_balance(uow.session, customer_id).total_open)
+            total_open = open_balance(uow.session, customer_id).total_open
+            return PlanRefusal(refusal.reason, minimum, total_open, _extension_possible(uow, customer_id))
         return PlanTerms(offer.total, offer.min_months, offer.max_months, offer.latest_start)
 
 
-def check_plan_months(uow: UnitOfWork, customer_id: int, typed: str) -> int:
-    """The number of months the customer typed ("3", "three", "3 months please"), if the plan allows it.
+@dataclass(frozen=True)
+class PlanDetails:
+    """A plan's months and first due date read from one message, each None when not said or not allowed."""
 
-    Raises:
-        OutOfRange: no number, or one outside the months allowed; carries the months allowed.
-        NotEligibleForPlan: no plan is possible any more.
-    """
-    with uow:
-        offer = plans.plan_offer(uow.session, customer_id, uow.policy, uow.clock.today())
-        return plans.check_months(offer, parse_count(typed) or 0)
+    months: int | None
+    #: The months as typed ("6 months"), also when not allowed, to say so; None when not said.
+    months_said: str | None
+    start: date | None
+    start_said: bool
+    min_months: int
+    max_months: int
+    latest_start: date
+    #: A first due date to show as an example: one the plan accepts.
+    example_start: date
 
 
-def check_plan_start(uow: UnitOfWork, customer_id: int, typed: str) -> date:
-    """The first due date the customer typed ("tomorrow", "next Friday"), if it lies between today and the latest start.
-
-    Raises:
-        OutOfRange: no date, or one outside the window; `maximum` is the latest start.
-        NotEligibleForPlan: no plan is possible any more.
-    """
+def read_plan_details(uow: UnitOfWork, customer_id: int, typed: str) -> PlanDetails:
+    """The months and the first due date in what the customer typed ("6 months starting next Friday"), checked
+    against the plan's rules; NotEligibleForPlan when no plan is possible any more."""
     with uow:
         today = uow.clock.today()
         offer = plans.plan_offer(uow.session, customer_id, uow.policy, today)
-        start = plans.parse_date(typed, today)
-        if start is None:
-            raise OutOfRange(f"no date in {typed!r}", today, offer.latest_start)
-        return plans.check_start(offer, start, today, uow.policy)
+        typed_details = plans.plan_details_typed(typed, today)
+        months = start = None
+        if typed_details.months is not None:
+            try:
+                months = plans.check_months(offer, parse_count(typed_details.months) or 0)
+            except OutOfRange:
+                months = None
+        if typed_details.start is not None:
+            try:
+                start = plans.check_start(offer, typed_details.start, today, uow.policy)
+            except OutOfRange:
+                start = None
+        return PlanDetails(
+            months, typed_details.months, start, typed_details.start is not None,
+            offer.min_months, offer.max_months, offer.latest_start, plans.example_start(today, offer.latest_start),
+        )
 
 
 @dataclass(frozen=True)
@@ -147,10 +163,31 @@ class ExtensionTerms:
 
 
 def offer_extension(uow: UnitOfWork, customer_id: int, invoice_number: str | None) -> ExtensionTerms:
-    """By when the named bill (or the open one due first) may be paid instead; NotEligibleForExtension says why not."""
+    """By when the named bill (or the open one due first) may be paid instead; NotEligibleForExtension says why
+    not, and whether a payment plan is possible instead (`plan_possible`)."""
     with uow:
-        offer = plans.extension_offer(uow.session, customer_id, invoice_number, uow.policy, uow.clock.today())
-        return ExtensionTerms(offer.invoice.number, euros(offer.invoice.total_cents), offer.current_due, offer.latest)
+        try:
+            offer = plans.extension_offer(uow.session, customer_id, invoice_number, uow.policy, uow.clock.today())
+        except NotEligibleForExtension as refusal:
+            raise NotEligibleForExtension(refusal.reason, refusal.invoice_number, _plan_possible(uow, customer_id)) from None
+        # What is still open on it: a partly paid bill is not offered more time for its whole total.
+        return ExtensionTerms(offer.invoice.number, euros(open_cents(uow.session, offer.invoice)), offer.current_due, offer.latest)
+
+
+def _plan_possible(uow: UnitOfWork, customer_id: int) -> bool:
+    try:
+        plans.plan_offer(uow.session, customer_id, uow.policy, uow.clock.today())
+    except NotEligibleForPlan:
+        return False
+    return True
+
+
+def _extension_possible(uow: UnitOfWork, customer_id: int) -> bool:
+    try:
+        plans.extension_offer(uow.session, customer_id, None, uow.policy, uow.clock.today())
+    except NotEligibleForExtension:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -174,6 +211,11 @@ def check_extension_date(uow: UnitOfWork, customer_id: int, invoice_number: str 
         except OutOfRange:
             chosen = None
         return ExtensionDate(chosen, offer.current_due, offer.latest)
+
+
+def means_stop(typed: str) -> bool:
+    """A no at a confirmation that stops ("never mind") rather than corrects ("no wait, the 9th")."""
+    return plans.says_stop(typed)
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from settle.billing import copies, invoices, pdf
-from settle.billing.invoices import Balance, BillExplanation, DueDates, InvoiceSummary
+from settle.billing import copies, invoices, pdf, standing
+from settle.billing.invoices import BillExplanation, InvoiceSummary
+from settle.billing.standing import MoneyOwed
 from settle.unit_of_work import UnitOfWork
 
 
-def tell_balance(uow: UnitOfWork, customer_id: int) -> Balance:
+def tell_money_owed(uow: UnitOfWork, customer_id: int) -> MoneyOwed:
+    """What is open, with what is on hold, the plan's next part and moved due dates: for the balance and due dates."""
     with uow:
-        return invoices.open_balance(uow.session, customer_id)
-
-
-def tell_due_dates(uow: UnitOfWork, customer_id: int) -> DueDates:
-    with uow:
-        return invoices.due_dates(uow.session, customer_id, uow.clock.today())
+        return standing.money_owed(uow.session, customer_id, uow.clock.today())
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,25 @@ class HandedOver:
         return self.result.wait_minutes
 
 
+@dataclass(frozen=True)
+class TeamHours:
+    """Whether a person from the team is there now, and if not, when they are and when they next will be."""
+
+    open_now: bool
+    #: "Monday to Friday 8:00 to 18:00"
+    office_hours: str
+    #: "Monday 23 November 2026 at 8:00", or None while the office is open.
+    next_opening: str | None
+
+
+def team_hours(uow: UnitOfWork) -> TeamHours:
+    """The office hours as they stand now, so a message never promises a person who isn't there."""
+    hours, now = _office_hours(uow), uow.clock.now()
+    if hours.is_open(now):
+        return TeamHours(True, hours.describe(), None)
+    return TeamHours(False, hours.describe(), format_moment(hours.next_opening(now), uow.clock.zone, "day_and_time"))
+
+
 def hand_over(
     uow: UnitOfWork,
     reason: EscalationReason,

@@ -24,6 +24,9 @@ from settle.models import ChatConversation, Customer, VerificationFailure, Verif
 
 CUSTOMER_NUMBER = re.compile(r"^5\d{7}$")
 POSTCODE = re.compile(r"^[1-9]\d{3}$")
+_STANDALONE_NUMBER = re.compile(r"(?<!\d)5\d{7}(?!\d)")
+#: "5000 0017", "5000.0017", "5000-0017": eight digits in groups with one separator between them.
+_GROUPED_NUMBER = re.compile(r"(?<![\d.\-])5(?:[ .\-]?\d){7}(?![\d]|[.\-]\d)")
 APP_TOKEN_ALGORITHM = "HS256"
 #: A pause of the same conversation, source or everyone doubles each time within this period, up to it.
 PAUSE_MEMORY = timedelta(hours=24)
@@ -73,12 +76,18 @@ class Answers:
 
 
 def parse_customer_number(text: str) -> str | None:
-    """The customer number in what was typed ("5000 0017", "nr 50000017"), or None."""
-    standalone = [number for number in re.findall(r"\d+", text or "") if CUSTOMER_NUMBER.match(number)]
-    if standalone:
-        return standalone[0]
-    digits = "".join(re.findall(r"\d+", text or ""))
-    return digits if CUSTOMER_NUMBER.match(digits) else None
+    """The customer number in what was typed ("5000 0017", "5000.0017", "nr 50000017"), or None."""
+    found = _customer_number_span(text or "")
+    return None if found is None else re.sub(r"\D", "", found.group())
+
+
+def _customer_number_span(text: str) -> re.Match | None:
+    """Where the customer number is: eight digits as one number, else written in groups (spaces, dots, dashes),
+    else all the digits of a short message together ("5 0 0 0 0 0 1 7")."""
+    found = _STANDALONE_NUMBER.search(text) or _GROUPED_NUMBER.search(text)
+    if found is None and CUSTOMER_NUMBER.match("".join(re.findall(r"\d+", text))):
+        found = re.search(r"\d.*\d", text)
+    return found
 
 
 def parse_postcode(text: str) -> str | None:
@@ -91,13 +100,14 @@ def parse_postcode(text: str) -> str | None:
 
 
 def postcode_beside_number(text: str) -> str | None:
-    """The postcode typed in the same message as the customer number ("50000017, postcode 1000"), or None;
-    never a part of the number itself ("5000 0017")."""
-    numbers = re.findall(r"\d+", text or "")
-    others = [number for number in numbers if not CUSTOMER_NUMBER.match(number)]
-    if len(others) == len(numbers) or len(others) != 1 or len(text) > 100:
+    """The postcode typed in the same message as the customer number ("50000017, postcode 1000",
+    "5000 0017 8000"), or None; never a part of the number itself ("5000 0017")."""
+    text = text or ""
+    number = _customer_number_span(text)
+    if number is None or len(text) > 100:
         return None
-    return others[0] if POSTCODE.match(others[0]) else None
+    others = re.findall(r"\d+", text[: number.start()] + " " + text[number.end():])
+    return others[0] if len(others) == 1 and POSTCODE.match(others[0]) else None
 
 
 def parse_birth_date(text: str, today: date) -> date | None:

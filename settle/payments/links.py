@@ -8,8 +8,8 @@ customer's data.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -44,6 +44,11 @@ class LinkOffer:
     amount: Decimal
     expires_at: datetime
     invoice_numbers: list[str]
+    #: For a plan's part: its number and due date, so the customer hears it is a part, not the whole.
+    instalment_number: int | None = None
+    instalment_due: date | None = None
+    #: Bills left out of a link for everything open because they are on hold for a dispute.
+    on_hold: tuple[str, ...] = ()
 
 
 def payable_invoices(session: Session, customer_id: int, invoice_number: str | None = None) -> list[Invoice]:
@@ -64,13 +69,24 @@ def offer_link(
 ) -> LinkOffer:
     """The customer's link for one invoice or for everything open, reusing an open one."""
     invoices = payable_invoices(session, customer_id, invoice_number)
-    plan = _active_plan_of(session, invoices)
+    # The named bill's plan, or, with nothing else open, the customer's running plan: paid by its next part.
+    plan = _active_plan_of(session, invoices) if invoices or invoice_number else _customer_plan(session, customer_id)
+    on_hold = () if invoice_number else _on_hold(session, customer_id)
     if plan is not None:  # a bill in a payment plan is paid by its instalments
-        return offer_instalment_link(session, plan, settings, now)
+        return replace(offer_instalment_link(session, plan, settings, now), on_hold=on_hold)
     if not invoices:
         raise NothingToPay()
     amount_cents = sum(open_cents(session, invoice) for invoice in invoices)
-    return _offer(session, customer_id, invoices, amount_cents, settings, now)
+    return replace(_offer(session, customer_id, invoices, amount_cents, settings, now), on_hold=on_hold)
+
+
+def _on_hold(session: Session, customer_id: int) -> tuple[str, ...]:
+    """The customer's disputed bills with something open: not in a link for everything, and the customer is told."""
+    disputed = session.execute(
+        select(Invoice).where(Invoice.customer_id == customer_id, Invoice.status == InvoiceStatus.DISPUTED)
+        .order_by(Invoice.due_date, Invoice.id)
+    ).scalars().all()
+    return tuple(invoice.number for invoice in disputed if open_cents(session, invoice) > 0)
 
 
 def _active_plan_of(session: Session, invoices: list[Invoice]) -> InstalmentPlan | None:
@@ -84,6 +100,12 @@ def _active_plan_of(session: Session, invoices: list[Invoice]) -> InstalmentPlan
     ).scalars().first()
 
 
+def _customer_plan(session: Session, customer_id: int) -> InstalmentPlan | None:
+    return session.execute(
+        select(InstalmentPlan).where(InstalmentPlan.customer_id == customer_id, InstalmentPlan.status == PlanStatus.ACTIVE)
+    ).scalars().first()
+
+
 def offer_instalment_link(session: Session, plan: InstalmentPlan, settings: Settings, now: datetime) -> LinkOffer:
     """The link for the plan's next unpaid instalment, for what is left on it."""
     instalment = next((i for i in plan.instalments if i.paid_cents < i.amount_cents), None)
@@ -91,7 +113,8 @@ def offer_instalment_link(session: Session, plan: InstalmentPlan, settings: Sett
         raise NothingToPay()
     amount_cents = instalment.amount_cents - instalment.paid_cents
     invoices = [invoice for invoice in plan.invoices if open_cents(session, invoice) > 0]
-    return _offer(session, plan.customer_id, invoices, amount_cents, settings, now, instalment.id)
+    offer = _offer(session, plan.customer_id, invoices, amount_cents, settings, now, instalment.id)
+    return replace(offer, instalment_number=instalment.number, instalment_due=instalment.due_date)
 
 
 def _offer(session, customer_id, invoices, amount_cents, settings, now, instalment_id=None) -> LinkOffer:

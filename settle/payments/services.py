@@ -9,12 +9,13 @@ from settle.billing.invoices import open_balance
 from settle.config import Settings
 from settle.models import CheckoutStatus, Invoice
 from settle.money import euros
-from settle.payments import bank_statements, checkout, links
+from settle.payments import bank_statements, checkout, links, status
 from settle.payments.bank_statements import ImportReport
 from settle.payments.epc_qr import epc_payload, qr_svg
 from settle.payments.incoming import PaymentSeen, invoice_summary, payments_since
 from settle.payments.links import LinkOffer
 from settle.payments.providers.sandbox import SandboxProvider
+from settle.payments.status import PaymentClaim
 from settle.payments.transfer import structured_communication
 from settle.unit_of_work import UnitOfWork
 
@@ -63,13 +64,20 @@ class PaymentStatus:
     #: Payments applied to the customer's bills lately, newest first.
     received: list[PaymentSeen]
     still_open: Decimal
+    #: What the customer said about the payment they ask after ("yesterday, by bank transfer").
+    claim: PaymentClaim
+    #: With a day in the claim: the payments received since that day, newest first (empty: not arrived yet).
+    arrived: list[PaymentSeen]
 
 
-def payment_status(uow: UnitOfWork, customer_id: int) -> PaymentStatus:
-    """The payments of the last PAYMENTS_LOOKBACK, and what is still to pay."""
+def payment_status(uow: UnitOfWork, customer_id: int, question: str) -> PaymentStatus:
+    """The payments of the last PAYMENTS_LOOKBACK, what is still to pay, and whether the payment the customer
+    asks about (by what they typed) can have arrived."""
     with uow:
         received = payments_since(uow.session, customer_id, uow.clock.now() - PAYMENTS_LOOKBACK)
-        return PaymentStatus(received, open_balance(uow.session, customer_id).total_open)
+        claim = status.read_claim(question, uow.clock.today())
+        arrived = status.arrived_since(received, claim.paid_on, uow.clock.zone) if claim.paid_on else []
+        return PaymentStatus(received, open_balance(uow.session, customer_id).total_open, claim, arrived)
 
 
 @dataclass(frozen=True)

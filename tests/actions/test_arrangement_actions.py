@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from actions.arrangements import (
     ActionAskDisputeInvoice,
     ActionAskPlanConfirmed,
+    ActionAskPlanMonths,
+    ActionAskPlanStart,
     ActionFinishDispute,
     ActionFinishExtension,
     ActionFinishPlan,
@@ -59,7 +61,7 @@ async def test_no_plan_below_the_minimum(fresh_actions_database, dispatcher, dom
 
 @pytest.mark.parametrize("typed, accepted", [("2", "2"), ("three", "3"), ("3 months please", "3"), ("six", None), ("1", None), ("lots", None)])
 async def test_months_outside_the_range_are_explained(fresh_actions_database, dispatcher, domain, typed, accepted):
-    tracker, _ = verified(fresh_actions_database, "overdue")
+    tracker, _ = verified(fresh_actions_database, "overdue", requested_slot="plan_months")
     result = ValidateInstalmentPlanForm().validate_plan_months(typed, dispatcher, tracker, domain)
     assert result == {"plan_months": accepted}
     assert responses(dispatcher) == ([] if accepted else ["utter_invalid_plan_months"])
@@ -222,3 +224,126 @@ async def test_a_plan_is_not_stored_when_the_total_changed_after_it_was_shown(fr
     dispatcher.messages.clear()
     await ActionFinishPlan().run(dispatcher, tracker, domain)
     assert responses(dispatcher) == ["utter_plan_created"]
+
+
+# -- forms that forgive (issue 17) ----------------------------------------------------------------
+
+
+def asked(tracker, requested: str, text: str, intent: str = "inform"):
+    """The same tracker, with the form asking `requested` and the customer's latest message."""
+    tracker.slots["requested_slot"] = requested
+    tracker.latest_message.update(text=text, intent={"name": intent, "confidence": 0.9})
+    tracker.events.append({"event": "user", "text": text, "parse_data": tracker.latest_message})
+    return tracker
+
+
+async def test_six_months_when_two_to_three_are_allowed_is_one_clear_message(fresh_actions_database, dispatcher, domain):
+    tracker, _ = verified(fresh_actions_database, "overdue", plan_months="6")
+    asked(tracker, None, "can i pay in 6 months?", intent="request_instalment_plan")
+    events = await ActionOfferPlan().run(dispatcher, tracker, domain)
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_plan_possible_other_months" and fills_its_text(domain, message)
+    assert (message["months"], message["min_months"], message["max_months"]) == ("6 months", 2, 3)
+    assert slot_events(events)["plan_months"] is None and slot_events(events)["plan_eligible"] is True
+
+    # The form then asks for the months: not again, the offer just did.
+    tracker.events.append({"event": "bot", "text": "...", "metadata": {"utter_action": message["response"]}})
+    dispatcher.messages.clear()
+    await ActionAskPlanMonths().run(dispatcher, tracker, domain)
+    assert dispatcher.messages == []
+
+
+async def test_months_and_first_date_in_the_request_are_both_kept(fresh_actions_database, dispatcher, domain):
+    tracker, _ = verified(fresh_actions_database, "overdue")
+    asked(tracker, None, "i want to pay in 3 months starting 20 december", intent="request_instalment_plan")
+    events = await ActionOfferPlan().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_plan_possible"]
+    assert (slot_events(events)["plan_months"], slot_events(events)["plan_start"]) == ("3", "2026-12-20")
+
+
+async def test_a_date_given_when_the_months_are_asked_is_kept_not_refused(fresh_actions_database, dispatcher, domain):
+    tracker, _ = verified(fresh_actions_database, "overdue")
+    result = ValidateInstalmentPlanForm().validate_plan_months("next friday", dispatcher, asked(tracker, "plan_months", "next friday"), domain)
+    assert result == {"plan_months": None, "plan_start": "2026-11-27"}
+    assert dispatcher.messages == []  # the months are simply asked next
+
+
+async def test_a_date_in_the_same_message_as_refused_months_is_not_lost(fresh_actions_database, dispatcher, domain):
+    tracker, _ = verified(fresh_actions_database, "overdue")
+    typed = "6 months from next friday"
+    result = ValidateInstalmentPlanForm().validate_plan_months("6", dispatcher, asked(tracker, "plan_months", typed), domain)
+    assert result == {"plan_months": None, "plan_start": "2026-11-27"}
+    assert responses(dispatcher) == ["utter_invalid_plan_months"]
+
+
+async def test_the_bots_own_example_date_is_accepted(fresh_actions_database, dispatcher, domain):
+    tracker, _ = verified(fresh_actions_database, "overdue", plan_months="2")
+    tracker.events.insert(0, {"event": "slot", "name": "plan_months", "value": "2"})  # chosen earlier
+    await ActionAskPlanStart().run(dispatcher, tracker, domain)
+    [question] = dispatcher.messages
+    assert question["response"] == "utter_ask_plan_start" and fills_its_text(domain, question)
+    example = question["example"]
+    dispatcher.messages.clear()
+    # A day of the month read as "1 month" by the entity extractor changes nothing.
+    asked(tracker, "plan_start", example)
+    tracker.events.append({"event": "slot", "name": "plan_months", "value": "1"})
+    form = ValidateInstalmentPlanForm()
+    assert form.validate_plan_months("1", dispatcher, tracker, domain) == {"plan_months": "2"}
+    result = form.validate_plan_start(example.split()[1], dispatcher, tracker, domain)  # the entity: "December"
+    assert result == {"plan_start": "2026-12-01"} and dispatcher.messages == []
+
+
+async def offered_extension(url, dispatcher, domain, shape="usage_up"):
+    tracker, _ = verified(url, shape)
+    events = await ActionOfferExtension().run(dispatcher, tracker, domain)
+    tracker.slots["invoice_number"] = slot_events(events)["invoice_number"]
+    dispatcher.messages.clear()
+    return tracker
+
+
+async def test_no_wait_the_9th_at_the_confirmation_corrects_the_date(fresh_actions_database, dispatcher, domain):
+    tracker = await offered_extension(fresh_actions_database, dispatcher, domain)
+    tracker.slots.update(extension_date="2026-12-01", extension_day="1 December 2026")
+    form = ValidateExtensionForm()
+    result = form.validate_extension_confirmed(False, dispatcher, asked(tracker, "extension_confirmed", "no wait, the 9th", "deny"), domain)
+    assert result == {"extension_confirmed": None, "extension_date": "2026-12-09", "extension_day": "9 December 2026"}
+
+
+async def test_a_plain_no_at_the_confirmation_asks_the_day_again_and_never_mind_stops(fresh_actions_database, dispatcher, domain):
+    tracker = await offered_extension(fresh_actions_database, dispatcher, domain)
+    tracker.slots.update(extension_date="2026-12-01", extension_day="1 December 2026")
+    form = ValidateExtensionForm()
+    no_wait = form.validate_extension_confirmed(False, dispatcher, asked(tracker, "extension_confirmed", "no wait", "deny"), domain)
+    assert no_wait == {"extension_confirmed": None, "extension_date": None}
+    stop = form.validate_extension_confirmed(False, dispatcher, asked(tracker, "extension_confirmed", "never mind", "deny"), domain)
+    assert stop == {"extension_confirmed": False}
+
+
+async def test_below_the_plan_minimum_with_more_time_used_up_a_person_is_offered_not_a_circle(fresh_actions_database, dispatcher, domain):
+    tracker = await offered_extension(fresh_actions_database, dispatcher, domain, shape="partly_paid")
+    number = tracker.slots["invoice_number"]
+    tracker.slots.update(extension_date=(TODAY + timedelta(days=10)).isoformat(), extension_confirmed=True)
+    await ActionFinishExtension().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_extension_granted"]
+
+    dispatcher.messages.clear()
+    tracker, _ = verified(fresh_actions_database, "partly_paid")
+    await ActionOfferPlan().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_plan_not_possible_below_minimum_no_extension"]
+    assert "more time" not in domain["responses"]["utter_plan_not_possible_below_minimum_no_extension"][0]["text"].split(":")[-1]
+
+    dispatcher.messages.clear()
+    tracker.slots["invoice_number"] = number
+    await ActionOfferExtension().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_extension_not_possible_already_extended_no_plan"]
+    assert "a person" in domain["responses"]["utter_extension_not_possible_already_extended_no_plan"][0]["text"]
+
+
+async def test_slots_the_offer_cleared_are_not_refused_when_the_form_starts(fresh_actions_database, dispatcher, domain):
+    """rasa-sdk hands the form the offer's trailing slot events to validate: a cleared slot is no answer."""
+    tracker, _ = verified(fresh_actions_database, "overdue")
+    tracker.events.insert(0, {"event": "slot", "name": "plan_months", "value": "6"})  # from the request, refused
+    form = ValidateInstalmentPlanForm()
+    assert form.validate_plan_months(None, dispatcher, tracker, domain) == {"plan_months": None}
+    assert form.validate_plan_start(None, dispatcher, tracker, domain) == {"plan_start": None}
+    assert dispatcher.messages == []

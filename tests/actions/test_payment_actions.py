@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from actions.payments import ActionSendInvoiceCopy, ActionSendPaymentLink, ActionTellPaymentMethods, ActionTellPaymentStatus
@@ -120,3 +121,41 @@ async def test_invoice_copy_link(actions_database, dispatcher, domain):
     [message] = dispatcher.messages
     assert message["response"] == "utter_invoice_copy"
     assert f"/invoices/{message['invoice_number']}." in message["link"] and message["link"].endswith(".pdf")
+
+
+def asking(tracker, text: str):
+    """The same verified tracker, with the customer's question as the latest message."""
+    tracker.latest_message.update(text=text, intent={"name": "check_payment_status", "confidence": 0.9})
+    tracker.events.append({"event": "user", "text": text, "parse_data": tracker.latest_message})
+    return tracker
+
+
+@pytest.mark.parametrize("shape", ["all_paid", "partly_paid"])
+async def test_a_transfer_made_yesterday_is_not_answered_with_a_yes_about_an_older_payment(actions_database, dispatcher, domain, shape):
+    tracker, _ = verified(actions_database, shape)
+    await ActionTellPaymentStatus().run(dispatcher, asking(tracker, "i paid yesterday by bank transfer, did it arrive"), domain)
+    sent = responses(dispatcher)
+    assert "utter_payment_received" not in sent and "utter_payment_arrived" not in sent
+    assert sent[0] in ("utter_payment_not_seen_since_last_was", "utter_payment_not_seen_since")
+    assert dispatcher.messages[0]["day"] == "21 November 2026"  # yesterday, as NOW sees it
+    assert sent[1] == "utter_transfer_takes_days"
+    assert "1 to 2 working days" in domain["responses"]["utter_transfer_takes_days"][0]["text"]
+
+
+async def test_a_payment_that_arrived_since_the_day_said_is_a_yes(fresh_actions_database, dispatcher, domain):
+    tracker, customer_id = verified(fresh_actions_database, "overdue")
+    with session_factory(fresh_actions_database).begin() as session:
+        oldest = session.execute(
+            select(Invoice).where(Invoice.customer_id == customer_id, Invoice.status == InvoiceStatus.OPEN).order_by(Invoice.due_date)
+        ).scalars().first()
+        receive_payment(session, external_reference="actions-test:arrived", source="bank_statement", method="bank_transfer",
+                        amount_cents=oldest.total_cents, received_at=NOW, invoices=[oldest], customer_id=customer_id)
+    await ActionTellPaymentStatus().run(dispatcher, asking(tracker, "I transferred it yesterday, did you get it?"), domain)
+    assert responses(dispatcher)[0] == "utter_payment_arrived"
+
+
+async def test_a_plain_question_says_what_was_received_without_a_yes(actions_database, dispatcher, domain):
+    tracker, _ = verified(actions_database, "all_paid")
+    await ActionTellPaymentStatus().run(dispatcher, asking(tracker, "did you get my last payment?"), domain)
+    assert responses(dispatcher)[0] in ("utter_payment_received", "utter_no_payment_found")
+    assert not domain["responses"]["utter_payment_received"][0]["text"].startswith("Yes")

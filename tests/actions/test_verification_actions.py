@@ -106,14 +106,14 @@ async def test_third_failure_locks_the_chat_without_queueing_it_and_even_the_rig
         events = await answer_birth_date(dispatcher, domain, postcode="9999")
     assert slot_events(events)["verification"] == "locked"
     assert slot_events(events)["requested_slot"] is None
-    assert responses(dispatcher)[-1] == "utter_verification_locked"
+    assert responses(dispatcher)[-1] == "utter_verification_locked_office_closed"  # NOW is a Sunday
     assert escalation_count(actions_database) == queued  # agents see a counter instead
 
     dispatcher.messages.clear()
     events = await answer_birth_date(dispatcher, domain)
     assert slot_events(events)["verification"] == "locked"
     assert "verified_customer_id" not in slot_events(events)
-    assert responses(dispatcher) == ["utter_verification_locked"]
+    assert responses(dispatcher) == ["utter_verification_locked_office_closed"]
 
 
 async def test_the_real_customer_still_verifies_after_an_attacker_tried_her_number(actions_database, dispatcher, domain):
@@ -131,7 +131,7 @@ async def test_a_source_in_the_metadata_is_paused_across_new_conversations(actio
     dispatcher.messages.clear()
     events = await answer_birth_date(dispatcher, domain, sender="spray-3", metadata=attacker)
     assert slot_events(events)["verification"] == "locked"
-    assert responses(dispatcher) == ["utter_verification_locked"]
+    assert responses(dispatcher) == ["utter_verification_locked_office_closed"]
     elsewhere = await answer_birth_date(dispatcher, domain, sender="home", metadata={"client": "198.51.100.4"})
     assert slot_events(elsewhere)["verification"] == "verified"
 
@@ -252,3 +252,47 @@ async def test_each_customer_message_is_noted_for_the_figures_but_not_settles_ow
     with session_factory(actions_database).begin() as session:
         noted = session.get(Conversation, "counted-chat")
         assert (noted.messages, noted.started_at, noted.verified_at) == (2, NOW, None)
+
+
+async def test_a_lockout_outside_office_hours_says_when_the_team_is_there_instead_of_right_now(
+    actions_database, dispatcher, domain
+):
+    for _ in range(3):
+        await answer_birth_date(dispatcher, domain, postcode="9999", sender="early-bird")
+    message = dispatcher.messages[-1]
+    assert message["response"] == "utter_verification_locked_office_closed"
+    assert message["office_hours"] == "Monday to Friday 8:00 to 18:00"
+    assert message["next_opening"] == "Monday 23 November 2026 at 8:00"
+    assert "right now" not in domain["responses"]["utter_verification_locked_office_closed"][0]["text"]
+
+
+async def test_a_lockout_while_the_team_is_there_offers_a_person_right_now(actions_database, dispatcher, domain, monkeypatch):
+    monkeypatch.setenv("SETTLE_OFFICE_HOURS", "Mon-Sun 00:00-24:00")
+    for _ in range(3):
+        await answer_birth_date(dispatcher, domain, postcode="9999", sender="office-open")
+    assert responses(dispatcher)[-1] == "utter_verification_locked"
+
+
+@pytest.mark.parametrize("typed", ["5000 0017", "5000.0017", "5000-0017", "my customer number is 5000 0017"])
+async def test_a_customer_number_in_groups_is_taken_even_when_only_a_part_was_extracted(actions_database, dispatcher, domain, typed):
+    events = await answer(dispatcher, domain, "customer_number", "5000", text=typed)
+    assert slot_events(events)["customer_number"] == "50000017"
+    assert "postcode" not in slot_events(events)  # asked next
+    assert responses(dispatcher) == []
+
+
+async def test_number_and_postcode_in_one_message_are_both_taken(actions_database, dispatcher, domain):
+    events = await answer(dispatcher, domain, "customer_number", "5000 0017 1000", text="5000 0017 1000")
+    slots = slot_events(events)
+    assert (slots["customer_number"], slots["postcode"]) == ("50000017", "1000")  # the postcode isn't asked again
+
+
+async def test_a_second_unreadable_number_says_how_to_get_out_instead_of_the_same_words(actions_database, dispatcher, domain):
+    said_once = {"event": "bot", "text": "That doesn't look like...", "metadata": {"utter_action": "utter_invalid_customer_number"}}
+    tracker = make_tracker(
+        slots={"requested_slot": "customer_number"}, text="i dont know it", just_set={"customer_number": "i dont know it"},
+        active_loop=FORM, earlier_events=[{"event": "active_loop", "name": FORM}, said_once],
+    )
+    events = await ValidateVerifyCustomerForm().run(dispatcher, tracker, domain)
+    assert slot_events(events)["customer_number"] is None
+    assert responses(dispatcher) == ["utter_invalid_customer_number_again"]

@@ -662,22 +662,48 @@ def test_a_possible_plan_gives_its_terms(database_url):
     assert terms.latest_start == TODAY + timedelta(days=POLICY.instalment_plan.latest_start_in_days)
 
 
-@pytest.mark.parametrize("typed, months", [("3 months please", 3), ("two", 2)])
+@pytest.mark.parametrize("typed, months", [("3 months please", 3), ("two", 2), ("3", 3)])
 def test_months_are_read_as_typed(database_url, typed, months):
-    assert services.check_plan_months(unit_of_work_on(database_url), persona_id(database_url, "overdue"), typed) == months
+    details = services.read_plan_details(unit_of_work_on(database_url), persona_id(database_url, "overdue"), typed)
+    assert (details.months, details.start) == (months, None)
 
 
-def test_months_outside_the_band_carry_the_band(database_url):
-    with pytest.raises(OutOfRange) as refused:
-        services.check_plan_months(unit_of_work_on(database_url), persona_id(database_url, "overdue"), "lots")
-    assert (refused.value.minimum, refused.value.maximum) == (2, 3)
+@pytest.mark.parametrize("typed", ["6 months", "six"])
+def test_months_outside_the_band_are_said_but_not_taken_and_the_band_comes_along(database_url, typed):
+    details = services.read_plan_details(unit_of_work_on(database_url), persona_id(database_url, "overdue"), typed)
+    assert (details.months, details.months_said) == (None, typed)
+    assert (details.min_months, details.max_months) == (2, 3)
 
 
-@pytest.mark.parametrize("typed", ["whenever", "yesterday"])
-def test_a_start_that_is_no_date_or_too_early_carries_the_latest_start(database_url, typed):
-    with pytest.raises(OutOfRange) as refused:
-        services.check_plan_start(unit_of_work_on(database_url), persona_id(database_url, "overdue"), typed)
-    assert refused.value.maximum == TODAY + timedelta(days=POLICY.instalment_plan.latest_start_in_days)
+@pytest.mark.parametrize("typed, months, start", [
+    ("i want to pay in 3 months starting 20 december", 3, date(2026, 12, 20)),
+    ("2 months from 1 December", 2, date(2026, 12, 1)),
+    ("next friday", None, date(2026, 11, 27)),  # a date where months were asked is kept, not refused
+    ("the 9th", None, date(2026, 12, 9)),  # never nine months
+    ("1 December", None, date(2026, 12, 1)),  # the bot's own example
+])
+def test_months_and_first_date_in_one_message_are_both_read(database_url, typed, months, start):
+    details = services.read_plan_details(unit_of_work_on(database_url), persona_id(database_url, "overdue"), typed)
+    assert (details.months, details.start) == (months, start)
+
+
+@pytest.mark.parametrize("typed", ["whenever", "yesterday", "in three months"])
+def test_a_start_that_is_no_date_or_too_early_is_not_taken(database_url, typed):
+    details = services.read_plan_details(unit_of_work_on(database_url), persona_id(database_url, "overdue"), typed)
+    assert details.start is None
+    assert details.latest_start == TODAY + timedelta(days=POLICY.instalment_plan.latest_start_in_days)
+
+
+def test_the_example_start_is_one_the_plan_accepts(database_url):
+    details = services.read_plan_details(unit_of_work_on(database_url), persona_id(database_url, "overdue"), "")
+    assert details.example_start == date(2026, 12, 1)
+    assert TODAY <= details.example_start <= details.latest_start
+
+
+@pytest.mark.parametrize("today", [date(2026, 11, 22), date(2027, 3, 14), date(2027, 1, 31), date(2027, 2, 1)])
+def test_the_example_start_is_always_within_the_window(today):
+    latest = today + timedelta(days=POLICY.instalment_plan.latest_start_in_days)
+    assert today <= arrangements.example_start(today, latest) <= latest
 
 
 def test_the_schedule_to_confirm_adds_up_to_the_cents_agreed_to(database_url):

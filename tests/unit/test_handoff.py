@@ -681,3 +681,14 @@ def test_said_while_waiting_without_a_transcript_is_the_whole_chat_and_with_a_st
     assert len(said_while_waiting([], CHAT_EVENTS + WAITING)) == 5  # a dispute's escalation keeps no transcript
     other = [{"who": "customer", "text": "hi", "at": "2026-01-01T00:00:00+00:00"}]
     assert said_while_waiting(other, CHAT_EVENTS + WAITING) == []
+
+
+def test_team_hours_at_6_35_on_a_weekday_say_closed_and_when_it_opens(uow):
+    early = datetime(2026, 11, 24, 6, 35, tzinfo=BRUSSELS)  # a Tuesday, before 8:00
+    team = services.team_hours(uow(early))
+    assert (team.open_now, team.next_opening) == (False, "Tuesday 24 November 2026 at 8:00")
+    assert team.office_hours == "Monday to Friday 8:00 to 18:00"
+
+
+def test_team_hours_in_the_morning_say_open(uow):
+    assert services.team_hours(uow()) == services.TeamHours(True, "Monday to Friday 8:00 to 18:00", None)

@@ -54,6 +54,10 @@ def attempt(session, settings, at, answers=WRONG_POSTCODE, conversation="conv-1"
         "my customer number is 50000017, thanks",
         "5000-0017.",
         "50000017, postcode 1000",
+        "5000.0017",
+        "my customer number is 5000-0017",
+        "5000 0017 and my postcode is 1000",
+        "postcode 5000, number 5000 0017",
     ],
 )
 def test_parse_customer_number_finds_the_number(typed):
@@ -103,6 +107,9 @@ def test_parse_postcode_rejects_anything_else(typed):
     ("50000017 1000 2000", None),
     ("50000017 12345", None),
     ("1000", None),  # no customer number: the postcode is asked for on its own
+    ("5000 0017 1000", "1000"),  # the number in groups, then the postcode
+    ("my number is 5000.0017 and my postcode 9000", "9000"),
+    ("5000-0017, 1000", "1000"),
 ])
 def test_postcode_beside_number(typed, postcode):
     assert postcode_beside_number(typed) == postcode
