@@ -64,8 +64,6 @@ _NAMES = {
 _PLEASE = r"(?:please|pls|graag|a\.?u\.?b\.?|alsjeblieft|alstublieft|aub|svp|s'il vous pla[iî]t|stp|s'il te pla[iî]t)"
 _ASK = r"(?:in|en|op)(?:\s+(?:het|'t|t))?"
 _SPEAK = r"(?:speak|talk|spreek|spreekt|spreken|praten|parle|parlez|parler|respond|answer|antwoord)"
-
-
 _NOT = re.compile(r"\b(?:not|don'?t|can'?t|niet|geen|pas|jamais|never)\b", re.IGNORECASE)
 _ASKED = {
     language: re.compile(rf"(?:\b{_ASK}\s+{name}\b|\b{name}\s*,?\s*{_PLEASE}|^\W*{name}\W*$)", re.IGNORECASE)
