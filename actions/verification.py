@@ -8,9 +8,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.common import verified_customer_id
 from settle.clock import format_moment
 from settle.handoff import services as handoff
-from settle.identity import services
+from settle.identity import language, services
 from settle.identity.verification import Answers, Lockout, Outcome, parse_customer_number
 from settle.insights import services as insights
 from settle.unit_of_work import unit_of_work
@@ -54,16 +55,32 @@ def _said_since_form_started(tracker: Tracker, response: str) -> bool:
     return False
 
 
+def _metadata(tracker: Tracker) -> dict[str, Any]:
+    metadata = tracker.latest_message.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def language_slots(tracker: Tracker, customer_id: int | None) -> dict[str, str]:
+    """The conversation's language after the latest message (the `language` slot the responses follow), when it
+    changed: from what was typed, the page's or app's `language` in the metadata and the customer's preference."""
+    current = language.current_language(tracker.get_slot("language"), tracker.get_slot("language_basis"))
+    text = tracker.latest_message.get("text") or ""
+    decided = services.conversation_language(unit_of_work(), current, text, _metadata(tracker).get("language"), customer_id)
+    if decided == current:
+        return {}
+    return {"language": decided.language, "language_basis": decided.basis.value}
+
+
 def source_of(tracker: Tracker) -> str:
     """Where the message came from: the client address a channel passes in the metadata, else the conversation."""
-    metadata = tracker.latest_message.get("metadata")
-    client = metadata.get("client") if isinstance(metadata, dict) else None
+    client = _metadata(tracker).get("client")
     return client if isinstance(client, str) and client else tracker.sender_id
 
 
 class ActionCheckMessage(Action):
-    """Runs after every message, as the custom mapping of the identity slots: notes a customer's message for
-    the figures, and a valid signed app token in the metadata verifies without questions. (Card numbers are
+    """Runs after every message, as the custom mapping of the identity and language slots: notes a customer's
+    message for the figures, a valid signed app token in the metadata verifies without questions, and the
+    conversation's language follows the message. (Card numbers are
     masked, with a warning, by the channels before a message gets here: channels/door.py.)"""
 
     def name(self) -> str:
@@ -71,15 +88,17 @@ class ActionCheckMessage(Action):
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        if not intent.startswith("EXTERNAL_"):  # Settle's own events (reminders, the console) are no messages
-            insights.note_message(unit_of_work(), tracker.sender_id)
-        token = (tracker.latest_message.get("metadata") or {}).get("auth_token")
-        if not token:
+        if intent.startswith("EXTERNAL_"):  # Settle's own events (reminders, the console) are no messages
             return []
-        customer = services.verify_by_app_token(unit_of_work(), token, tracker.sender_id)
-        if customer is None:
-            return []
-        return [SlotSet("verification", "verified"), SlotSet("verified_customer_id", str(customer.customer_id))]
+        insights.note_message(unit_of_work(), tracker.sender_id)
+        events: list[EventType] = []
+        customer_id = verified_customer_id(tracker)
+        token = _metadata(tracker).get("auth_token")
+        customer = services.verify_by_app_token(unit_of_work(), token, tracker.sender_id) if token else None
+        if customer is not None:
+            customer_id = customer.customer_id
+            events = [SlotSet("verification", "verified"), SlotSet("verified_customer_id", str(customer_id))]
+        return events + [SlotSet(slot, value) for slot, value in language_slots(tracker, customer_id).items()]
 
 
 class ValidateVerifyCustomerForm(FormValidationAction):
@@ -148,7 +167,9 @@ class ValidateVerifyCustomerForm(FormValidationAction):
         cleared = {slot: None for slot in ANSWERS}
         if result.outcome == Outcome.VERIFIED and result.customer is not None:
             dispatcher.utter_message(response="utter_verified", first_name=result.customer.first_name)
-            return {**cleared, "verification": "verified", "verified_customer_id": str(result.customer.customer_id)}
+            customer_id = result.customer.customer_id
+            return {**cleared, **language_slots(tracker, customer_id), "verification": "verified",
+                    "verified_customer_id": str(customer_id)}
         if result.outcome == Outcome.LOCKED and result.lockout is not None:
             _say_paused(dispatcher, result.lockout)
             return {**cleared, "verification": "locked"}

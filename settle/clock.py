@@ -7,7 +7,11 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date as babel_date
+from babel.dates import format_time as babel_time
+
 from settle.config import Settings
+from settle.locales import locale_for
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -56,25 +60,29 @@ def clock_for(settings: Settings) -> Clock:
     return SystemClock(settings.timezone)
 
 
-def format_date(day: date) -> str:
-    """How a date reads in a message: 26 November 2026."""
-    return f"{day.day} {day:%B %Y}"
+def format_date(day: date, language: str = "en") -> str:
+    """How a date reads in a message: 26 November 2026, 26 november 2026, 26 novembre 2026."""
+    return babel_date(day, "d MMMM y", locale=locale_for(language))
 
 
 MomentStyle = Literal["time", "day", "day_and_time", "short"]
 
+#: CLDR's "atTime" patterns, which Babel does not offer: "Monday 23 November 2026 at 8:05".
+_DAY_AT_TIME = {"en": "{day} at {time}", "nl": "{day} om {time}", "fr": "{day} à {time}"}
 
-def format_moment(moment: datetime, zone: tzinfo | None, style: MomentStyle = "day_and_time") -> str:
-    """A moment as customers and agents read it, in the company's timezone:
-    time "8:05", day "Monday 23 November 2026", day_and_time "Monday 23 November 2026 at 8:05",
-    short "Mon 23 Nov 08:05" (the console's lists)."""
+
+def format_moment(moment: datetime, zone: tzinfo | None, style: MomentStyle = "day_and_time", language: str = "en") -> str:
+    """A moment as customers and agents read it, in the company's timezone and the reader's language:
+    time "8:05", day "Monday 23 November 2026" ("maandag 23 november 2026", "lundi 23 novembre 2026"),
+    day_and_time "Monday 23 November 2026 at 8:05", short "Mon 23 Nov 08:05" (the console's lists)."""
     local = moment.astimezone(zone)
-    clock_time = f"{local.hour}:{local.minute:02d}"
-    day = f"{DAY_NAMES[local.weekday()]} {format_date(local.date())}"
+    locale = locale_for(language)
+    clock_time = babel_time(local, "H:mm", locale=locale)
+    day = babel_date(local.date(), "EEEE d MMMM y", locale=locale)
     if style == "time":
         return clock_time
     if style == "day":
         return day
     if style == "short":
-        return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
-    return f"{day} at {clock_time}"
+        return f"{babel_date(local.date(), 'EEE d MMM', locale=locale)} {babel_time(local, 'HH:mm', locale=locale)}"
+    return _DAY_AT_TIME.get(language, _DAY_AT_TIME["en"]).format(day=day, time=clock_time)

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from babel.numbers import format_currency
+
+from settle.locales import locale_for
+
 CENT = Decimal("0.01")
 
 
@@ -16,7 +20,7 @@ def to_cents(amount: Decimal) -> int:
     return int((amount.quantize(CENT, rounding=ROUND_HALF_UP) * 100).to_integral_value())
 
 
-def format_euros(amount: Decimal) -> str:
-    """How an amount reads in a message: €1,234.56 (a minus sign before the euro sign)."""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}€{abs(amount):,.2f}"
+def format_euros(amount: Decimal, language: str = "en") -> str:
+    """How an amount reads in a message, in the customer's language: €1,234.56 (a minus sign before the euro
+    sign), € 1.234,56 in Dutch, 1 234,56 € in French (Babel, with non-breaking spaces)."""
+    return format_currency(amount, "EUR", locale=locale_for(language))

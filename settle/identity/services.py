@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from settle.identity import verification
+from settle.identity import language, verification
 from settle.identity.verification import Outcome, VerificationResult, VerifiedCustomer
 from settle.insights import conversations
+from settle.models import Customer
 from settle.unit_of_work import UnitOfWork
 
 
@@ -70,3 +71,16 @@ def recent_failures(uow: UnitOfWork) -> verification.RecentFailures:
     """Failed checks and paused conversations in the last 24 hours, for the agents' queue page."""
     with uow:
         return verification.recent_failures(uow.session, uow.clock.now())
+
+
+def conversation_language(
+    uow: UnitOfWork, current: language.ConversationLanguage, text: str, page_language: object, customer_id: int | None
+) -> language.ConversationLanguage:
+    """The conversation's language after this message, from the request in it, the page, the verified customer's
+    stored preference and what was typed (settle/identity/language.py has the precedence)."""
+    stored = None
+    if customer_id is not None:
+        with uow:
+            customer = uow.session.get(Customer, customer_id)
+            stored = customer.language if customer is not None else None
+    return language.decide(current, text, page_language, stored)

@@ -41,6 +41,12 @@ LAST_NAMES = ["Peeters", "Janssens", "Maes", "Jacobs", "Claes", "Willems", "Mert
               "De Smet", "Dubois", "Lambert", "Dupont", "Martin", "Leclercq", "Hermans", "Michiels",
               "Van den Broeck", "El Amrani", "Vermeulen", "Aerts", "Desmet", "Simon", "Laurent", "Renard"]
 PAYMENT_METHODS = ["bank_transfer", "direct_debit", "card"]
+#: The language customers prefer: Dutch in Flanders, French in Wallonia, in Brussels mostly French, some Dutch,
+#: a few English (taken in turn by customer index, so the random data stays as it was).
+REGION_LANGUAGES = {"Flanders": ("nl",), "Wallonia": ("fr",),
+                    "Brussels": ("fr", "nl", "fr", "en", "fr", "nl", "fr", "fr", "nl", "fr")}
+#: The personas speak English: the README's transcript and the conversation tests follow them.
+PERSONA_LANGUAGE = "en"
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,7 @@ def _make_customer(rng: random.Random, index: int, persona: Persona | None) -> C
         born = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 65))
         number = f"5{1000000 + index * 7:07d}"
     municipality, region = next((m, r) for p, m, r in MUNICIPALITIES if p == postcode)
+    languages = REGION_LANGUAGES[region]
     channel = rng.choice(list(Channel))
     return Customer(
         customer_number=number,
@@ -153,7 +160,7 @@ def _make_customer(rng: random.Random, index: int, persona: Persona | None) -> C
         email=f"{first}.{last}".lower().replace(" ", "") + "@example.com",
         phone=f"+32 470 {rng.randrange(100000, 999999)}",
         preferred_channel=channel,
-        language="en",
+        language=PERSONA_LANGUAGE if persona else languages[index % len(languages)],
         municipality=municipality,
         region=region,
         wants_heads_up=index % 3 == 0,

@@ -229,6 +229,8 @@ async def test_valid_app_token_verifies_without_questions(actions_database, no_r
     assert slot_events(events) == {
         "verification": "verified",
         "verified_customer_id": customer_id_of(actions_database, EMMA.customer_number),
+        "language": "en",
+        "language_basis": "stored",
     }
     assert reminder_chat_of(actions_database, EMMA.customer_number) == "app-chat"
 
@@ -296,3 +298,68 @@ async def test_a_second_unreadable_number_says_how_to_get_out_instead_of_the_sam
     events = await ValidateVerifyCustomerForm().run(dispatcher, tracker, domain)
     assert slot_events(events)["customer_number"] is None
     assert responses(dispatcher) == ["utter_invalid_customer_number_again"]
+
+
+def a_customer_speaking(database_url: str, language: str) -> Customer:
+    """A demo customer (not a persona) whose stored preference is `language`."""
+    with session_factory(database_url).begin() as session:
+        customer = session.execute(
+            select(Customer).where(Customer.language == language, Customer.customer_number.not_in([p.customer_number for p in PERSONAS]))
+            .order_by(Customer.id)
+        ).scalars().first()
+        session.expunge(customer)
+        return customer
+
+
+async def check(dispatcher, domain, text: str, slots: dict | None = None, metadata: dict | None = None, intent: str = "inform"):
+    return slot_events(await ActionCheckMessage().run(dispatcher, make_tracker(text=text, slots=slots, metadata=metadata, intent=intent), domain))
+
+
+async def test_a_greeting_sets_the_language_and_a_number_keeps_it(actions_database, dispatcher, domain):
+    assert await check(dispatcher, domain, "goeiedag") == {"language": "nl", "language_basis": "typed"}
+    assert await check(dispatcher, domain, "bonjour", slots={"language": "nl", "language_basis": "typed"}) == {
+        "language": "fr", "language_basis": "typed"}
+    for text in ("50000017", "INV-2026-000021", "ok", "merci", "9000"):
+        assert await check(dispatcher, domain, text, slots={"language": "nl", "language_basis": "typed"}) == {}
+    assert dispatcher.messages == []
+
+
+async def test_the_page_language_in_the_metadata_wins_over_what_is_typed(actions_database, dispatcher, domain):
+    assert await check(dispatcher, domain, "how much do I owe?", metadata={"language": "fr-BE"}) == {
+        "language": "fr", "language_basis": "page"}
+    assert await check(dispatcher, domain, "how much do I owe?", slots={"language": "fr", "language_basis": "page"},
+                       metadata={"language": "fr-BE"}) == {}
+
+
+async def test_an_explicit_request_wins_over_the_page(actions_database, dispatcher, domain):
+    on_dutch_page = {"language": "nl", "language_basis": "page"}
+    assert await check(dispatcher, domain, "en français svp", slots=on_dutch_page, metadata={"language": "nl"}) == {
+        "language": "fr", "language_basis": "requested"}
+
+
+async def test_settles_own_events_leave_the_language_alone(actions_database, dispatcher, domain):
+    assert await check(dispatcher, domain, "", metadata={"language": "fr"}, intent="EXTERNAL_reminder") == {}
+
+
+async def test_a_verified_customer_is_answered_in_their_stored_language(actions_database, dispatcher, domain):
+    dutch = a_customer_speaking(actions_database, "nl")
+    typed_english = {"language": "en", "language_basis": "typed"}
+    verified = {"verification": "verified", "verified_customer_id": str(dutch.id)}
+    assert await check(dispatcher, domain, "when is it due?", slots=typed_english | verified) == {
+        "language": "nl", "language_basis": "stored"}
+    assert await check(dispatcher, domain, "when is it due?", slots={"language": "nl", "language_basis": "stored"} | verified) == {}
+
+
+async def test_verifying_in_the_form_switches_to_the_customers_language_at_once(actions_database, dispatcher, domain):
+    french = a_customer_speaking(actions_database, "fr")
+    events = await answer_birth_date(dispatcher, domain, born=french.date_of_birth.strftime("%d/%m/%Y"),
+                                     customer_number=french.customer_number, postcode=french.postcode, sender="fr-chat")
+    slots = slot_events(events)
+    assert (slots["verification"], slots["language"], slots["language_basis"]) == ("verified", "fr", "stored")
+
+
+async def test_an_app_token_of_a_french_customer_sets_french(actions_database, no_reminder_chats, app_secret, dispatcher, domain):
+    french = a_customer_speaking(actions_database, "fr")
+    token = issue_app_token(french.customer_number, app_secret, NOW)
+    slots = await check(dispatcher, domain, "", metadata={"auth_token": token})
+    assert (slots["verification"], slots["language"], slots["language_basis"]) == ("verified", "fr", "stored")

@@ -24,6 +24,8 @@ class FakeRasaSocket:
     url: str = ""
     replies: list[tuple[str, str | None]] = field(default_factory=list)
     heard: list[str] = field(default_factory=list)
+    #: The metadata (`customData`) the widget sent with each message.
+    metadata: list[dict] = field(default_factory=list)
 
 
 @contextmanager
@@ -41,6 +43,7 @@ def running_fake_rasa_socket(conversation_id: str = "widget-conversation") -> It
     @sio.on("user_uttered")
     async def user_uttered(sid, data=None):
         fake.heard.append((data or {}).get("message", ""))
+        fake.metadata.append((data or {}).get("customData") or {})
         for text, agent_name in fake.replies:
             extra = {"agent_name": agent_name} if agent_name else {}
             await output.send_text_message(conversation_id, text, **extra)

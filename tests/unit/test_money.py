@@ -64,3 +64,23 @@ def test_format_euros(amount, expected):
 
 def test_format_euros_of_stored_cents():
     assert format_euros(euros(123456)) == "€1,234.56"
+
+
+NBSP, NARROW_NBSP = "\u00a0", "\u202f"
+
+
+@pytest.mark.parametrize(
+    "amount, language, expected",
+    [
+        ("99.04", "nl", f"€{NBSP}99,04"),
+        ("1234.56", "nl", f"€{NBSP}1.234,56"),
+        ("-12.5", "nl", f"€{NBSP}-12,50"),
+        ("99.04", "fr", f"99,04{NBSP}€"),
+        ("1234.56", "fr", f"1{NARROW_NBSP}234,56{NBSP}€"),
+        ("-12.5", "fr", f"-12,50{NBSP}€"),
+        ("99.04", "en", "€99.04"),
+        ("99.04", "de", "€99.04"),  # a language Settle doesn't speak reads as English
+    ],
+)
+def test_format_euros_in_the_customers_language(amount, language, expected):
+    assert format_euros(Decimal(amount), language) == expected

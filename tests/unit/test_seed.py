@@ -88,6 +88,22 @@ def test_personas_come_first_as_described(db):
     assert all(re.fullmatch(r"5\d{7}", n) for n in numbers)
 
 
+def test_customers_prefer_the_language_of_their_region_and_the_personas_speak_english(db):
+    by_region: dict[str, Counter] = defaultdict(Counter)
+    for number, postcode, region, language in db.execute(
+        select(Customer.customer_number, Customer.postcode, Customer.region, Customer.language)
+    ):
+        if number in PERSONA_NUMBERS:
+            assert language == "en"
+            continue
+        by_region["Brussels" if 1000 <= int(postcode) <= 1299 else region][language] += 1
+    assert set(by_region["Flanders"]) == {"nl"}
+    assert set(by_region["Wallonia"]) == {"fr"}
+    brussels = by_region["Brussels"]
+    assert set(brussels) == {"fr", "nl", "en"}
+    assert brussels["fr"] > brussels["nl"] > brussels["en"]
+
+
 def test_every_customer_has_13_monthly_invoices(db):
     counts = dict(db.execute(select(Invoice.customer_id, func.count()).group_by(Invoice.customer_id)).all())
     customer_ids = set(db.execute(select(Customer.id)).scalars())

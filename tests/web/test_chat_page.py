@@ -71,3 +71,10 @@ def test_a_rest_client_gets_a_signed_conversation_id_each_time(web):
     assert conversations.is_issued(key, first.json()["sender"]) and conversations.is_issued(key, second.json()["sender"])
     assert first.json()["sender"] != second.json()["sender"]
     assert requests.get(f"{web.url}/chat/conversations", timeout=10).status_code == 405  # issued on POST only
+
+
+def test_opened_in_a_language_the_widget_is_told_to_send_it(web):
+    assert chat_config(requests.get(f"{web.url}/chat?language=fr", timeout=10).text)["language"] == "fr"
+    assert chat_config(requests.get(f"{web.url}/chat?language=nl-BE", timeout=10).text)["language"] == "nl"
+    for address in ("/chat", "/chat?language=de", "/chat?language=%3Cscript%3E"):
+        assert "language" not in chat_config(requests.get(f"{web.url}{address}", timeout=10).text)

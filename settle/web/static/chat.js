@@ -1,5 +1,6 @@
 /* Settle's chat widget: plain JS on Rasa's socket.io channel, no framework and no build step.
- * Needs the vendored socket.io client (window.io) loaded first. Exposes window.SettleChat.mount(options). */
+ * Needs the vendored socket.io client (window.io) loaded first. Exposes window.SettleChat.mount(options); one option,
+ * `language` ("nl", "fr" or "en"), is the host page's language, sent with every message. */
 (function () {
   "use strict";
 
@@ -185,6 +186,9 @@
       render(record);
       remember(record);
       var customData = opts.authToken ? { auth_token: opts.authToken } : {};
+      // The page's language, when the page gives one (a site in French, the help page's language switch): Settle
+      // answers in it. Without one, Settle follows what the customer types.
+      if (opts.language) customData.language = opts.language;
       socket.emit("user_uttered", { message: text, session_id: sessionId, customData: customData });
     }
 
@@ -278,6 +282,7 @@
     mount({
       socketUrl: config.socketUrl,
       storageKey: config.storageKey,
+      language: config.language,
       authToken: token,
       open: Boolean(token),  // an app's web view opens this page to chat, so show the chat at once
     });
