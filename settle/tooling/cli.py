@@ -130,6 +130,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         servers = {"web": (runner.web_app(args.web_port), args.web_port),
                    "actions": (runner.action_server(args.actions_port), args.actions_port)}
+        if args.replicas > 1:  # theirs start with the replicas, behind the load balancer
+            del servers["actions"]
         for part, port in (servers[name] for name in servers if name in args.parts or args.shell):
             if args.shell and runner.answers(part.health_url):
                 say(f"Using the {part.name} already running on 127.0.0.1:{port}")

@@ -83,11 +83,11 @@ defaults
     timeout client {SERVER_TIMEOUT_SECONDS}s
     timeout server {SERVER_TIMEOUT_SECONDS}s
     timeout tunnel 1h
-    # a request that could not reach a server (it had just died) goes to another; a request a server was
-    # serving is never sent twice (a turn must not be answered twice)
+    # a request that could not reach a server, or that a server died serving (no answer at all), goes to
+    # another: Rasa saves a turn just before answering, so the turn is taken there, once its lock ticket expires
     retries 3
     option redispatch 1
-    retry-on conn-failure
+    retry-on conn-failure empty-response
     default-server inter 1s fall 2 rise 2
 
 frontend rasa
@@ -100,6 +100,7 @@ backend rasa
     balance roundrobin
     option httpchk GET /
     http-check expect status 200
+    http-response set-header X-Settle-Replica %s
 {servers("rasa", layout.rasa_ports)}
 
 # One socket's long-polling requests must reach the process that holds it: by the client's address.
@@ -134,12 +135,12 @@ def parts(layout: Layout, model: str, api_token: str | None, endpoints_path: Pat
     actions = []
     for number, port in enumerate(layout.actions_ports):
         part = runner.action_server(port, log_dir)
-        part.name, part.log = f"action server {number + 1}", log_dir / f"actions-{number + 1}.log"
+        part.name, part.log, part.replica = f"action server {number + 1}", log_dir / f"actions-{number + 1}.log", True
         actions.append((part, port))
     rasas = []
     for number, port in enumerate(layout.rasa_ports):
         part = runner.rasa_server(port, model, api_token, str(endpoints_path), log_dir)
-        part.name, part.log = f"Rasa server {number + 1}", log_dir / f"rasa-{number + 1}.log"
+        part.name, part.log, part.replica = f"Rasa server {number + 1}", log_dir / f"rasa-{number + 1}.log", True
         rasas.append((part, port))
     balancer = load_balancer(endpoints_path.parent / "haproxy.cfg", layout, log_dir)
     return [*actions, (balancer, layout.rasa_port), *rasas]

@@ -36,6 +36,9 @@ class Part:
     health_url: str
     log: Path
     process: subprocess.Popen | None = None
+    #: One of several replicas behind a load balancer: when it stops on its own, it is started again.
+    replica: bool = False
+    environment: dict[str, str] | None = None
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -120,8 +123,8 @@ def start_together(parts: list[tuple[Part, int]], timeout: float = 240, env: dic
     # Rasa reports usage to its makers unless told not to; Settle sends nothing anywhere by default.
     environment = {"RASA_TELEMETRY_ENABLED": "false", **os.environ, **(env or {}), "SANIC_HOST": "127.0.0.1"}
     for part, _port in parts:
-        log = private_file(part.log).open("w")  # logs hold what customers said
-        part.process = subprocess.Popen(part.command, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True)
+        part.environment = environment
+        _launch(part, mode="w")
     deadline = time.monotonic() + timeout
     for part, _port in parts:
         while not answers(part.health_url):
@@ -130,6 +133,11 @@ def start_together(parts: list[tuple[Part, int]], timeout: float = 240, env: dic
             if time.monotonic() > deadline:
                 raise StartupError(f"The {part.name} did not answer within {timeout:.0f} s; its log is {part.log}.")
             time.sleep(1)
+
+
+def _launch(part: Part, mode: str) -> None:
+    log = private_file(part.log).open(mode)  # logs hold what customers said
+    part.process = subprocess.Popen(part.command, stdout=log, stderr=subprocess.STDOUT, env=part.environment, start_new_session=True)
 
 
 def stop_on_sigterm() -> None:
@@ -178,10 +186,14 @@ def _ignore_stop_signals() -> dict:
 
 def watch(parts: list[Part], parent: int | None = None) -> None:
     """Waits until Ctrl-C, SIGTERM (with `stop_on_sigterm`) or until a part stops on its own, which it reports;
-    with `parent`, returns when that process has ended (this one is then handed to another parent)."""
+    with `parent`, returns when that process has ended (this one is then handed to another parent). A replica
+    that stops is started again (its log goes on): the load balancer sends it work once it answers."""
     while parent is None or os.getppid() == parent:
         for part in parts:
-            if part.process is None or part.process.poll() is not None:
+            if part.replica and part.process is not None and part.process.poll() is not None:
+                print(f"settle run: the {part.name} stopped (exit status {part.process.returncode}); starting it again", flush=True)
+                _launch(part, mode="a")
+            elif part.process is None or part.process.poll() is not None:
                 raise StartupError(f"The {part.name} stopped unexpectedly; its log is {part.log}:\n{_tail(part.log)}")
         time.sleep(1)
 
