@@ -4,7 +4,7 @@ Every Rasa replica reads and writes conversations in the shared PostgreSQL track
 the Redis lock store, shares socket.io rooms through Redis and calls the action servers through the load
 balancer; so a message may go to any replica. Only socket.io long-polling needs stickiness (one socket's
 requests must reach the process holding it): those go by the client's address. HAProxy checks each server's
-health every second and sends nothing to one that is down.
+health every 2 seconds and sends nothing to one that is down.
 """
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def tracker_store(database_url: str, project: Path = Path("endpoints.yml")) -> t
     environment it needs: Rasa expands the password from the environment, so it is never written to var/."""
     url = make_url(database_url)
     store = {key: value for key, value in yaml.safe_load(project.read_text())["tracker_store"].items() if key != "db"}
-    store.update(dialect="postgresql", host=url.host or "127.0.0.1", port=url.port or 5432, db=url.database,
+    # Rasa hands a custom store's `url` to it as `host` (a `host` key would be given twice)
+    store.update(dialect="postgresql", url=url.host or "127.0.0.1", port=url.port or 5432, db=url.database,
                  username=url.username or "postgres")
     if not url.password:
         return store, {}
@@ -88,7 +89,9 @@ defaults
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response
-    default-server inter 1s fall 2 rise 2
+    # Rasa answers nothing while a turn's inference holds its event loop: a check waits up to 5 s, three fail in a row
+    timeout check 5s
+    default-server inter 2s fall 3 rise 2
 
 frontend rasa
     bind 127.0.0.1:{layout.rasa_port}

@@ -30,7 +30,7 @@ def test_replicas_share_the_postgresql_tracker_store_without_its_password_on_dis
     written = yaml.safe_load(path.read_text())
     project = yaml.safe_load(open("endpoints.yml"))
     assert written["tracker_store"] == {
-        "type": project["tracker_store"]["type"], "dialect": "postgresql", "host": "db.internal", "port": 6543,
+        "type": project["tracker_store"]["type"], "dialect": "postgresql", "url": "db.internal", "port": 6543,
         "db": "settle", "username": "settle", "password": "${SETTLE_TRACKER_DB_PASSWORD}",
     }
     assert "s3cret" not in path.read_text()
