@@ -33,6 +33,8 @@ SHELL_PORT = 5006
 WEB_PORT = 8000
 MODEL = "models/settle.tar.gz"
 RUN_PARTS = ("web", "actions", "rasa")
+#: N models load side by side: on 2 busy cores that took 4 minutes and more.
+REPLICAS_START_SECONDS = 900
 BENCH_PARTS = ("nlu", "dialogue", "load", "cost", "scale", "reminders", "kpis")
 
 
@@ -194,7 +196,7 @@ def _start_replicas(args: argparse.Namespace, token: str | None, started: list[r
     started.extend(part for part, _port in parts)
     say(f"Starting {args.replicas} action servers and {args.replicas} Rasa servers (ports {layout.rasa_ports[0]}…) behind "
         f"HAProxy on 127.0.0.1:{layout.rasa_port} and :{layout.actions_port} (loading the models takes a minute or two)")
-    runner.start_together(parts, env={**env, **replicas.rasa_environment()})
+    runner.start_together(parts, timeout=REPLICAS_START_SECONDS, env={**env, **replicas.rasa_environment()})
 
 
 def _endpoints_for(actions_port: int) -> str:

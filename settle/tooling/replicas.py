@@ -76,9 +76,13 @@ def haproxy_config(layout: Layout) -> str:
     return f"""# Written by `settle run --replicas {layout.replicas}` (settle/tooling/replicas.py); rewritten at every start.
 global
     maxconn 4096
+    # one line per request and per server state change, into var/log/haproxy.log
+    log stderr format raw local0
 
 defaults
     mode http
+    log global
+    option httplog
     option forwardfor
     timeout connect 2s
     timeout client {SERVER_TIMEOUT_SECONDS}s
