@@ -74,7 +74,7 @@ lint: install  ## ruff (mistakes, import order) and mypy (types of the core and 
 	@$(BIN)/ruff check .
 	@$(BIN)/mypy
 
-test: install train /usr/bin/chromium /usr/sbin/haproxy  ## run every test: lint, data validation, unit, actions, conversations, end-to-end
+test: install train /usr/bin/chromium /usr/bin/dot /usr/sbin/haproxy  ## run every test: lint, data validation, unit, actions, conversations, end-to-end
 	@echo "==> Linting and type-checking"
 	@$(MAKE) --no-print-directory lint
 	@echo "==> Checking the training data"

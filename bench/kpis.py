@@ -1,24 +1,37 @@
 """How long the KPI figures take on a bulk database: the events they count added in set-based SQL on top
 of `bench.bulk`'s invoices (100,000 conversations, 200,000 reminders, links, plans, ... over the last 90
-days), then every figure for 7, 30 and 90 days, timed as the service computes them (`settle bench --only kpis`).
+days), then every figure for 7, 30 and 90 days, timed as the service computes them, and the console's
+dashboard and flagged-accounts pages as the demo operations user gets them over HTTP (`settle bench --only kpis`).
 """
 from __future__ import annotations
 
+import re
+import secrets
+import threading
 import time as timer
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 
+import requests
+import uvicorn
 from sqlalchemy import text
 
 from bench import bulk
+from bench.load import free_port
 from settle.clock import FixedClock, clock_for
 from settle.config import process_settings
 from settle.db import engine_for
 from settle.insights.services import figures_for
+from settle.tooling.seed import DEMO_OPERATIONS_EMAIL, DEMO_OPERATIONS_PASSWORD
 from settle.unit_of_work import UnitOfWork
+from settle.web.app import create_app
 
 CONVERSATIONS = 100_000
 PERIODS = (7, 30, 90)
+#: The console pages timed, by the name the report gives them.
+PAGES = {f"dashboard_{days}_days": f"/agent/dashboard?days={days}" for days in PERIODS} | {"flagged_accounts": "/agent/flagged"}
 
 # Each statement spreads its rows over the 90 days before :now (g times a prime, modulo the minutes of 90 days,
 # so rows land all over the period whatever their number); bulk invoices and customers are picked by
@@ -93,7 +106,9 @@ def figures_timing(url: str, invoices: int, say=print) -> dict:
     bulk.seed_invoices(url, invoices, say, today)
     seed_events(url, today, say)
     seconds = time_figures(url, today, say)
-    return {"invoices": invoices, **{f"{days}_days_seconds": round(best, 3) for days, best in seconds.items()}}
+    pages = time_pages(url, today, say)
+    return {"invoices": invoices, **{f"{days}_days_seconds": round(best, 3) for days, best in seconds.items()},
+            **{f"{page}_page_seconds": round(best, 3) for page, best in pages.items()}}
 
 
 def seed_events(url: str, today: date, say) -> None:
@@ -122,6 +137,53 @@ def time_figures(url: str, today: date, say, repeats: int = 3) -> dict[int, floa
         best[days] = min(times)
         say(f"every figure of {days} days: {best[days] * 1000:.0f} ms")
     return best
+
+
+def time_pages(url: str, today: date, say, repeats: int = 3) -> dict[str, float]:
+    """The best of `repeats` times, in seconds, for each console page of PAGES to arrive whole over HTTP,
+    logged in as the demo operations user (rendering and the session check included)."""
+    best = {}
+    with _web_app(url, today) as base:
+        client = requests.Session()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(f"{base}/agent/login", timeout=30).text)
+        answer = client.post(f"{base}/agent/login", timeout=30, allow_redirects=False, data={
+            "email": DEMO_OPERATIONS_EMAIL, "password": DEMO_OPERATIONS_PASSWORD, "csrf_token": token.group(1) if token else ""})
+        if answer.status_code != 303:
+            raise RuntimeError(f"the demo operations user could not log in ({answer.status_code})")
+        for name, path in PAGES.items():
+            times = []
+            for _ in range(repeats):
+                started = timer.perf_counter()
+                page = client.get(f"{base}{path}", timeout=120)
+                times.append(timer.perf_counter() - started)
+                if page.status_code != 200:
+                    raise RuntimeError(f"{path} answered {page.status_code}")
+            best[name] = min(times)
+            say(f"{path}: {best[name] * 1000:.0f} ms")
+    return best
+
+
+@contextmanager
+def _web_app(url: str, today: date) -> Iterator[str]:
+    """The web app on a free loopback port, on the bulk database, its clock at `_clock(today)`; yields its address."""
+    port = free_port()
+    configured = process_settings()
+    settings = replace(configured, database_url=url, fixed_now=_clock(today).now(), demo=True, public_url=f"http://127.0.0.1:{port}",
+                       session_secret=configured.session_secret or secrets.token_urlsafe(32),  # this run's own, as none is set
+                       link_secret=configured.link_secret or secrets.token_urlsafe(32))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = timer.monotonic() + 30
+    while not server.started:
+        if timer.monotonic() > deadline:
+            raise RuntimeError("the web app did not start")
+        timer.sleep(0.05)
+    try:
+        yield settings.public_url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def _clock(today: date) -> FixedClock:

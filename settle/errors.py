@@ -168,7 +168,15 @@ class TooManyLogins(Exception):
 
 
 class BadPeriod(ValueError):
-    """A period that ends before it starts."""
+    """A period that ends before it starts, or days that are not dates."""
+
+
+class FlaggedAccountNotFound(LookupError):
+    """No account flagged for review (and not yet reviewed) has this customer id."""
+
+
+class ReviewProblem(ValueError):
+    """What a person tried on a flagged account can't be done (an empty note); nothing changed."""
 
 # -- Tooling -----------------------------------------------------------------------------------------
 

@@ -166,6 +166,26 @@ class MessageAuthor(StrEnum):
     NOTE = "note"
 
 
+class Role(StrEnum):
+    """What a console user works on: agents take chats; operations see the figures and review flagged
+    accounts; designers see the figures (and improve what the bot understands)."""
+
+    AGENT = "agent"
+    OPERATIONS = "operations"
+    DESIGNER = "designer"
+
+
+class ReviewAction(StrEnum):
+    """What a person did about an account the reminder engine flagged for review."""
+
+    CALL_NOTED = "call_noted"
+    REMINDERS_PAUSED = "reminders_paused"
+    REMINDERS_RESUMED = "reminders_resumed"
+    EXTENSION_GRANTED = "extension_granted"
+    PLAN_AGREED = "plan_agreed"
+    REVIEWED = "reviewed"
+
+
 class ReminderSubject(StrEnum):
     INVOICE = "invoice"
     INSTALMENT = "instalment"
@@ -206,6 +226,8 @@ class Customer(Base):
     region = Column(String(40), nullable=False)
     # Heads-up reminders before the due date are sent only to customers who asked for them.
     wants_heads_up = Column(Boolean, nullable=False, default=False, server_default=false())
+    #: Set when a person paused the reminders from the review list: the engine then leaves the customer out.
+    reminders_paused_at = Column(UTCDateTime)
 
     invoices = relationship("Invoice", back_populates="customer", order_by="Invoice.issue_date")
 
@@ -476,6 +498,7 @@ class Agent(Base):
     password_hash = Column(String(200), nullable=False)
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(UTCDateTime, nullable=False)
+    role = Column(_enum(Role), nullable=False, default=Role.AGENT, server_default=Role.AGENT.value)
 
 
 class LoginFailure(Base):
@@ -570,6 +593,22 @@ class Reminder(Base):
     stage_order = Column(Integer, nullable=False)
     created_at = Column(UTCDateTime, nullable=False, index=True)
     flagged_for_review = Column(Boolean, nullable=False, default=False)
+
+
+class AccountReviewEntry(Base):
+    """One thing a person did about a flagged account; a `reviewed` entry takes the account off the list
+    until a later reminder flags it again."""
+
+    __tablename__ = "account_review_entries"
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
+    agent_id = Column(Integer, ForeignKey("agents.id"), nullable=False)
+    action = Column(_enum(ReviewAction), nullable=False)
+    note = Column(Text)
+    created_at = Column(UTCDateTime, nullable=False)
+
+    agent = relationship("Agent")
 
 
 class OutboxMessage(Base):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from settle.errors import AgentProblem
-from settle.models import Agent
+from settle.models import Agent, Role
 
 MIN_PASSWORD_LENGTH = 10
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -19,8 +19,13 @@ _hasher = PasswordHasher()
 _UNKNOWN_AGENT_HASH = _hasher.hash("no agent has this password")
 
 
-def create_agent(session: Session, email: str, name: str, password: str, now: datetime) -> Agent:
-    """Adds an agent who can log in with this e-mail and password.
+#: Who may open the operations dashboard (the figures), and who may work through the flagged accounts.
+SEES_THE_FIGURES = frozenset({Role.OPERATIONS, Role.DESIGNER})
+REVIEWS_FLAGGED_ACCOUNTS = frozenset({Role.OPERATIONS})
+
+
+def create_agent(session: Session, email: str, name: str, password: str, now: datetime, role: Role = Role.AGENT) -> Agent:
+    """Adds a console user who can log in with this e-mail and password, working in `role`.
 
     Raises:
         AgentProblem: the e-mail is taken or not an e-mail, the name is empty, or the password is short.
@@ -35,7 +40,7 @@ def create_agent(session: Session, email: str, name: str, password: str, now: da
         raise AgentProblem(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
     if session.execute(select(Agent.id).where(Agent.email == email)).first():
         raise AgentProblem(f"there is already an agent with the e-mail {email}")
-    agent = Agent(email=email, name=name, password_hash=_hasher.hash(password), active=True, created_at=now)
+    agent = Agent(email=email, name=name, password_hash=_hasher.hash(password), active=True, created_at=now, role=role)
     session.add(agent)
     session.flush()
     return agent

@@ -13,7 +13,7 @@ from settle.handoff.case_file import CaseFile, CustomerDetails, case_file
 from settle.handoff.escalations import REASONS
 from settle.handoff.office_hours import OfficeHours
 from settle.handoff.takeover import HandOver
-from settle.models import Escalation, EscalationMessage, EscalationReason, EscalationStatus, MessageAuthor
+from settle.models import Escalation, EscalationMessage, EscalationReason, EscalationStatus, MessageAuthor, Role
 from settle.unit_of_work import UnitOfWork
 
 
@@ -156,6 +156,15 @@ class AgentInfo:
     id: int
     name: str
     email: str
+    role: Role
+
+    @property
+    def sees_the_figures(self) -> bool:
+        return self.role in agents.SEES_THE_FIGURES
+
+    @property
+    def reviews_flagged_accounts(self) -> bool:
+        return self.role in agents.REVIEWS_FLAGGED_ACCOUNTS
 
 
 def log_in(uow: UnitOfWork, email: str, password: str, client: str) -> int | None:
@@ -185,14 +194,14 @@ def agent_on_duty(uow: UnitOfWork, agent_id: int | None) -> AgentInfo | None:
     """The agent a console session belongs to; None when nobody logged in or the agent was deactivated."""
     with uow:
         agent = agents.active_agent(uow.session, agent_id)
-        return AgentInfo(agent.id, agent.name, agent.email) if agent else None
+        return AgentInfo(agent.id, agent.name, agent.email, Role(agent.role)) if agent else None
 
 
-def add_agent(uow: UnitOfWork, email: str, name: str, password: str) -> AgentInfo:
-    """A new agent who can log into the console; AgentProblem says why not."""
+def add_agent(uow: UnitOfWork, email: str, name: str, password: str, role: Role = Role.AGENT) -> AgentInfo:
+    """A new console user who can log in, working in `role`; AgentProblem says why not."""
     with uow:
-        agent = agents.create_agent(uow.session, email, name, password, uow.clock.now())
-        added = AgentInfo(agent.id, agent.name, agent.email)
+        agent = agents.create_agent(uow.session, email, name, password, uow.clock.now(), role)
+        added = AgentInfo(agent.id, agent.name, agent.email, role)
         uow.commit()
     return added
 

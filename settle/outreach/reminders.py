@@ -172,6 +172,7 @@ class _Pause:
 
 def _common_conditions(customer_id, stage: Stage, pause: _Pause) -> list:
     conditions = [
+        Customer.reminders_paused_at.is_(None),
         ~exists().where(Reminder.customer_id == customer_id, Reminder.created_at >= pause.day_start,
                         Reminder.created_at < pause.now),
     ]
@@ -359,8 +360,11 @@ def _still_due(session: Session, reminder: Reminder) -> list[Reminder]:
     """The reminders one message covers (the customer's, claimed in the same run) that still make sense.
 
     A bill paid, disputed, put in a plan or given a later due date since the reminder was chosen, an
-    instalment paid or a plan ended since, or a customer who reported hardship since, is never reminded.
+    instalment paid or a plan ended since, or a customer who reported hardship or whose reminders a person
+    paused since, is never reminded.
     """
+    if session.get(Customer, reminder.customer_id).reminders_paused_at is not None:
+        return []
     hardship_since = session.execute(
         select(exists().where(HardshipReport.customer_id == reminder.customer_id, HardshipReport.reported_at >= reminder.created_at))
     ).scalar_one()

@@ -20,11 +20,11 @@ from settle.errors import AgentProblem, BadPeriod, MissingSecret, PolicyError, S
 from settle.files import private_directory
 from settle.handoff.office_hours import OfficeHours
 from settle.identity.verification import issue_app_token
-from settle.models import Customer
+from settle.models import Customer, Role
 from settle.policy import load_policy, load_reminder_policy
 from settle.signing import action_token, link_secret, rasa_api_token, session_secret
 from settle.tooling import replicas, runner
-from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, seed
+from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, DEMO_OPERATIONS_EMAIL, DEMO_OPERATIONS_PASSWORD, seed
 from settle.unit_of_work import unit_of_work
 
 RASA_PORT = 5005
@@ -221,8 +221,8 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
             print("settle agent add: the two passwords differ; nothing was changed.", file=sys.stderr)
             return 1
     try:
-        agent = add_agent(unit_of_work(), args.email, args.name, password)
-        say(f"Agent {agent.name} <{agent.email}> can now log in at /agent")
+        agent = add_agent(unit_of_work(), args.email, args.name, password, Role(args.role))
+        say(f"{agent.name} <{agent.email}> ({agent.role}) can now log in at /agent")
     except AgentProblem as error:
         print(f"settle agent add: {error}; nothing was changed.", file=sys.stderr)
         return 1
@@ -386,10 +386,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
             from bench.kpis import figures_timing
 
             timings = [figures_timing(args.database_url, invoices, say=say_indented) for invoices in args.invoices]
-            rows = "\n".join(f"| {t['invoices']:,} | {t['7_days_seconds']} s | {t['30_days_seconds']} s | {t['90_days_seconds']} s |"
+            rows = "\n".join(f"| {t['invoices']:,} | {t['7_days_seconds']} s | {t['30_days_seconds']} s | {t['90_days_seconds']} s "
+                             f"| {t['dashboard_7_days_page_seconds']} s | {t['dashboard_30_days_page_seconds']} s "
+                             f"| {t['dashboard_90_days_page_seconds']} s | {t['flagged_accounts_page_seconds']} s |"
                              for t in timings)
-            report.add(part, {"runs": timings}, "## Every KPI figure of a period (PostgreSQL, docs/kpis.md)\n\n"
-                                                "| invoices | 7 days | 30 days | 90 days |\n| --- | --- | --- | --- |\n" + rows)
+            report.add(part, {"runs": timings}, "## Every KPI figure of a period, and the console's pages (PostgreSQL, docs/kpis.md)\n\n"
+                                                "| invoices | figures 7 days | 30 days | 90 days | dashboard page 7 days | 30 days | 90 days "
+                                                "| flagged accounts page |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n" + rows)
     path, changes = report.write()
     if changes:
         say("Compared with the previous run:")
@@ -409,6 +412,7 @@ def _print_where_to_talk(token: str | None, rasa_port: int, web_port: int) -> No
         f"  socket.io: {base}/socket.io\n"
         f"  chat:      http://127.0.0.1:{web_port}/chat (the website's chat widget)\n"
         f"  agents:    http://127.0.0.1:{web_port}/agent (demo agent: {DEMO_AGENT_EMAIL} / {DEMO_AGENT_PASSWORD})\n"
+        f"  dashboard: http://127.0.0.1:{web_port}/agent/dashboard (demo operations: {DEMO_OPERATIONS_EMAIL} / {DEMO_OPERATIONS_PASSWORD})\n"
         f"  web app:   http://127.0.0.1:{web_port} (payment pages; links come from the chat)\n"
         f"  terminal:  make shell (in another terminal)\n"
         f"  HTTP API:  {'enabled, with the token in RASA_API_TOKEN (demo: var/rasa-api-token)' if token else 'off: set RASA_API_TOKEN, or agents cannot write to the chat'}\n"
@@ -444,6 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_agent = agent.add_parser("add", help="add an agent (asks for the password)")
     add_agent.add_argument("email")
     add_agent.add_argument("--name", required=True, help="the name customers see when the agent joins their chat")
+    add_agent.add_argument("--role", choices=[role.value for role in Role], default=Role.AGENT.value,
+                           help="agent: takes chats; operations: figures and flagged accounts; designer: figures")
     add_agent.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     add_agent.set_defaults(handler=cmd_agent_add)
     statement = commands.add_parser("import-statement", help="record the payments of a CAMT.053 bank statement")

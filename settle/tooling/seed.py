@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from settle.handoff.agents import create_agent
-from settle.models import Channel, Customer, Invoice, InvoiceLine, InvoiceStatus, LineCategory, Payment
+from settle.models import Channel, Customer, Invoice, InvoiceLine, InvoiceStatus, LineCategory, Payment, Role
 from settle.money import to_cents
 
 MONTHS_OF_BILLS = 13
@@ -67,14 +67,26 @@ PERSONAS = [
 ]
 
 
-#: The demo's support agent for the agent console; a real team adds its agents with `settle agent add`.
+#: The demo's support agent for the agent console; a real team adds its people with `settle agent add`.
 DEMO_AGENT_EMAIL = "sam@settle.example"
 DEMO_AGENT_NAME = "Sam"
 DEMO_AGENT_PASSWORD = "settle-demo-agent"
+#: The demo's billing operations person (the dashboard and the flagged accounts) and designer (the dashboard).
+DEMO_OPERATIONS_EMAIL = "olga@settle.example"
+DEMO_OPERATIONS_NAME = "Olga"
+DEMO_OPERATIONS_PASSWORD = "settle-demo-operations"
+DEMO_DESIGNER_EMAIL = "dani@settle.example"
+DEMO_DESIGNER_NAME = "Dani"
+DEMO_DESIGNER_PASSWORD = "settle-demo-designer"
+DEMO_USERS = (
+    (DEMO_AGENT_EMAIL, DEMO_AGENT_NAME, DEMO_AGENT_PASSWORD, Role.AGENT),
+    (DEMO_OPERATIONS_EMAIL, DEMO_OPERATIONS_NAME, DEMO_OPERATIONS_PASSWORD, Role.OPERATIONS),
+    (DEMO_DESIGNER_EMAIL, DEMO_DESIGNER_NAME, DEMO_DESIGNER_PASSWORD, Role.DESIGNER),
+)
 
 
 def seed(session: Session, today: date, customers: int = 500, progress: Callable[[int, int], None] | None = None) -> int:
-    """Fills an empty database with demo data and the demo agent; returns how many customers it made."""
+    """Fills an empty database with demo data and a console user of each role; returns how many customers it made."""
     if session.execute(select(func.count()).select_from(Customer)).scalar_one():
         raise ValueError("the database already has customers; seed only an empty one")
     rng = random.Random(20261122)
@@ -88,7 +100,8 @@ def seed(session: Session, today: date, customers: int = 500, progress: Callable
         _make_bills(session, rng, customer, periods, today, persona.shape if persona else _random_shape(rng), numbers)
         if progress and (index + 1) % 100 == 0:
             progress(index + 1, customers)
-    create_agent(session, DEMO_AGENT_EMAIL, DEMO_AGENT_NAME, DEMO_AGENT_PASSWORD, datetime.combine(today, time(8), timezone.utc))
+    for email, name, password, role in DEMO_USERS:
+        create_agent(session, email, name, password, datetime.combine(today, time(8), timezone.utc), role)
     return customers
 
 

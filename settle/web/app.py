@@ -20,7 +20,8 @@ from settle.payments import services
 from settle.signing import session_secret
 from settle.unit_of_work import UnitOfWork
 from settle.web.chat import chat_router
-from settle.web.console import console_router
+from settle.web.console import ConsoleSession, console_router
+from settle.web.operations import operations_router
 
 HERE = Path(__file__).parent
 log = logging.getLogger("settle.web")
@@ -81,7 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers.update(headers)
         return response
 
-    app.include_router(console_router(settings, templates, new_unit_of_work))
+    console = ConsoleSession(templates, new_unit_of_work)
+    app.include_router(console_router(settings, console))
+    app.include_router(operations_router(console))
     app.include_router(chat_router(settings, templates))
 
     def page(request: Request, name: str, status_code: int = 200, **values) -> HTMLResponse:

@@ -47,33 +47,47 @@ STATUS_LABELS = {
 }
 
 
-def console_router(settings: Settings, templates: Jinja2Templates, new_unit_of_work: Callable[[], UnitOfWork]) -> APIRouter:
-    """The console's routes; `new_unit_of_work` gives each use case a fresh unit of work."""
-    router = APIRouter(prefix="/agent")
-    rasa = requests.Session()
-    templates.env.globals.update(reason_labels=REASON_LABELS, status_labels=STATUS_LABELS, view_labels=VIEW_LABELS)
+class ConsoleSession:
+    """What every console page shares: who is logged in, the CSRF token, pages that are never cached."""
 
-    def csrf_token(request: Request) -> str:
+    def __init__(self, templates: Jinja2Templates, new_unit_of_work: Callable[[], UnitOfWork]) -> None:
+        self.templates = templates
+        self.new_unit_of_work = new_unit_of_work
+
+    def csrf_token(self, request: Request) -> str:
         if "csrf" not in request.session:
             request.session["csrf"] = secrets.token_urlsafe(32)
         return request.session["csrf"]
 
-    def csrf_ok(request: Request, sent: str | None) -> bool:
+    def csrf_ok(self, request: Request, sent: str | None) -> bool:
         expected = request.session.get("csrf")
         return isinstance(expected, str) and bool(expected and sent) and hmac.compare_digest(expected, sent or "")
 
-    def page(request: Request, name: str, status_code: int = 200, **values) -> HTMLResponse:
-        values.setdefault("csrf_token", csrf_token(request))
+    def page(self, request: Request, name: str, status_code: int = 200, **values) -> HTMLResponse:
+        values.setdefault("csrf_token", self.csrf_token(request))
         values.setdefault("flash", request.session.pop("flash", None))
-        response = templates.TemplateResponse(request, name, values, status_code=status_code)
+        response = self.templates.TemplateResponse(request, name, values, status_code=status_code)
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    def logged_in(request: Request) -> AgentInfo | None:
-        return services.agent_on_duty(new_unit_of_work(), request.session.get("agent_id"))
+    def logged_in(self, request: Request) -> AgentInfo | None:
+        return services.agent_on_duty(self.new_unit_of_work(), request.session.get("agent_id"))
 
-    def to_login(request: Request) -> RedirectResponse:
+    def to_login(self, request: Request) -> RedirectResponse:
         return RedirectResponse(f"/agent/login?next={quote(request.url.path)}", status_code=303)
+
+    def refused(self, request: Request) -> HTMLResponse:
+        return self.page(request, "agent/expired.html", 403)
+
+
+def console_router(settings: Settings, console: ConsoleSession) -> APIRouter:
+    """The console's routes; `console.new_unit_of_work` gives each use case a fresh unit of work."""
+    router = APIRouter(prefix="/agent")
+    rasa = requests.Session()
+    console.templates.env.globals.update(reason_labels=REASON_LABELS, status_labels=STATUS_LABELS, view_labels=VIEW_LABELS)
+    new_unit_of_work, csrf_ok, page, logged_in, to_login, refused = (
+        console.new_unit_of_work, console.csrf_ok, console.page, console.logged_in, console.to_login, console.refused
+    )
 
     def not_logged_in_fragment() -> Response:
         """For the parts a page fetches: a short 401 instead of the login page."""
@@ -81,9 +95,6 @@ def console_router(settings: Settings, templates: Jinja2Templates, new_unit_of_w
 
     def not_found(request: Request, agent: AgentInfo) -> HTMLResponse:
         return page(request, "agent/not_found.html", 404, agent=agent)
-
-    def refused(request: Request) -> HTMLResponse:
-        return page(request, "agent/expired.html", 403)
 
     def tell_the_chat(request: Request, conversation_id: str, intent: str) -> None:
         """Asks Rasa to run the takeover action in the customer's chat; a failure is shown, not raised:

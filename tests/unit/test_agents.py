@@ -1,13 +1,16 @@
-"""Support agents: created with a hashed password, logged in by e-mail and password."""
+"""Console users: created with a hashed password and a role, logged in by e-mail and password."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import select, text
 
+from settle import schema
+from settle.db import engine_for, session_factory
 from settle.errors import AgentProblem
 from settle.handoff.agents import authenticate, create_agent
-from settle.models import Agent
-from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD
+from settle.models import Agent, Role
+from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, DEMO_USERS
 from tests.conftest import NOW
 
 PASSWORD = "correct horse battery"
@@ -103,3 +106,21 @@ def test_an_inactive_agent_cannot_log_in_even_with_the_right_password(session):
 
 def test_the_seeded_demo_agent_can_log_in(session):
     assert authenticate(session, DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD).email == DEMO_AGENT_EMAIL
+
+
+def test_the_demo_has_one_console_user_of_each_role(session):
+    roles = dict(session.execute(select(Agent.email, Agent.role)).all())
+    assert {roles[email] for email, *_ in DEMO_USERS} == set(Role)
+    assert roles[DEMO_AGENT_EMAIL] == Role.AGENT
+
+
+def test_agents_added_before_roles_existed_keep_working_as_agents(tmp_path):
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    command.upgrade(schema.alembic_config(url), "0008")
+    with engine_for(url).begin() as connection:
+        connection.execute(text("INSERT INTO agents (email, name, password_hash, active, created_at)"
+                                " VALUES ('old@settle.example', 'Old', 'x', 1, '2026-11-01 09:00:00.000000')"))
+    schema.upgrade(url)
+    with session_factory(url).begin() as session:
+        assert stored(session, "old@settle.example").role == Role.AGENT
+    engine_for(url).dispose()

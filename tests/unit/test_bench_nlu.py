@@ -237,3 +237,15 @@ def test_no_public_example_repeats_our_own_or_held_out_examples():
     public = load_nlu(sorted((ROOT / "data" / "nlu" / "public").glob("*.yml"))).examples
     assert public and {e.source for e in public} >= {"clinc150", "banking77"}
     assert [e.text for e in public if e.text.casefold().strip(" .!?") in ours] == []
+
+
+def test_runs_scored_on_intents_alone_leave_out_only_the_entity_extractor(tmp_path):
+    import yaml
+
+    from bench.nlu import intents_only
+
+    names = [c["name"] for c in yaml.safe_load(intents_only(ROOT / "config.yml", tmp_path).read_text())["pipeline"]]
+    full = [c["name"] for c in yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]]
+    diet = "components.entity_extractor.OwnExamplesDIETClassifier"
+    assert diet in full and diet not in names
+    assert [n for n in full if n != diet] == names

@@ -100,9 +100,23 @@ def test_agent_add_stores_an_agent_who_can_log_in(database, monkeypatch, capsys)
 
     monkeypatch.setattr("sys.stdin", StringIO("a-long-enough-password\n"))
     assert main(["agent", "add", "Dana@Settle.example", "--name", "Dana", "--password-stdin"]) == 0
-    assert "Agent Dana <dana@settle.example> can now log in at /agent" in capsys.readouterr().out
+    assert "Dana <dana@settle.example> (agent) can now log in at /agent" in capsys.readouterr().out
     with session_factory(database).begin() as session:
         assert authenticate(session, "dana@settle.example", "a-long-enough-password").name == "Dana"
+
+
+def test_agent_add_gives_the_role_asked_for(database, monkeypatch, capsys):
+    from io import StringIO
+
+    from settle.handoff.agents import authenticate
+
+    monkeypatch.setattr("sys.stdin", StringIO("a-long-enough-password\n"))
+    assert main(["agent", "add", "ops@settle.example", "--name", "Ops", "--role", "operations", "--password-stdin"]) == 0
+    assert "Ops <ops@settle.example> (operations) can now log in at /agent" in capsys.readouterr().out
+    with session_factory(database).begin() as session:
+        assert authenticate(session, "ops@settle.example", "a-long-enough-password").role == "operations"
+    with pytest.raises(SystemExit):
+        main(["agent", "add", "boss@settle.example", "--name", "Boss", "--role", "admin", "--password-stdin"])
 
 
 @pytest.mark.parametrize("email, password, says", [

@@ -439,7 +439,8 @@ def test_the_benchmark_times_figures_over_every_kind_of_event(monkeypatch):
     monkeypatch.setenv("SETTLE_NOW", NOW.isoformat())
     url = os.environ["TEST_DATABASE_URL"].rsplit("/", 1)[0] + "/settle_kpis_bench_test"
     timing = figures_timing(url, 2_400, say=lambda line: None)
-    assert set(timing) == {"invoices", "7_days_seconds", "30_days_seconds", "90_days_seconds"}
+    assert set(timing) == {"invoices", "7_days_seconds", "30_days_seconds", "90_days_seconds", "dashboard_7_days_page_seconds",
+                           "dashboard_30_days_page_seconds", "dashboard_90_days_page_seconds", "flagged_accounts_page_seconds"}
     month = services.figures_for(uow_on(url), date(2026, 10, 24), date(2026, 11, 22))
     assert month.containment.conversations > 0 and month.containment.escalated.part > 0
     assert month.paying.links_paid.part > 0 and month.paying.time_to_pay.cases > 0 and month.paying.collected

@@ -9,7 +9,11 @@ import pytest
 import requests
 import uvicorn
 
+from settle.clock import clock_for
 from settle.config import Settings
+from settle.outreach.senders import senders_from
+from settle.outreach.services import run_reminders
+from settle.unit_of_work import UnitOfWork
 from settle.web.app import create_app
 from tests.conftest import NOW, free_port, seeded_sqlite
 
@@ -42,6 +46,14 @@ def serve(settings: Settings):
 def web_settings(database_url: str, **changes) -> Settings:
     return replace(Settings.from_environment(), database_url=database_url, link_secret="web-test-link-secret", fixed_now=NOW,
                    **{"demo": True, **changes})
+
+
+def with_reminders_run(database_url: str) -> str:
+    """The seeded database after this morning's reminder run: the review stage flags the accounts 25 days
+    overdue (messages wait: NOW is a Sunday, in the quiet hours of policy/reminders.yml)."""
+    settings = web_settings(database_url)
+    run_reminders(UnitOfWork(settings, clock_for(settings)), senders_from(settings))
+    return database_url
 
 
 @pytest.fixture(scope="session")
