@@ -93,6 +93,9 @@ defaults
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response
+    # one request per client connection: HAProxy retries only a connection's first request; a later one whose
+    # server died it closes without an answer (as a keep-alive race), which a client does not resend for a POST
+    option httpclose
     # Rasa answers nothing while a turn's inference holds its event loop: a check waits up to 5 s, three fail in a row
     timeout check 5s
     default-server inter 2s fall 3 rise 2
