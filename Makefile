@@ -38,6 +38,12 @@ install: $(BIN)/.installed $(WIDGET_JS)  ## create the virtualenv and install ev
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	 else echo "The browser tests need Chromium at /usr/bin/chromium: run 'sudo apt-get install chromium'." >&2; exit 1; fi
 
+# `settle run --replicas N` puts Debian's HAProxy in front of the replicas; the tests check its configuration.
+/usr/sbin/haproxy:
+	@echo "==> Installing HAProxy for the replicas' load balancer"
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq haproxy >/dev/null; \
+	 else echo "settle run --replicas and its tests need HAProxy: run 'sudo apt-get install haproxy'." >&2; exit 1; fi
+
 db: install  ## create and seed the demo database if it is missing
 	@$(BIN)/settle setup
 
@@ -68,7 +74,7 @@ lint: install  ## ruff (mistakes, import order) and mypy (types of the core and 
 	@$(BIN)/ruff check .
 	@$(BIN)/mypy
 
-test: install train /usr/bin/chromium /usr/bin/dot  ## run every test: lint, data validation, unit, actions, conversations, end-to-end
+test: install train /usr/bin/chromium /usr/bin/dot /usr/sbin/haproxy  ## run every test: lint, data validation, unit, actions, conversations, end-to-end
 	@echo "==> Linting and type-checking"
 	@$(MAKE) --no-print-directory lint
 	@echo "==> Checking the training data"

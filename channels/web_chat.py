@@ -7,17 +7,27 @@ conversation id, join it and write into it. Here the server issues signed ids (a
 did not issue gets a new conversation), a socket writes only into the conversation it joined, and every
 message passes the same door as on REST (channels/door.py). A message an agent wrote reaches the widget with
 the agent's name (`agent_name`), so it is shown, and read out, as a person's.
+
+Rasa keeps every socket in its own process's memory: with several Rasa processes, a reply, an agent's message
+or a reminder said by one never reaches a customer connected to another. With REDIS_URL set, the rooms are
+shared through python-socketio's Redis manager: each process publishes what it emits to a Redis channel, and
+the process holding the customer's socket delivers it.
 """
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
+from socketio import AsyncRedisManager, AsyncServer
 
 from channels import door
+from settle.config import process_settings
+
+#: The Redis (pub/sub) channel the Rasa processes of one deployment share; credentials.yml may name another.
+DEFAULT_REDIS_CHANNEL = "settle:socket.io"
 
 
 class WebChatOutput(SocketIOOutput):
@@ -32,7 +42,18 @@ class WebChatOutput(SocketIOOutput):
 
 
 class WebChatInput(SocketIOInput):
-    """Rasa's `socketio` channel (same name, events and options) with awaited, server-issued session rooms."""
+    """Rasa's `socketio` channel (same name, events and options) with awaited, server-issued session rooms,
+    shared by every Rasa process through Redis when REDIS_URL is set."""
+
+    def __init__(self, *args: Any, redis_channel: str = DEFAULT_REDIS_CHANNEL, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.redis_channel = redis_channel
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        channel = super().from_credentials(credentials)
+        channel.redis_channel = (credentials or {}).get("redis_channel", DEFAULT_REDIS_CHANNEL)
+        return channel
 
     def get_output_channel(self) -> OutputChannel | None:
         """Where Settle's external events (an agent's message, a reminder) are said: the widget's socket."""
@@ -43,6 +64,9 @@ class WebChatInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
         sio, namespace = self.sio, self.namespace or "/"
+        redis_url = process_settings().redis_url
+        if redis_url:
+            share_rooms(sio, redis_url, self.redis_channel)
         handle_message = sio.handlers[namespace][self.user_message_evt]
 
         async def session_request(sid: str, data: Any = None) -> None:  # a client may send no data at all
@@ -71,6 +95,14 @@ class WebChatInput(SocketIOInput):
         sio.on("session_request", session_request, namespace=namespace)
         sio.on(self.user_message_evt, user_message, namespace=namespace)
         return blueprint
+
+
+def share_rooms(sio: AsyncServer, redis_url: str, channel: str) -> None:
+    """Makes `sio` deliver what any process of the deployment emits to a room whose socket it holds, and
+    publish what it emits to the others. Rasa builds its server without a client manager, so one is swapped in
+    here, before any socket connects (python-socketio starts listening on Redis at the first connection)."""
+    sio.manager = AsyncRedisManager(redis_url, channel=channel)
+    sio.manager.set_server(sio)
 
 
 def _client_address(environ: dict[str, Any] | None) -> str | None:

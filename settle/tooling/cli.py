@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date, datetime, timezone
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 
 from settle import schema
 from settle.clock import FixedClock, clock_for
-from settle.config import process_settings
+from settle.config import Settings, process_settings
 from settle.db import session_factory
 from settle.errors import AgentProblem, BadPeriod, MissingSecret, PolicyError, StartupError, StatementError
 from settle.files import private_directory
@@ -22,7 +23,7 @@ from settle.identity.verification import issue_app_token
 from settle.models import Customer, Role
 from settle.policy import load_policy, load_reminder_policy
 from settle.signing import action_token, link_secret, rasa_api_token, session_secret
-from settle.tooling import runner
+from settle.tooling import replicas, runner
 from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, DEMO_OPERATIONS_EMAIL, DEMO_OPERATIONS_PASSWORD, seed
 from settle.unit_of_work import unit_of_work
 
@@ -32,6 +33,8 @@ SHELL_PORT = 5006
 WEB_PORT = 8000
 MODEL = "models/settle.tar.gz"
 RUN_PARTS = ("web", "actions", "rasa")
+#: N models load side by side: on 2 busy cores that took 4 minutes and more.
+REPLICAS_START_SECONDS = 900
 BENCH_PARTS = ("nlu", "dialogue", "load", "cost", "scale", "reminders", "kpis")
 
 
@@ -91,13 +94,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     until Ctrl-C or SIGTERM, which stop every one of them."""
     with_rasa = "rasa" in args.parts and not args.shell
     parent = os.getppid() if args.stop_with_parent else None
-    if (with_rasa or args.shell) and not os.path.exists(MODEL):
-        print(f"settle run: no trained model at {MODEL}; run `make train` first.", file=sys.stderr)
-        return 1
     settings = process_settings()
-    refusal = settings.sandbox_refusal() or settings.missing_secrets_refusal()
+    refusal = settings.sandbox_refusal() or settings.missing_secrets_refusal() or _replicas_refusal(args, settings)
     if refusal:
         print(f"settle run: {refusal}.", file=sys.stderr)
+        return 1
+    if (with_rasa or args.shell) and not os.path.exists(MODEL):
+        print(f"settle run: no trained model at {MODEL}; run `make train` first.", file=sys.stderr)
         return 1
     try:
         load_policy(settings.policy_file)
@@ -129,6 +132,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         servers = {"web": (runner.web_app(args.web_port), args.web_port),
                    "actions": (runner.action_server(args.actions_port), args.actions_port)}
+        if args.replicas > 1:  # theirs start with the replicas, behind the load balancer
+            del servers["actions"]
         for part, port in (servers[name] for name in servers if name in args.parts or args.shell):
             if args.shell and runner.answers(part.health_url):
                 say(f"Using the {part.name} already running on 127.0.0.1:{port}")
@@ -142,7 +147,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "shell", "--model", MODEL, "--endpoints", "endpoints.yml", "--interface", "127.0.0.1", "--port", str(SHELL_PORT)
             )
             return subprocess.call(shell)
-        if with_rasa:
+        if args.replicas > 1:
+            _start_replicas(args, token, started)
+            _print_where_to_talk(token, args.rasa_port, args.web_port)
+        elif with_rasa:
             rasa = runner.rasa_server(args.rasa_port, MODEL, token, _endpoints_for(args.actions_port))
             say(f"Starting the Rasa server on 127.0.0.1:{args.rasa_port} (loading the model takes about a minute)")
             started.append(rasa)
@@ -161,6 +169,34 @@ def cmd_run(args: argparse.Namespace) -> int:
         for part in runner.stop(started):
             print(f"settle run: the {part.name} did not stop within {runner.STOP_SECONDS} s and was killed; see {part.log}", file=sys.stderr)
     return 0
+
+
+def _replicas_refusal(args: argparse.Namespace, settings: Settings) -> str | None:
+    """Why `--replicas` can't run here, or None: replicas share conversations, locks and sockets only through
+    PostgreSQL and Redis, and need HAProxy in front."""
+    if args.replicas < 2:
+        return None
+    if args.shell or set(args.parts) != set(RUN_PARTS):
+        return "--replicas starts every part; leave out --shell and --parts"
+    if not (settings.database_url.startswith("postgresql") and settings.redis_url):
+        return "--replicas needs DATABASE_URL on PostgreSQL and REDIS_URL, which the replicas share (docs/operations.md)"
+    if not shutil.which("haproxy"):
+        return "--replicas needs HAProxy in front of the replicas: install it (`apt-get install haproxy`)"
+    return None
+
+
+def _start_replicas(args: argparse.Namespace, token: str | None, started: list[runner.Part]) -> None:
+    """N action servers and N Rasa servers behind HAProxy on the usual ports (settle/tooling/replicas.py)."""
+    layout = replicas.Layout(args.rasa_port, args.actions_port, args.replicas)
+    if not runner.port_is_free(layout.actions_port):
+        raise StartupError(f"Port {layout.actions_port} for the load balancer is already in use: stop the program using it "
+                           f"(`lsof -i :{layout.actions_port}` shows which) and run again.")
+    endpoints, env = replicas.endpoints(Path("var/endpoints-replicas.yml"), layout, process_settings().database_url)
+    parts = replicas.parts(layout, MODEL, token, endpoints)
+    started.extend(part for part, _port in parts)
+    say(f"Starting {args.replicas} action servers and {args.replicas} Rasa servers (ports {layout.rasa_ports[0]}…) behind "
+        f"HAProxy on 127.0.0.1:{layout.rasa_port} and :{layout.actions_port} (loading the models takes a minute or two)")
+    runner.start_together(parts, timeout=REPLICAS_START_SECONDS, env={**env, **replicas.rasa_environment()})
 
 
 def _endpoints_for(actions_port: int) -> str:
@@ -449,6 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--web-port", type=int, default=WEB_PORT)
     run.add_argument("--actions-port", type=int, default=ACTIONS_PORT)
     run.add_argument("--rasa-port", type=int, default=RASA_PORT)
+    run.add_argument("--replicas", type=int, default=1,
+                     help="run this many Rasa servers and action servers behind HAProxy (PostgreSQL and Redis only)")
     run.add_argument("--stop-with-parent", action="store_true",
                      help="also stop when the command that started it ends (make run: make does not pass SIGTERM on)")
     run.set_defaults(handler=cmd_run)

@@ -36,6 +36,9 @@ class Part:
     health_url: str
     log: Path
     process: subprocess.Popen | None = None
+    #: One of several replicas behind a load balancer: when it stops on its own, it is started again.
+    replica: bool = False
+    environment: dict[str, str] | None = None
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -105,23 +108,36 @@ def web_app(port: int, log_dir: Path = LOG_DIR) -> Part:
 
 def start(part: Part, port: int, timeout: float = 240, env: dict[str, str] | None = None) -> None:
     """Starts a part in the background, logging to a file, and waits until it answers."""
-    if not port_is_free(port):
-        raise StartupError(
-            f"Port {port} for the {part.name} is already in use: stop the program using it "
-            f"(`lsof -i :{port}` shows which) and run again."
-        )
-    log = private_file(part.log).open("w")  # logs hold what customers said
+    start_together([(part, port)], timeout, env)
+
+
+def start_together(parts: list[tuple[Part, int]], timeout: float = 240, env: dict[str, str] | None = None) -> None:
+    """Starts parts in the background at once (replicas load their models side by side), each logging to a
+    file, and waits until every one answers."""
+    for part, port in parts:
+        if not port_is_free(port):
+            raise StartupError(
+                f"Port {port} for the {part.name} is already in use: stop the program using it "
+                f"(`lsof -i :{port}` shows which) and run again."
+            )
     # Rasa reports usage to its makers unless told not to; Settle sends nothing anywhere by default.
     environment = {"RASA_TELEMETRY_ENABLED": "false", **os.environ, **(env or {}), "SANIC_HOST": "127.0.0.1"}
-    part.process = subprocess.Popen(part.command, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True)
+    for part, _port in parts:
+        part.environment = environment
+        _launch(part, mode="w")
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if part.process.poll() is not None:
-            raise StartupError(f"The {part.name} stopped while starting; its log is {part.log}:\n{_tail(part.log)}")
-        if answers(part.health_url):
-            return
-        time.sleep(1)
-    raise StartupError(f"The {part.name} did not answer within {timeout:.0f} s; its log is {part.log}.")
+    for part, _port in parts:
+        while not answers(part.health_url):
+            if part.process is not None and part.process.poll() is not None:
+                raise StartupError(f"The {part.name} stopped while starting; its log is {part.log}:\n{_tail(part.log)}")
+            if time.monotonic() > deadline:
+                raise StartupError(f"The {part.name} did not answer within {timeout:.0f} s; its log is {part.log}.")
+            time.sleep(1)
+
+
+def _launch(part: Part, mode: str) -> None:
+    log = private_file(part.log).open(mode)  # logs hold what customers said
+    part.process = subprocess.Popen(part.command, stdout=log, stderr=subprocess.STDOUT, env=part.environment, start_new_session=True)
 
 
 def stop_on_sigterm() -> None:
@@ -170,10 +186,14 @@ def _ignore_stop_signals() -> dict:
 
 def watch(parts: list[Part], parent: int | None = None) -> None:
     """Waits until Ctrl-C, SIGTERM (with `stop_on_sigterm`) or until a part stops on its own, which it reports;
-    with `parent`, returns when that process has ended (this one is then handed to another parent)."""
+    with `parent`, returns when that process has ended (this one is then handed to another parent). A replica
+    that stops is started again (its log goes on): the load balancer sends it work once it answers."""
     while parent is None or os.getppid() == parent:
         for part in parts:
-            if part.process is None or part.process.poll() is not None:
+            if part.replica and part.process is not None and part.process.poll() is not None:
+                print(f"settle run: the {part.name} stopped (exit status {part.process.returncode}); starting it again", flush=True)
+                _launch(part, mode="a")
+            elif part.process is None or part.process.poll() is not None:
                 raise StartupError(f"The {part.name} stopped unexpectedly; its log is {part.log}:\n{_tail(part.log)}")
         time.sleep(1)
 
