@@ -65,6 +65,16 @@ def format_date(day: date, language: str = "en") -> str:
     return babel_date(day, "d MMMM y", locale=locale_for(language))
 
 
+def format_month(day: date, language: str = "en") -> str:
+    """A bill's month as it reads in a message or on a page: November 2026, november 2026, novembre 2026."""
+    return babel_date(day, "LLLL y", locale=locale_for(language))
+
+
+def format_day_and_month(day: date, language: str = "en") -> str:
+    """A date within the year, for instalment and callback lists: 26 November, 26 november, 26 novembre."""
+    return babel_date(day, "d MMMM", locale=locale_for(language))
+
+
 MomentStyle = Literal["time", "day", "day_and_time", "short"]
 
 #: CLDR's "atTime" patterns, which Babel does not offer: "Monday 23 November 2026 at 8:05".
