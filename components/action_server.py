@@ -19,6 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from settle.config import process_settings
+from settle.identity import language
 from settle.signing import action_token
 
 HOST = "127.0.0.1"
@@ -63,6 +64,7 @@ def main() -> None:
     utils.configure_colored_logging("INFO")
     utils.update_sanic_log_level()
     app = guarded_app(args.actions, action_token(process_settings()))
+    language.warm_up()
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     logger.info("Action server on http://%s:%s", HOST, args.port)
     app.run(HOST, args.port, workers=utils.number_of_sanic_workers())

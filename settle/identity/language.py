@@ -121,8 +121,13 @@ def _words(text: str) -> list[str]:
 
 @cache
 def _detector() -> LanguageDetector:
-    """Built on the first message (a few seconds: it loads the four languages' models), then reused."""
-    return LanguageDetectorBuilder.from_languages(*_LINGUA).build()
+    """Built once with the four languages' models loaded (a few seconds), then reused."""
+    return LanguageDetectorBuilder.from_languages(*_LINGUA).with_preloaded_language_models().build()
+
+
+def warm_up() -> None:
+    """Loads the detector's models now, so that a server's first customer does not wait for them."""
+    _detector()
 
 
 def detected_language(text: str) -> str | None:
