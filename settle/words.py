@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache
 
 from babel.dates import get_day_names, get_month_names
 
@@ -37,7 +37,7 @@ def plain(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-@lru_cache(maxsize=None)
+@cache
 def month_names() -> dict[str, int]:
     """Every month name and abbreviation of en, nl and fr (with and without accents, no dot) → 1..12."""
     names: dict[str, int] = {}
@@ -50,7 +50,7 @@ def month_names() -> dict[str, int]:
     return names
 
 
-@lru_cache(maxsize=None)
+@cache
 def weekday_names() -> dict[str, int]:
     """Every full weekday name of en, nl and fr (with and without accents) → 0 (Monday) .. 6."""
     names: dict[str, int] = {}
@@ -77,7 +77,7 @@ def _count_as_digits(match: re.Match) -> str:
     return str(COUNTS[match["count"]]) if match["count"] in COUNTS else match["count"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rules() -> list[tuple[re.Pattern, object]]:
     """(pattern, replacement) pairs that turn Dutch and French date phrases into English ones, longest first."""
     months = {name: ENGLISH_MONTHS[number - 1] for name, number in month_names().items()}
@@ -129,7 +129,7 @@ def dates_in_english(phrase: str) -> str:
     """The phrase with its Dutch and French date words in English ("volgende vrijdag" → "next friday",
     "le 15 mars" → "15 march", "de 9de" → "the 9th"); English phrases come back as they were."""
     for pattern, replacement in _rules():
-        phrase = pattern.sub(replacement, phrase)  # type: ignore[arg-type]
+        phrase = pattern.sub(replacement, phrase)
     return re.sub(r"\s+", " ", phrase).strip()
 
 

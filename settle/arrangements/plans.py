@@ -30,9 +30,9 @@ from settle.models import (
 )
 from settle.money import euros
 from settle.numbers import WORDS as COUNT_WORDS
-from settle.words import dates_in_english, names_a_date
 from settle.payments.incoming import open_cents
 from settle.policy import ArrangementPolicy
+from settle.words import dates_in_english, names_a_date
 
 #: Invoices a plan or an extension may cover: disputed and in-plan invoices never are.
 ARRANGEABLE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
