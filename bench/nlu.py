@@ -12,6 +12,10 @@ turn is left out of training and scored, on its examples whose intent the other 
 cross-validation mixes every source into every fold and flatters the model; this score says how it does on
 phrasing it has never seen, which is what an independent evaluation measures.
 
+Languages: an example's language is its folder's (data/nlu/nl → nl, data/nlu/fr → fr, a test file named
+`*_nl.yml` or `*_fr.yml` likewise, anything else en). Cross-validated figures are given per language as well
+as pooled, and each held-out file (`--nlu-test` takes several) is scored on its own.
+
 The confidence used for out-of-scope handling is the classifier's own (the top of `intent_ranking`
 without `nlu_fallback`), so one run gives the figures at every threshold of the sweep.
 """
@@ -46,6 +50,7 @@ TARGET_OOS_RECALL = 0.95
 TARGET_IN_SCOPE_ACCURACY = 0.95
 TARGET_LOSO_IN_SCOPE_ACCURACY = 0.85
 OWN_SOURCE = "settle"
+LANGUAGES = ("en", "nl", "fr")
 
 ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<entity>[^):]+)(?::[^)]*)?\)|\{(?P<json>[^}]*)\})")
 
@@ -79,13 +84,14 @@ asyncio.run(main(*sys.argv[1:4]))
 @dataclass(frozen=True)
 class Example:
     """One NLU example: plain text, its intent, its entities as (start, end, type), the annotated line, and
-    where it comes from (our own data, or the public dataset named in its block's metadata)."""
+    where it comes from (our own data, or the public dataset named in its block's metadata), and its language."""
 
     text: str
     intent: str
     entities: tuple = ()
     raw: str = ""
     source: str = OWN_SOURCE
+    language: str = "en"
 
 
 @dataclass
@@ -138,22 +144,34 @@ def annotate(text: str, entities: tuple) -> str:
     return text
 
 
+def language_of(path: Path) -> str:
+    """The language of a file's examples: its folder's (data/nlu/nl, data/nlu/fr) or its name's ending
+    (held_out_nl.yml), else English."""
+    path = Path(path)
+    for language in LANGUAGES[1:]:
+        if language in path.parent.parts or path.stem.endswith(f"_{language}"):
+            return language
+    return "en"
+
+
 def load_nlu(paths: list[Path]) -> NluData:
     """Reads Rasa NLU files, YAML (`nlu:`) or JSON (`rasa_nlu_data`), into examples and the non-intent sections."""
     data = NluData()
     for path in paths:
+        language = language_of(path)
         content = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}  # JSON is YAML too
         if not isinstance(content, dict) or not ({"nlu", "rasa_nlu_data"} & set(content)):
             raise ValueError(f"{path} is not a Rasa NLU file: it has neither an `nlu:` list nor `rasa_nlu_data`.")
         for item in (content.get("rasa_nlu_data") or {}).get("common_examples") or []:
             entities = tuple(sorted((e["start"], e["end"], e["entity"]) for e in item.get("entities") or []))
-            data.examples.append(Example(item["text"], item["intent"], entities, annotate(item["text"], entities)))
+            data.examples.append(Example(item["text"], item["intent"], entities, annotate(item["text"], entities),
+                                         language=language))
         for section in content.get("nlu") or []:
             if "intent" in section:
                 source = (section.get("metadata") or {}).get("source", OWN_SOURCE)
                 for raw in _example_lines(section.get("examples", "")):
                     text, entities = parse_annotated(raw)
-                    data.examples.append(Example(text, section["intent"], entities, raw, source))
+                    data.examples.append(Example(text, section["intent"], entities, raw, source, language))
             else:
                 data.extras.append(section)
     return data
@@ -279,6 +297,18 @@ def decisions(true: list[str], pred: list[str], confidence: list[float], thresho
     }
 
 
+def decisions_by(rows: list[dict], key: str, threshold: float) -> dict[str, dict]:
+    """`decisions` for each value of `key` in the rows (each language, each held-out file), in first-seen order;
+    rows without the key count as English."""
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row.get(key) or "en", []).append(row)
+    return {name: {**decisions([r["intent"] for r in group], [r["pred_intent"] for r in group],
+                               [r["confidence"] for r in group], threshold),
+                   "intent_macro_f1": macro_f1([r["intent"] for r in group], [r["pred_intent"] for r in group])}
+            for name, group in groups.items()}
+
+
 def sweep(true: list[str], pred: list[str], confidence: list[float], thresholds=THRESHOLDS) -> list[dict]:
     return [oos_scores(true, pred, confidence, threshold) for threshold in thresholds]
 
@@ -375,7 +405,8 @@ def train_and_parse(config: Path, train: list[Example], test: list[Example], ext
         if cached.get("key") == key:
             say(f"  {directory}: reusing the finished run")
             # The key covers the texts, not their labels: a corrected annotation needs no retraining.
-            cached["rows"] = [{**row, "intent": ex.intent, "entities": [list(e) for e in ex.entities]}
+            cached["rows"] = [{**row, "intent": ex.intent, "entities": [list(e) for e in ex.entities],
+                               "language": ex.language}
                               for row, ex in zip(cached["rows"], test)]
             return cached
     if reuse_only:
@@ -390,7 +421,7 @@ def train_and_parse(config: Path, train: list[Example], test: list[Example], ext
     subprocess.run([sys.executable, "-c", PARSE_SCRIPT, str(directory / "model.tar.gz"), str(directory / "texts.json"),
                     str(directory / "parsed.json")], check=True, env=env, stdout=subprocess.DEVNULL)
     parsed = json.loads((directory / "parsed.json").read_text())
-    rows = [{"text": ex.text, "intent": ex.intent, "entities": [list(e) for e in ex.entities],
+    rows = [{"text": ex.text, "intent": ex.intent, "entities": [list(e) for e in ex.entities], "language": ex.language,
              "pred_intent": p["intent"], "confidence": p["confidence"], "final_intent": p["final_intent"],
              "pred_entities": p["entities"], "ms": p["ms"]} for ex, p in zip(test, parsed)]
     (directory / "model.tar.gz").unlink(missing_ok=True)
@@ -502,6 +533,12 @@ def markdown(figures: dict) -> str:
     row("leave-one-source-out: out-of-scope recall / false rejections",
         lambda c: f"{share(c['loso']['pooled']['oos_recall'])} / {share(c['loso']['pooled']['false_rejections'])}"
         if "loso" in c else "–")
+    languages = [lang for lang in LANGUAGES if any(lang in c.get("cv_by_language", {}) for c in configs.values())]
+    for lang in languages if len(languages) > 1 else []:
+        row(f"{lang}: in-scope accuracy / OOS recall / false rejections, cross-validated",
+            lambda c, lang=lang: (lambda d: f"{share(d['in_scope_accuracy'])} / {share(d['oos_recall'])} / "
+                                            f"{share(d['false_rejections'])}")(c["cv_by_language"][lang])
+            if lang in c.get("cv_by_language", {}) else "–")
     row("intent macro-F1", lambda c: f"{c['cv']['intent_macro_f1']:.3f}")
     row("intent accuracy", lambda c: f"{c['cv']['intent_accuracy']:.3f}")
     row("entity F1 (exact span + type)", lambda c: f"{c['cv']['entities']['f1']:.3f}")
@@ -523,6 +560,12 @@ def markdown(figures: dict) -> str:
             lambda c: f"{_pct(c['test_at_tuned']['oos_recall'])} / {_pct(c['test_at_tuned']['false_rejections'])}" if "test" in c else "–")
         row("held-out set: entity F1", lambda c: f"{c['test']['entities']['f1']:.3f}" if "test" in c else "–")
         row("held-out set: median latency", lambda c: f"{c['test']['median_ms']:.1f} ms" if "test" in c else "–")
+        files = list(dict.fromkeys(f for c in configs.values() for f in c.get("test_by_file", {})))
+        for file in files if len(files) > 1 else []:
+            row(f"held-out `{file}`: in-scope accuracy / OOS recall / false rejections",
+                lambda c, file=file: (lambda d: f"{share(d['in_scope_accuracy'])} / {share(d['oos_recall'])} / "
+                                                f"{share(d['false_rejections'])}")(c["test_by_file"][file])
+                if file in c.get("test_by_file", {}) else "–")
     for name, p in (figures.get("paired") or {}).items():
         out += ["", f"Paired on the same examples: `{names[0]}` alone right {p['only_first_right']} times, "
                 f"`{name}` alone right {p['only_second_right']} times (McNemar exact "
@@ -564,9 +607,10 @@ def markdown(figures: dict) -> str:
 # --------------------------------------------------------------------------------------------- entry
 
 
-def run_nlu(folds: int, nlu_test: Path | None, configs: list[Path], say=print, *,
+def run_nlu(folds: int, nlu_test: Path | list[Path] | None, configs: list[Path], say=print, *,
             finished_only: bool = False) -> tuple[dict, str]:
-    """Cross-validates every config on the same folds, tunes the threshold, scores `nlu_test` if given.
+    """Cross-validates every config on the same folds, tunes the threshold, scores the `nlu_test` files if given
+    (one model trained on all data scores them all; each file is reported on its own, each language too).
 
     Runs are done in this order: the first fold of every config, then the all-data models for `nlu_test`,
     then the other folds, so an interrupted run already has a paired comparison and the held-out figures.
@@ -575,7 +619,9 @@ def run_nlu(folds: int, nlu_test: Path | None, configs: list[Path], say=print, *
     data = load_nlu(project_files())
     labels = [example.intent for example in data.examples]
     splits = stratified_folds(labels, folds)
-    test_data = load_nlu([Path(nlu_test)]) if nlu_test else None
+    test_files = [Path(nlu_test)] if isinstance(nlu_test, (str, Path)) else [Path(f) for f in nlu_test or []]
+    test_data = load_nlu(test_files) if test_files else None
+    test_file_of = [str(f) for f in test_files for _ in load_nlu([f]).examples]
     say(f"nlu: {len(data.examples)} examples, {len(set(labels))} intents, {folds} folds, configs "
         + ", ".join(str(c) for c in configs))
     results: dict[tuple, dict | None] = {}
@@ -594,7 +640,7 @@ def run_nlu(folds: int, nlu_test: Path | None, configs: list[Path], say=print, *
                                                     where, say, reuse_only=finished_only)
             return
         elif fold == "all":
-            say(f"nlu: {name} on all data, to score {nlu_test}")
+            say(f"nlu: {name} on all data, to score {', '.join(map(str, test_files))}")
             train, test, where = data.examples, test_data.examples, WORK_DIR / name / "all"
         else:
             say(f"nlu: fold {fold + 1}/{folds}, {name}")
@@ -630,6 +676,7 @@ def run_nlu(folds: int, nlu_test: Path | None, configs: list[Path], say=print, *
             "config": str(config),
             "cv": cv,
             "cv_decisions": decisions(true, pred, conf, current),
+            "cv_by_language": decisions_by(rows, "language", current),
             "at_current": oos_scores(true, pred, conf, current),
             "tuned": choose_threshold(cv["curve"]),
             "train_seconds": seconds,
@@ -653,7 +700,9 @@ def run_nlu(folds: int, nlu_test: Path | None, configs: list[Path], say=print, *
             t_true = [r["intent"] for r in t_rows]
             t_pred = [r["pred_intent"] for r in t_rows]
             t_conf = [r["confidence"] for r in t_rows]
-            entry["test"] = {**score(t_rows), "file": str(nlu_test)}
+            entry["test"] = {**score(t_rows), "file": ", ".join(map(str, test_files))}
+            entry["test_by_file"] = decisions_by([{**r, "file": f} for r, f in zip(t_rows, test_file_of)], "file", current)
+            entry["test_by_language"] = decisions_by(t_rows, "language", current)
             entry["test_at_current"] = oos_scores(t_true, t_pred, t_conf, current)
             entry["test_decisions"] = decisions(t_true, t_pred, t_conf, current)
             entry["test_at_tuned"] = oos_scores(t_true, t_pred, t_conf, entry["tuned"]["threshold"])
@@ -680,7 +729,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m bench.nlu")
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--nlu-test", type=Path)
+    parser.add_argument("--nlu-test", type=Path, nargs="+", help="held-out NLU files, each scored on its own")
     parser.add_argument("--configs", type=Path, nargs="+", default=[Path("config.yml")])
     parser.add_argument("--finished-only", action="store_true", help="train nothing; report the finished folds")
     args = parser.parse_args(argv)

@@ -32,6 +32,7 @@ from settle.money import euros
 from settle.numbers import WORDS as COUNT_WORDS
 from settle.payments.incoming import open_cents
 from settle.policy import ArrangementPolicy
+from settle.words import dates_in_english, names_a_date
 
 #: Invoices a plan or an extension may cover: disputed and in-plan invoices never are.
 ARRANGEABLE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
@@ -448,8 +449,8 @@ def says_stop(text: str | None) -> bool:
 # -- plan details typed together ------------------------------------------------------------------
 
 _COUNT_WORDS = "|".join(sorted((re.escape(word) for word in COUNT_WORDS), key=len, reverse=True))
-#: "6 months", "six months", "3 mths": a number of months said as such (a bare "3" is read as months too).
-_MONTHS_PHRASE = re.compile(rf"\b(?:\d+|{_COUNT_WORDS})\s*-?\s*(?:months?|mths?)\b", re.IGNORECASE)
+#: "6 months", "six months", "3 mths", "zes maanden", "six mois": a number of months said as such (a bare "3" is read as months too).
+_MONTHS_PHRASE = re.compile(rf"\b(?:\d+|{_COUNT_WORDS})\s*-?\s*(?:months?|mths?|maanden|maand|mnd|mois)\b", re.IGNORECASE)
 _BARE_NUMBER = re.compile(r"^\s*(?:\d+|" + _COUNT_WORDS + r")\s*$", re.IGNORECASE)
 
 
@@ -518,6 +519,8 @@ _ORDINAL_WORDS_AS_DAY = (
     re.compile(rf"\b{_ORDINAL}(?=\s+(?:of\s+)?{_MONTH}\b)"),
     re.compile(rf"(?<=\bthe ){_ORDINAL}(?=\s*$|\s+of\b)"),
 )
+#: The languages dateparser reads, after the Dutch and French date words were put in English.
+DATE_LANGUAGES = ["en", "nl", "fr"]
 _RELATIVE_WORD = re.compile(r"\b(?:next|last|this|ago|in|after|before|from|year|years|week|weeks|day|days)\b")
 
 
@@ -534,10 +537,12 @@ def parse_date(text: str | None, today: date) -> date | None:
 
 
 def _normalise(text: str | None) -> str:
-    """Lower case, single spaces, no punctuation around the words, "first of May" as "1st of may"."""
+    """Lower case, single spaces, no punctuation around the words, Dutch and French date words in English,
+    "first of May" as "1st of may"."""
     if not text:
         return ""
     phrase = re.sub(r"\s+", " ", text.lower().replace("\u2019", "'")).strip(" \t?!,;:.'\"()")
+    phrase = dates_in_english(phrase)  # "volgende vrijdag", "le 15 mars", "de 9de" as the English rules read them
     for pattern in _ORDINAL_WORDS_AS_DAY:
         phrase = pattern.sub(_ordinal_as_number, phrase)
     return phrase
@@ -578,7 +583,7 @@ def _search_sentence(sentence: str, today: date) -> date | None:
         return _next_day_of_month(int(day_alone.group(1) or day_alone.group(2)), today)
     from dateparser.search import search_dates  # slow to import: only when a sentence needs it
 
-    for words, _ in search_dates(sentence, languages=["en"], settings=_dateparser_settings(today)) or []:
+    for words, _ in search_dates(sentence, languages=DATE_LANGUAGES, settings=_dateparser_settings(today)) or []:
         found = _parse_phrase(_normalise(words), today)
         if found is not None:
             return found
@@ -594,9 +599,11 @@ def _dateparser(phrase: str, today: date) -> date | None:
     """dateparser for everything the exact rules don't cover ("tomorrow", "in 2 weeks", "15 March")."""
     if _MONTH_WORD.search(phrase) and not re.search(r"\d", phrase):
         return None  # "in March", "mid December": a month, not a day; the customer is asked again
+    if not names_a_date(phrase):
+        return None  # no digit and no date word: dateparser would read Dutch "do" or French "je" as Thursday
     import dateparser  # a quarter of a second to import: only when a date is parsed
 
-    parsed = dateparser.parse(phrase, languages=["en"], settings=_dateparser_settings(today))
+    parsed = dateparser.parse(phrase, languages=DATE_LANGUAGES, settings=_dateparser_settings(today))
     if parsed is None:
         return None
     found = parsed.date()

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from settle.config import Settings
 from settle.models import ChatConversation, Customer, VerificationFailure, VerificationLockout
+from settle.words import dates_in_english, plain
 
 CUSTOMER_NUMBER = re.compile(r"^5\d{7}$")
 POSTCODE = re.compile(r"^[1-9]\d{3}$")
@@ -111,10 +112,11 @@ def postcode_beside_number(text: str) -> str | None:
 
 
 def parse_birth_date(text: str, today: date) -> date | None:
-    """A date of birth (day first, as written in Belgium), not in the future, or None."""
+    """A date of birth (day first, as written in Belgium, in English, Dutch or French), not in the future, or None."""
     text = (text or "").strip()
     if not text or len(text) > 60 or not re.search(r"\d", text):
         return None
+    text = dates_in_english(plain(text))  # "3 maart 1985", "le 3 mars 1985" as "3 march 1985"
     try:
         parsed = date_parser.parse(text, dayfirst=True, fuzzy=True, default=datetime(1900, 1, 1))
     except (ValueError, OverflowError):

@@ -344,8 +344,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if {"nlu", "dialogue", "load", "cost", "scale"} & set(parts) and not os.path.exists(MODEL):
         print(f"settle bench: no trained model at {MODEL}; run `make train` first.", file=sys.stderr)
         return 1
-    if args.nlu_test:
-        problem = _nlu_test_problem(args.nlu_test)
+    for nlu_test in args.nlu_test or []:
+        problem = _nlu_test_problem(nlu_test)
         if problem:
             print(f"settle bench: {problem}", file=sys.stderr)
             return 1
@@ -474,7 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--invoices", type=int, nargs="+", default=[10_000, 1_000_000], help="database sizes for the scale benchmarks")
     bench.add_argument("--folds", type=int, default=3,
                        help="cross-validation folds for the NLU figures (default 3: each fold is a full training of every pipeline)")
-    bench.add_argument("--nlu-test", type=Path, help="also score this Rasa-format NLU file (e.g. tests/nlu/held_out.yml)")
+    bench.add_argument("--nlu-test", type=Path, nargs="+",
+                       help="also score these Rasa-format NLU files, each on its own (e.g. tests/nlu/held_out.yml "
+                            "tests/nlu/held_out_nl.yml tests/nlu/held_out_fr.yml)")
     bench.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 20, 50], help="simulated customers at once")
     bench.add_argument("--seconds", type=float, default=20, help="how long each load level runs (default 20)")
     bench.add_argument("--train", action="store_true", help="also time a full training (about 5 minutes)")

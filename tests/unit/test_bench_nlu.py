@@ -249,3 +249,93 @@ def test_runs_scored_on_intents_alone_leave_out_only_the_entity_extractor(tmp_pa
     diet = "components.entity_extractor.OwnExamplesDIETClassifier"
     assert diet in full and diet not in names
     assert [n for n in full if n != diet] == names
+
+
+# -- three languages (issue 15) ---------------------------------------------------------------------
+
+
+def _nlu_file(path: Path, blocks: dict[str, list[str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ['version: "3.1"', "nlu:"]
+    for intent, examples in blocks.items():
+        lines += [f"- intent: {intent}", "  examples: |", *[f"    - {e}" for e in examples]]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_an_example_takes_the_language_of_its_folder_or_file_name(tmp_path):
+    from bench.nlu import language_of
+
+    assert language_of(Path("data/nlu/nl/invoices.yml")) == "nl"
+    assert language_of(Path("data/nlu/fr/general.yml")) == "fr"
+    assert language_of(Path("data/nlu/invoices.yml")) == "en"
+    assert language_of(Path("data/nlu/public/clinc150.yml")) == "en"
+    assert language_of(Path("tests/nlu/held_out_nl.yml")) == "nl"
+    assert language_of(Path("tests/nlu/held_out.yml")) == "en"
+    dutch = _nlu_file(tmp_path / "nl" / "t.yml", {"greet": ["hallo"]})
+    assert [e.language for e in load_nlu([dutch]).examples] == ["nl"]
+
+
+def test_figures_are_given_for_each_language():
+    from bench.nlu import decisions_by
+
+    rows = [{"intent": t, "pred_intent": p, "confidence": c, "language": lang} for t, p, c, lang in [
+        ("greet", "greet", 0.9, "en"), ("greet", "greet", 0.9, "en"),
+        ("greet", "thank", 0.9, "nl"), ("greet", "greet", 0.9, "nl"), ("out_of_scope", "greet", 0.2, "nl"),
+        ("greet", "greet", 0.1, "fr"), ("out_of_scope", "greet", 0.9, "fr")]]
+    by = decisions_by(rows, "language", 0.3)
+    assert list(by) == ["en", "nl", "fr"]
+    assert by["en"]["in_scope_accuracy"] == 1.0
+    assert by["nl"]["in_scope_accuracy"] == 0.5 and by["nl"]["oos_recall"] == 1.0
+    assert by["fr"]["false_rejections"] == 1.0 and by["fr"]["oos_recall"] == 0.0
+
+
+def test_several_held_out_files_are_scored_by_one_model_and_reported_each(tmp_path, monkeypatch):
+    import bench.nlu as nlu
+
+    train = [_nlu_file(tmp_path / "data" / "en.yml", {"greet": ["hi", "hello", "hey"], "thank": ["thanks", "thx", "ty"]}),
+             _nlu_file(tmp_path / "data" / "nl" / "g.yml", {"greet": ["hallo", "dag", "hoi"], "thank": ["bedankt", "merci", "dank u"]})]
+    tests = [_nlu_file(tmp_path / "held_out.yml", {"greet": ["hiya"], "thank": ["cheers"]}),
+             _nlu_file(tmp_path / "held_out_nl.yml", {"greet": ["goeiedag"], "thank": ["dank je"]})]
+    trained = []
+
+    def fake_train_and_parse(config, train_examples, test_examples, extras, directory, say, reuse_only=False):
+        trained.append(directory.name)
+        wrong = {"dank je"}  # one Dutch miss
+        return {"train_seconds": 1.0, "rows": [
+            {"text": e.text, "intent": e.intent, "entities": [], "language": e.language, "pred_entities": [], "ms": 1.0,
+             "pred_intent": "greet" if e.text in wrong else e.intent, "confidence": 0.9} for e in test_examples]}
+
+    monkeypatch.setattr(nlu, "project_files", lambda directory=None: train)
+    monkeypatch.setattr(nlu, "train_and_parse", fake_train_and_parse)
+    monkeypatch.setattr(nlu, "confusion_png", lambda *a, **k: None)
+    monkeypatch.setattr(nlu, "threshold_png", lambda *a, **k: None)
+    (tmp_path / "config.yml").write_text("pipeline:\n  - name: FallbackClassifier\n    threshold: 0.3\n")
+    figures, section = nlu.run_nlu(3, tests, [tmp_path / "config.yml"], say=lambda line: None)
+    entry = figures["configs"]["config"]
+    assert trained.count("all") == 1
+    assert entry["test_by_file"][str(tests[0])]["in_scope_accuracy"] == 1.0
+    assert entry["test_by_file"][str(tests[1])]["in_scope_accuracy"] == 0.5
+    assert set(entry["cv_by_language"]) == {"en", "nl"}
+    assert f"held-out `{tests[1]}`: in-scope accuracy / OOS recall / false rejections | 50.0 % / – / 0.0 %" in section
+    assert "nl: in-scope accuracy / OOS recall / false rejections, cross-validated | 100.0 % / – / 0.0 %" in section
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_the_dutch_and_french_data_cover_every_intent_and_keep_apart_from_their_held_out_sets(language):
+    everything = load_nlu(project_files(ROOT / "data" / "nlu")).examples
+    own = [e for e in everything if e.language == language]
+    assert {e.intent for e in own} == {e.intent for e in everything}
+    assert len(own) >= 1000 and sum(e.intent == "out_of_scope" for e in own) >= 250
+    held_out = load_nlu([ROOT / "tests" / "nlu" / f"held_out_{language}.yml"]).examples
+    assert {e.language for e in held_out} == {language}
+    training = {e.text.strip().lower() for e in everything}
+    assert not [e.text for e in held_out if e.text.strip().lower() in training]
+    assert {e.intent for e in held_out} == {e.intent for e in everything}
+
+
+def test_the_english_files_hold_no_dutch_or_french_lines():
+    english = [e.text.lower() for e in load_nlu(sorted((ROOT / "data" / "nlu").glob("*.yml"))).examples]
+    for line in ["hallo", "bonjour", "tot ziens", "au revoir", "ja", "oui", "nee", "non", "merci", "dank u",
+                 "wat is het weer morgen", "je cherche un restaurant", "c'est n'importe quoi"]:
+        assert line not in english
