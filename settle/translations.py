@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gettext
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -38,7 +38,7 @@ def read_catalog(language: str) -> Catalog:
         return read_po(po, locale=locale_for(language))
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations_for(language: str) -> gettext.NullTranslations:
     """gettext and ngettext in `language`; the English text for English and for anything Settle doesn't speak.
     Fuzzy and empty entries are left out, so an unfinished translation shows English rather than nothing."""

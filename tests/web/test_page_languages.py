@@ -3,6 +3,7 @@ for, any page in the language asked for (`?language=`, the page's switch), other
 dates as Belgians write them in it. Over real HTTP, against the app as it runs."""
 from __future__ import annotations
 
+import io
 import threading
 import time
 from dataclasses import replace
@@ -10,8 +11,10 @@ from dataclasses import replace
 import pytest
 import requests
 import uvicorn
+from pypdf import PdfReader
 from sqlalchemy import select
 
+from settle.billing.copies import copy_link
 from settle.db import session_factory
 from settle.models import Customer
 from settle.money import format_euros
@@ -49,6 +52,10 @@ def link_for(web, customer_number: str, now=NOW):
     with session_factory(web.settings.database_url).begin() as session:
         customer = session.execute(select(Customer).where(Customer.customer_number == customer_number)).scalar_one()
         return offer_link(session, customer.id, web.settings, now)
+
+
+def pdf_text(data: bytes) -> str:
+    return PdfReader(io.BytesIO(data)).pages[0].extract_text()
 
 
 def html_lang(html: str) -> str:
@@ -235,3 +242,17 @@ def test_the_agent_console_stays_english(web):
     page = requests.get(f"{web.url}/agent/login", headers={"Accept-Language": "fr-BE"}, timeout=10)
     assert page.status_code == 200
     assert html_lang(page.text) == "en" and "languages" not in page.text
+
+
+def test_the_pdf_copy_of_a_bill_is_in_the_customers_language_unless_another_is_asked(web):
+    speaks(web, EMMA.customer_number, "fr")
+    with session_factory(web.settings.database_url).begin() as session:
+        customer = session.execute(select(Customer).where(Customer.customer_number == EMMA.customer_number)).scalar_one()
+        url, _ = copy_link(session, customer.id, web.settings, NOW)
+
+    french = requests.get(url, timeout=10)
+    english = requests.get(url, params={"language": "en"}, timeout=10)
+
+    assert french.headers["content-type"] == "application/pdf" and french.headers["Content-Language"] == "fr"
+    assert "Copie de la facture" in pdf_text(french.content) and "Reste à payer" in pdf_text(french.content)
+    assert english.headers["Content-Language"] == "en" and "Invoice copy" in pdf_text(english.content)
