@@ -99,6 +99,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """A link's pages speak its customer's language, unless another one is asked for."""
         return page_language(request, services.link_language(new_unit_of_work(), token))
 
+    def own_page_in(url: str, language: PageLanguage) -> str:
+        """A language the customer chose goes along to the next of this app's own pages (the sandbox checkout,
+        back to the link's page); another site's address is left as it is."""
+        if not language.chosen or not url.startswith(f"{settings.public_url}/") or "?" in url:
+            return url
+        return f"{url}?language={language.code}"
+
     def problem(request: Request, reason: str, language: PageLanguage) -> HTMLResponse:
         return page(request, "link_problem.html", language, PROBLEM_STATUS[reason], reason=reason)
 
@@ -138,7 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except ProviderError as error:
             log.error("could not start a checkout: %s", error)
             return page(request, "provider_down.html", language, 503, token=token)
-        return RedirectResponse(checkout_url, status_code=303)
+        return RedirectResponse(own_page_in(checkout_url, language), status_code=303)
 
     @app.get("/pay/{token}/done", response_class=HTMLResponse)
     def after_checkout(request: Request, token: str):
@@ -165,7 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 redirect_url = services.sandbox_outcome(new_unit_of_work(), payment_id, succeeded=outcome == "pay")
             except ProviderError:
                 return problem(request, "unknown", page_language(request))
-            return RedirectResponse(redirect_url, status_code=303)
+            return RedirectResponse(own_page_in(redirect_url, page_language(request)), status_code=303)
 
     @app.post("/webhooks/{provider_name}", response_class=PlainTextResponse)
     def webhook(provider_name: str, id: str = Form("")):

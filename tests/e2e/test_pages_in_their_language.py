@@ -1,5 +1,5 @@
 """A customer's pages in a real Chromium speak the customer's language: the payment page of a French-speaking
-customer in French whatever the browser prefers, the switch to Dutch kept through the sandbox checkout; the help
+customer in French whatever the browser prefers, the switch to Dutch kept through the sandbox checkout and back; the help
 page and its chat widget in the browser's language. Only the web app runs (Rasa's socket is a local fake)."""
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def test_pay_in_the_customers_language_and_switch_to_dutch_on_the_way(web, brows
         page.wait_for_url(re.compile(r"/sandbox/checkout/"))
         page.get_by_role("button", name=f"{format_euros(offer.amount, 'nl')} betalen").click()
         page.wait_for_url(re.compile(r"/done$"))
-        expect(page.locator("h1")).to_have_text("Cette facture est payée")  # back on the customer's own page
+        expect(page.locator("h1")).to_have_text("Deze factuur is betaald")  # the choice is kept all the way
     finally:
         context.close()
 

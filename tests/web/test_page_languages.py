@@ -114,6 +114,19 @@ def test_the_language_asked_for_wins_and_is_kept_by_the_pages_links_and_forms(we
     assert html_lang(english.text) == "en" and HEADING["en"] in english.text
 
 
+def test_a_chosen_language_goes_through_the_sandbox_checkout_and_back(web, browser_like):
+    speaks(web, EMMA.customer_number, "fr")
+    offer = link_for(web, EMMA.customer_number)
+    to_checkout = browser_like.post(f"{offer.url}/checkout?language=nl", allow_redirects=False, timeout=10)
+    checkout_url = to_checkout.headers["location"]
+    assert checkout_url.endswith("?language=nl")
+    sandbox = browser_like.get(checkout_url, timeout=10)
+    assert html_lang(sandbox.text) == "nl"
+    failed = browser_like.post(checkout_url, data={"outcome": "fail"}, allow_redirects=False, timeout=10)
+    assert failed.headers["location"] == f"{offer.url}/done?language=nl"
+    assert "De betaling is niet gelukt" in browser_like.get(failed.headers["location"], timeout=10).text
+
+
 def test_an_unsupported_language_asked_for_falls_back_to_the_customers(web):
     speaks(web, EMMA.customer_number, "fr")
     offer = link_for(web, EMMA.customer_number)
