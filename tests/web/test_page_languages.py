@@ -199,7 +199,7 @@ def test_an_unknown_address_gets_a_friendly_page_in_the_visitors_language(web, a
     page = requests.get(f"{web.url}/no/such/page", headers={"Accept-Language": accepted}, timeout=10)
     assert page.status_code == 404 and "text/html" in page.headers["content-type"]
     assert html_lang(page.text) == language and heading in page.text
-    assert "/chat" in page.text and web.settings.support_phone in page.text
+    assert 'href="/chat"' in page.text and web.settings.support_phone in page.text
 
 
 def test_an_error_shows_a_kind_page_without_a_stack_trace(tmp_path):
