@@ -8,19 +8,23 @@ loaded lines, payments and customer.
 from __future__ import annotations
 
 import importlib.util
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
+from babel.numbers import format_currency, format_decimal, format_percent
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from settle.clock import format_date
 from settle.config import Settings
+from settle.locales import locale_for
 from settle.models import Invoice, InvoiceLine
 from settle.money import euros, format_euros
 from settle.payments.transfer import structured_communication
+from settle.translations import translations_for
 
 FONT_FAMILY = "DejaVu"
 FALLBACK_FAMILY = "Helvetica"
@@ -57,10 +61,12 @@ class _InvoiceDocument(FPDF):
         self.set_auto_page_break(auto=True, margin=MARGIN)
 
     def plain(self, text: str) -> str:
-        """Text the current font can show: core fonts get "EUR" for "€" and "?" for other non-Latin-1 letters."""
+        """Text the current font can show: core fonts get "EUR" for "€", a no-break space for the narrow one
+        that French amounts group thousands with (1\u202f234,56 €), and "?" for other non-Latin-1 letters."""
         if self.has_unicode_font:
             return text
-        return text.replace("€", "EUR ").encode("latin-1", "replace").decode("latin-1")
+        text = text.replace("\u202f", "\u00a0").replace("€", "EUR ")
+        return text.encode("latin-1", "replace").decode("latin-1")
 
     def style(self, size: float, bold: bool = False, grey: bool = False) -> None:
         self.set_font(self.text_family, "B" if bold else "", size)
@@ -93,71 +99,81 @@ class _InvoiceDocument(FPDF):
         self.style(10)
 
 
-def render_invoice_pdf(invoice: Invoice, settings: Settings) -> bytes:
-    """A one-page A4 copy of the invoice with what is still open and how to pay it by bank transfer."""
+def render_invoice_pdf(invoice: Invoice, settings: Settings, language: str = "en") -> bytes:
+    """A one-page A4 copy of the invoice with what is still open and how to pay it by bank transfer, in
+    `language` ("nl", "fr" or "en") with its amounts, dates and numbers written as its readers write them."""
+    _ = translations_for(language).gettext
     customer = invoice.customer
     total = euros(invoice.total_cents)
     paid = euros(sum(payment.amount_cents for payment in invoice.payments))
     still_to_pay = total - paid
 
+    def amount(value: Decimal) -> str:
+        return format_euros(value, language)
+
+    def day(value: date) -> str:
+        return format_date(value, language)
+
     pdf = _InvoiceDocument()
-    pdf.set_title(f"Invoice {invoice.number}")
+    pdf.set_title(_("Invoice %(number)s") % {"number": invoice.number})
     pdf.set_author(settings.company_name)
+    pdf.set_lang(language)
     pdf.add_page()
 
     pdf.style(18, bold=True)
     pdf.cell(0, 9, pdf.plain(settings.company_name))
     pdf.style(14, bold=True, grey=True)
-    pdf.line_of_text("Invoice copy", height=9, align="R")
+    pdf.line_of_text(_("Invoice copy"), height=9, align="R")
     pdf.ln(6)
 
-    pdf.label_and_value("Invoice number", invoice.number, bold=True)
-    pdf.label_and_value("Customer", f"{customer.first_name} {customer.last_name}")
-    pdf.label_and_value("Customer number", customer.customer_number)
-    pdf.label_and_value("Postcode", f"{customer.postcode} {customer.municipality}")
-    pdf.label_and_value("Period", f"{format_date(invoice.period_start)} to {format_date(invoice.period_end)}")
-    pdf.label_and_value("Issue date", format_date(invoice.issue_date))
-    pdf.label_and_value("Due date", format_date(invoice.due_date))
+    pdf.label_and_value(_("Invoice number"), invoice.number, bold=True)
+    pdf.label_and_value(_("Customer"), f"{customer.first_name} {customer.last_name}")
+    pdf.label_and_value(_("Customer number"), customer.customer_number)
+    pdf.label_and_value(_("Postcode"), f"{customer.postcode} {customer.municipality}")
+    pdf.label_and_value(_("Period"), _("%(start)s to %(end)s") % {"start": day(invoice.period_start), "end": day(invoice.period_end)})
+    pdf.label_and_value(_("Issue date"), day(invoice.issue_date))
+    pdf.label_and_value(_("Due date"), day(invoice.due_date))
 
-    pdf.heading("What you pay for")
-    _lines_table(pdf, invoice.lines)
+    pdf.heading(_("What you pay for"))
+    _lines_table(pdf, invoice.lines, language)
 
     pdf.ln(2)
-    pdf.total_row("Total", format_euros(total), bold=True)
-    pdf.total_row("Already paid", format_euros(paid))
+    pdf.total_row(_("Total"), amount(total), bold=True)
+    pdf.total_row(_("Already paid"), amount(paid))
     if still_to_pay >= 0:
-        pdf.total_row("Still to pay", format_euros(still_to_pay), bold=True)
+        pdf.total_row(_("Still to pay"), amount(still_to_pay), bold=True)
     else:
-        pdf.total_row("Paid too much", format_euros(-still_to_pay), bold=True)
+        pdf.total_row(_("Paid too much"), amount(-still_to_pay), bold=True)
 
     if still_to_pay > 0:
-        pdf.heading("How to pay by bank transfer")
-        pdf.label_and_value("Amount", format_euros(still_to_pay), bold=True)
-        pdf.label_and_value("To", settings.company_name)
+        pdf.heading(_("How to pay by bank transfer"))
+        pdf.label_and_value(_("Amount"), amount(still_to_pay), bold=True)
+        pdf.label_and_value(_("To"), settings.company_name)
         pdf.label_and_value("IBAN", _grouped_iban(settings.company_iban))
         pdf.label_and_value("BIC", settings.company_bic)
-        pdf.label_and_value("Communication", structured_communication(invoice.number), bold=True)
+        pdf.label_and_value(_("Communication"), structured_communication(invoice.number), bold=True)
         pdf.ln(1)
         pdf.style(10, grey=True)
         pdf.paragraph(
-            f"Please pay by {format_date(invoice.due_date)} if you can. Copy the communication exactly, "
-            "with the + signs, so your payment is matched to this invoice straight away."
+            _("Please pay by %(day)s if you can. Copy the communication exactly, with the + signs, so your payment "
+              "is matched to this invoice straight away.") % {"day": day(invoice.due_date)}
         )
     else:
         pdf.ln(3)
         pdf.style(10)
-        pdf.paragraph("There is nothing left to pay on this invoice.")
+        pdf.paragraph(_("There is nothing left to pay on this invoice."))
 
-    pdf.heading("Questions?")
+    pdf.heading(_("Questions?"))
     pdf.paragraph(
-        f"Call us on {settings.support_phone} or email {settings.support_email}. "
-        f"Mention your customer number {customer.customer_number}."
+        _("Call us on %(phone)s or email %(email)s. Mention your customer number %(customer_number)s.")
+        % {"phone": settings.support_phone, "email": settings.support_email, "customer_number": customer.customer_number}
     )
     return bytes(pdf.output())
 
 
-def _lines_table(pdf: _InvoiceDocument, lines: list[InvoiceLine]) -> None:
+def _lines_table(pdf: _InvoiceDocument, lines: list[InvoiceLine], language: str) -> None:
     """Description, quantity with unit, unit price and amount of every line, as printed on the bill."""
+    _ = translations_for(language).gettext
     pdf.style(10)
     heading = FontFace(emphasis="BOLD", fill_color=(235, 235, 235))
     with pdf.table(
@@ -169,33 +185,25 @@ def _lines_table(pdf: _InvoiceDocument, lines: list[InvoiceLine]) -> None:
         line_height=6.5,
         first_row_as_headings=True,
     ) as table:
-        table.row([pdf.plain(text) for text in ("Description", "Quantity", "Unit price", "Amount")])
+        table.row([pdf.plain(text) for text in (_("Description"), _("Quantity"), _("Unit price"), _("Amount"))])
         for line in lines:
-            quantity, unit_price = _quantity_and_price(line)
-            table.row([pdf.plain(text) for text in (line.description, quantity, unit_price,
-                                                     format_euros(euros(line.amount_cents)))])
+            quantity, unit_price = _quantity_and_price(line, language)
+            # The billing system's words for a line ("Standing charge") in the reader's language when the catalog has them.
+            table.row([pdf.plain(text) for text in (_(line.description), quantity, unit_price,
+                                                     format_euros(euros(line.amount_cents), language))])
 
 
-def _quantity_and_price(line: InvoiceLine) -> tuple[str, str]:
-    """'1,234 kWh' and '€0.312 per kWh'; a rate on an amount in euros (VAT) reads '€123.45' and '6%'."""
+def _quantity_and_price(line: InvoiceLine, language: str) -> tuple[str, str]:
+    """'1,234 kWh' and '€0.312 per kWh' (nl: '1.234 kWh', '€ 0,312 per kWh'); a rate on an amount in euros
+    (VAT) reads '€123.45' and '6%'."""
+    locale = locale_for(language)
     if line.unit.upper() == "EUR":
-        return format_euros(line.quantity), f"{_plain_number(line.unit_price * 100)}%"
-    return f"{_plain_number(line.quantity)} {line.unit}", f"{_unit_price(line.unit_price)} per {line.unit}"
-
-
-def _plain_number(value: Decimal) -> str:
-    """A decimal without trailing zeros, with thousands separators: 1,234.5."""
-    text = f"{value:,f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _unit_price(value: Decimal) -> str:
-    """A price per unit in euros with at least two decimals and no trailing zeros beyond: €0.312, €9.50."""
-    sign = "-" if value < 0 else ""
-    digits = f"{abs(value):,f}"
-    whole, _, fraction = digits.partition(".")
-    fraction = fraction.rstrip("0").ljust(2, "0")
-    return f"{sign}€{whole}.{fraction}"
+        return format_euros(line.quantity, language), format_percent(line.unit_price, locale=locale, decimal_quantization=False)
+    _ = translations_for(language).gettext
+    unit = _(line.unit)
+    quantity = format_decimal(line.quantity.normalize(), locale=locale, decimal_quantization=False)
+    price = format_currency(line.unit_price.normalize(), "EUR", locale=locale, decimal_quantization=False)
+    return f"{quantity} {unit}", _("%(price)s per %(unit)s") % {"price": price, "unit": unit}
 
 
 def _grouped_iban(iban: str) -> str:

@@ -53,10 +53,12 @@ def send_invoice_copy(uow: UnitOfWork, customer_id: int, invoice_number: str | N
 class InvoicePdf:
     invoice_number: str
     content: bytes
+    language: str
 
 
-def open_invoice_copy(uow: UnitOfWork, token: str) -> InvoicePdf:
-    """The PDF behind a copy link; LinkProblem when the link is unknown or expired."""
+def open_invoice_copy(uow: UnitOfWork, token: str, language: str | None = None) -> InvoicePdf:
+    """The PDF behind a copy link, in `language` or else the customer's; LinkProblem when the link is unknown or expired."""
     with uow:
         invoice = copies.open_copy(uow.session, token, uow.settings, uow.clock.now())
-        return InvoicePdf(invoice.number, pdf.render_invoice_pdf(invoice, uow.settings))
+        language = language or invoice.customer.language
+        return InvoicePdf(invoice.number, pdf.render_invoice_pdf(invoice, uow.settings, language), language)

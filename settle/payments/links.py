@@ -183,11 +183,8 @@ def note_opened(link: PaymentLink, now: datetime) -> None:
 
 def open_link(session: Session, token: str, settings: Settings, now: datetime) -> PaymentLink:
     """The link behind a token, if it can still be paid; LinkProblem says why not."""
-    reference, _, signature = (token or "").partition(".")
-    link = session.execute(
-        select(PaymentLink).where(PaymentLink.reference == reference).options(selectinload(PaymentLink.invoices))
-    ).scalar_one_or_none() if reference and signature else None
-    if link is None or not signature_matches(link_secret(settings), signature, *_signed_values(link)):
+    link = _signed_link(session, token, settings)
+    if link is None:
         raise LinkProblem("unknown")
     if link.status == LinkStatus.PAID:
         raise LinkProblem("paid")
@@ -203,6 +200,30 @@ def open_link(session: Session, token: str, settings: Settings, now: datetime) -
     if sum(still_open) != link.amount_cents or any(i.status == InvoiceStatus.CANCELLED for i in link.invoices):
         raise LinkProblem("changed")
     return link
+
+
+def link_language(session: Session, token: str, settings: Settings) -> str | None:
+    """The language of the customer a genuine link was made for, whether or not it can still be paid (its
+    pages speak it); None for a token that is not one of ours."""
+    link = _signed_link(session, token, settings)
+    return link.customer.language if link is not None else None
+
+
+def _signed_link(session: Session, token: str, settings: Settings) -> PaymentLink | None:
+    """The link behind a token whose signature is ours, whatever its state."""
+    reference, _, signature = (token or "").partition(".")
+    link = session.execute(
+        select(PaymentLink).where(PaymentLink.reference == reference).options(selectinload(PaymentLink.invoices))
+    ).scalar_one_or_none() if reference and signature else None
+    if link is None or not signature_matches(link_secret(settings), signature, *_signed_values(link)):
+        return None
+    return link
+
+
+def reference_language(session: Session, reference: str | None) -> str | None:
+    """The language of the customer of the link with this reference (a checkout's metadata names it)."""
+    link = session.execute(select(PaymentLink).where(PaymentLink.reference == reference)).scalar_one_or_none() if reference else None
+    return link.customer.language if link is not None else None
 
 
 def _open_instalment_link(session: Session, link: PaymentLink) -> PaymentLink:

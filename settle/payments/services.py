@@ -1,6 +1,7 @@
 """Paying, one function per use case; the chat, the payment pages and the command line put the results into words."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -163,6 +164,12 @@ def _transfer(settings: Settings, invoice_number: str, amount: Decimal, for_inst
     return Transfer(invoice_number, for_instalment, amount, communication, qr)
 
 
+def link_language(uow: UnitOfWork, token: str) -> str | None:
+    """The language of the customer behind a link, for its pages (also when it can't be paid any more)."""
+    with uow:
+        return links.link_language(uow.session, token, uow.settings)
+
+
 def start_checkout(uow: UnitOfWork, token: str) -> str:
     """Where to send the customer to pay the link online (the open checkout again after a double click);
     LinkProblem, or ProviderError when the provider can't be used now."""
@@ -188,13 +195,16 @@ class SandboxCheckout:
     description: str
     amount: Decimal
     status: CheckoutStatus
+    #: The language of the customer paying, as a real provider's page would be opened in (None: unknown).
+    language: str | None = None
 
 
 def sandbox_checkout(uow: UnitOfWork, payment_id: str) -> SandboxCheckout:
     """The demo provider's checkout page; ProviderError when it has no such payment."""
     with uow:
         payment = _sandbox(uow).payment(payment_id)
-        return SandboxCheckout(payment.description, euros(payment.amount_cents), payment.status)
+        language = links.reference_language(uow.session, json.loads(payment.metadata_json).get("link"))
+        return SandboxCheckout(payment.description, euros(payment.amount_cents), payment.status, language)
 
 
 def sandbox_outcome(uow: UnitOfWork, payment_id: str, succeeded: bool) -> str:

@@ -6,21 +6,24 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Form, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from settle.billing import services as billing
-from settle.clock import clock_for, format_date, format_moment
+from settle.clock import clock_for, format_moment
 from settle.config import Settings, process_settings
 from settle.errors import LinkProblem, ProviderError
-from settle.money import format_euros
+from settle.identity.language import supported
 from settle.payments import services
 from settle.signing import session_secret
 from settle.unit_of_work import UnitOfWork
 from settle.web.chat import chat_router
 from settle.web.console import ConsoleSession, console_router
+from settle.web.languages import PageLanguage, install, language_headers, page_context, page_language
 from settle.web.operations import operations_router
 
 HERE = Path(__file__).parent
@@ -62,8 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Settle", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.filters["euros"] = format_euros
-    templates.env.filters["day"] = format_date
+    install(templates.env)  # gettext, {% trans %} and the euros, day and month filters in each page's language
     templates.env.filters["local_time"] = lambda moment: format_moment(moment, clock.zone, "short") if moment else ""
     templates.env.globals["settings"] = settings
     app.add_middleware(
@@ -87,11 +89,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(operations_router(console))
     app.include_router(chat_router(settings, templates))
 
-    def page(request: Request, name: str, status_code: int = 200, **values) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, values, status_code=status_code)
+    def page(request: Request, name: str, language: PageLanguage, status_code: int = 200, **values) -> HTMLResponse:
+        """A customer's page in `language`; its language switch only where the page can be asked for again."""
+        context = {**page_context(request, language, switch=request.method == "GET"), **values}
+        return templates.TemplateResponse(request, name, context, status_code=status_code,
+                                          headers=language_headers(language.code))
 
-    def problem(request: Request, reason: str) -> HTMLResponse:
-        return page(request, "link_problem.html", PROBLEM_STATUS[reason], reason=reason)
+    def link_language(request: Request, token: str) -> PageLanguage:
+        """A link's pages speak its customer's language, unless another one is asked for."""
+        return page_language(request, services.link_language(new_unit_of_work(), token))
+
+    def own_page_in(url: str, language: PageLanguage) -> str:
+        """A language the customer chose goes along to the next of this app's own pages (the sandbox checkout,
+        back to the link's page); another site's address is left as it is."""
+        if not language.chosen or not url.startswith(f"{settings.public_url}/") or "?" in url:
+            return url
+        return f"{url}?language={language.code}"
+
+    def problem(request: Request, reason: str, language: PageLanguage) -> HTMLResponse:
+        return page(request, "link_problem.html", language, PROBLEM_STATUS[reason], reason=reason)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        """An address that leads nowhere gets a friendly page in the visitor's language; other HTTP errors
+        keep FastAPI's answer."""
+        if error.status_code == 404:
+            return page(request, "not_found.html", page_language(request), 404)
+        return await http_exception_handler(request, error)
+
+    @app.exception_handler(Exception)
+    def server_error(request: Request, error: Exception) -> Response:
+        """Something broke: the server's log has the traceback, the customer a kind page without it."""
+        return page(request, "server_error.html", page_language(request), 500)
 
     @app.get("/health", response_class=PlainTextResponse)
     def health() -> str:
@@ -99,30 +128,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/pay/{token}", response_class=HTMLResponse)
     def payment_page(request: Request, token: str):
+        language = link_language(request, token)
         try:
             shown = services.payment_page(new_unit_of_work(), token)
         except LinkProblem as error:
-            return problem(request, error.reason)
-        return page(request, "pay.html", token=token, page=shown)
+            return problem(request, error.reason, language)
+        return page(request, "pay.html", language, token=token, page=shown)
 
     @app.post("/pay/{token}/checkout")
     def checkout(request: Request, token: str):
+        language = link_language(request, token)
         try:
             checkout_url = services.start_checkout(new_unit_of_work(), token)
         except LinkProblem as error:
-            return problem(request, error.reason)
+            return problem(request, error.reason, language)
         except ProviderError as error:
             log.error("could not start a checkout: %s", error)
-            return page(request, "provider_down.html", 503, token=token)
-        return RedirectResponse(checkout_url, status_code=303)
+            return page(request, "provider_down.html", language, 503, token=token)
+        return RedirectResponse(own_page_in(checkout_url, language), status_code=303)
 
     @app.get("/pay/{token}/done", response_class=HTMLResponse)
     def after_checkout(request: Request, token: str):
+        language = link_language(request, token)
         try:
             failed = services.checkout_failed(new_unit_of_work(), token)
         except LinkProblem as error:
-            return problem(request, error.reason)
-        return page(request, "pay_pending.html", token=token, failed=failed)
+            return problem(request, error.reason, language)
+        return page(request, "pay_pending.html", language, token=token, failed=failed)
 
     if settings.payment_provider == "sandbox":  # the demo provider's pages exist only when it is the provider
 
@@ -131,16 +163,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 payment = services.sandbox_checkout(new_unit_of_work(), payment_id)
             except ProviderError:
-                return page(request, "link_problem.html", 404, reason="unknown")
-            return page(request, "sandbox.html", payment=payment)
+                return problem(request, "unknown", page_language(request))
+            return page(request, "sandbox.html", page_language(request, payment.language), payment=payment)
 
         @app.post("/sandbox/checkout/{payment_id}")
         def sandbox_outcome(request: Request, payment_id: str, outcome: str = Form(...)):
             try:
                 redirect_url = services.sandbox_outcome(new_unit_of_work(), payment_id, succeeded=outcome == "pay")
             except ProviderError:
-                return page(request, "link_problem.html", 404, reason="unknown")
-            return RedirectResponse(redirect_url, status_code=303)
+                return problem(request, "unknown", page_language(request))
+            return RedirectResponse(own_page_in(redirect_url, page_language(request)), status_code=303)
 
     @app.post("/webhooks/{provider_name}", response_class=PlainTextResponse)
     def webhook(provider_name: str, id: str = Form("")):
@@ -156,11 +188,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/invoices/{token}.pdf")
     def invoice_copy(request: Request, token: str):
-        try:
-            pdf = billing.open_invoice_copy(new_unit_of_work(), token)
+        try:  # in the customer's language, unless another one is asked for (?language=fr)
+            pdf = billing.open_invoice_copy(new_unit_of_work(), token, supported(request.query_params.get("language")))
         except LinkProblem as error:
-            return problem(request, error.reason)
-        headers = {"Content-Disposition": f'inline; filename="{pdf.invoice_number}.pdf"', "Cache-Control": "private, no-store"}
+            return problem(request, error.reason, page_language(request))
+        headers = {"Content-Disposition": f'inline; filename="{pdf.invoice_number}.pdf"', "Cache-Control": "private, no-store",
+                   "Content-Language": pdf.language}
         return Response(pdf.content, media_type="application/pdf", headers=headers)
 
     return app

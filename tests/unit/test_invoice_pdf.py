@@ -32,6 +32,11 @@ def read_pdf(data: bytes) -> tuple[int, str, tuple[float, float]]:
     return len(reader.pages), page.extract_text(), (float(page.mediabox.width), float(page.mediabox.height))
 
 
+def spaced(text: str) -> str:
+    """Text with its non-breaking spaces (U+00A0, U+202F) and line breaks as plain spaces."""
+    return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
+
+
 def grouped(iban: str) -> str:
     compact = iban.replace(" ", "")
     return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
@@ -149,3 +154,43 @@ def test_the_font_comes_from_disk():
     fonts = invoice_pdf._font_files()
     assert fonts is not None, "matplotlib's DejaVu Sans should be installed with rasa"
     assert all(path.is_file() for path in fonts)
+
+
+@pytest.mark.parametrize(("language", "words", "dates", "prices"), [
+    ("nl", ("Kopie van de factuur", "Klantnummer", "Vervaldag", "Nog te betalen", "Betalen met een overschrijving",
+            "Vaste vergoeding", "Btw 6%", "Vermeld uw klantnummer"),
+     "1 oktober 2026 tot 31 oktober 2026", ("€\u00a00,312 per kWh", "€\u00a09,50 per maand", "6%")),
+    ("fr", ("Copie de la facture", "Numéro de client", "Échéance", "Reste à payer", "Payer par virement",
+            "Redevance fixe", "TVA 6\u00a0%", "Mentionnez votre numéro de client"),
+     "du 1 octobre 2026 au 31 octobre 2026", ("0,312\u00a0€ par kWh", "9,50\u00a0€ par mois", "6\u00a0%")),
+])
+def test_a_copy_in_the_customers_language_reads_as_belgians_write(session, persona_customer, settings, language, words,
+                                                                  dates, prices):
+    invoice = latest_invoice(session, persona_customer("usage_up"))
+
+    pages, text, _ = read_pdf(render_invoice_pdf(invoice, settings, language))
+
+    assert pages == 1
+    read = spaced(text)  # the table's cells come back with plain spaces
+    for word in words + prices:
+        assert spaced(word) in read, word
+    assert dates in text
+    assert format_euros(euros(invoice.total_cents), language) in text  # non-breaking, as written
+    assert "Invoice copy" not in text and "Still to pay" not in text and "Standing charge" not in text
+
+
+def test_french_thousands_keep_their_narrow_space_and_the_core_font_gets_a_plain_one(session, persona_customer, settings,
+                                                                                       monkeypatch):
+    invoice = latest_invoice(session, persona_customer("usage_up"))
+    invoice.lines[0].amount_cents = 123_456  # €1,234.56: French groups its thousands with U+202F
+    amount = format_euros(euros(123_456), "fr")
+    assert "\u202f" in amount
+
+    _, text, _ = read_pdf(render_invoice_pdf(invoice, settings, "fr"))
+    assert "1 234,56 €" in spaced(text)  # DejaVu Sans has the narrow no-break space
+
+    monkeypatch.setattr(invoice_pdf, "_font_files", lambda: None)
+    pages, text, _ = read_pdf(render_invoice_pdf(invoice, settings, "fr"))
+    assert pages == 1
+    assert "1 234,56 EUR" in spaced(text) and "€" not in text
+    assert "?" not in text.replace("Des questions\u00a0?", "")  # nothing the core font can't show became a "?"

@@ -1,6 +1,7 @@
 /* Settle's chat widget: plain JS on Rasa's socket.io channel, no framework and no build step.
  * Needs the vendored socket.io client (window.io) loaded first. Exposes window.SettleChat.mount(options); one option,
- * `language` ("nl", "fr" or "en"), is the host page's language, sent with every message. */
+ * `language` ("nl", "fr" or "en"), is the host page's language, sent with every message; another, `texts`, holds
+ * every word the widget shows, in the page's language (the server renders them from its catalogs). */
 (function () {
   "use strict";
 
@@ -69,8 +70,17 @@
     return match ? decodeURIComponent(match[1]) : null;
   }
 
+  // A text of the widget by name; "%(name)s" in it is filled in. A host page without texts shows the names,
+  // so a missing text is seen at once rather than shown in the wrong language.
+  function textOf(texts, key, values) {
+    var text = texts && typeof texts[key] === "string" ? texts[key] : key;
+    Object.keys(values || {}).forEach(function (name) { text = text.split("%(" + name + ")s").join(values[name]); });
+    return text;
+  }
+
   function mount(options) {
     var opts = options || {};
+    function t(key, values) { return textOf(opts.texts, key, values); }
     var n = ++mounted;
     var storageKey = opts.storageKey || "settle-chat";
     var floating = !opts.container;
@@ -84,18 +94,18 @@
     var log = el("div", { "class": "settle-chat-log", role: "log", "aria-live": "polite", "aria-labelledby": ids.title });
     var status = el("p", { "class": "settle-chat-status", role: "status", "aria-live": "polite" });
     var input = el("input", { id: ids.input, type: "text", autocomplete: "off", maxlength: "1000", disabled: "" });
-    var send = el("button", { type: "submit", "class": "settle-chat-send", disabled: "", text: "Send" });
+    var send = el("button", { type: "submit", "class": "settle-chat-send", disabled: "", text: t("send") });
     var form = el("form", { "class": "settle-chat-form" }, [
-      el("label", { "for": ids.input, text: "Your message" }), el("div", { "class": "settle-chat-row" }, [input, send]),
+      el("label", { "for": ids.input, text: t("yourMessage") }), el("div", { "class": "settle-chat-row" }, [input, send]),
     ]);
-    var close = el("button", { type: "button", "class": "settle-chat-close", "aria-label": "Close the chat", text: "×" });
-    var heading = el("div", { "class": "settle-chat-header" }, [el("h2", { id: ids.title, text: "Chat with Settle" })]);
+    var close = el("button", { type: "button", "class": "settle-chat-close", "aria-label": t("close"), text: "×" });
+    var heading = el("div", { "class": "settle-chat-header" }, [el("h2", { id: ids.title, text: t("title") })]);
     if (floating) heading.appendChild(close);
     var panel = el("section", { id: ids.panel, "class": "settle-chat-panel", "aria-labelledby": ids.title }, [heading, log, status, form]);
     var launcherNote = el("span", { "class": "settle-chat-vh" });
     var launcher = el("button", {
       type: "button", "class": "settle-chat-launcher", "aria-expanded": "false", "aria-controls": ids.panel,
-    }, [document.createTextNode("Chat with us"), launcherNote]);
+    }, [document.createTextNode(t("launcher")), launcherNote]);
 
     if (floating) {
       panel.classList.add("settle-chat-floating");
@@ -141,9 +151,9 @@
       var own = record.who === "user";
       var agent = record.who === "agent";
       var kind = own ? "settle-chat-user" : agent ? "settle-chat-agent" : "settle-chat-bot";
-      var spoken = own ? "You said: " : agent ? record.name + " from our team said: " : "Settle said: ";
+      var spoken = own ? t("youSaid") : agent ? t("agentSaid", { name: record.name }) : t("settleSaid");
       var message = el("div", { "class": "settle-chat-msg " + kind }, [el("span", { "class": "settle-chat-vh", text: spoken })]);
-      if (agent) message.appendChild(el("span", { "class": "settle-chat-from", "aria-hidden": "true", text: record.name + " · our team" }));
+      if (agent) message.appendChild(el("span", { "class": "settle-chat-from", "aria-hidden": "true", text: t("agentFrom", { name: record.name }) }));
       var body = el("p", {}, own ? [document.createTextNode(record.text)] : linkify(record.text));
       message.appendChild(body);
       log.appendChild(message);
@@ -152,7 +162,7 @@
     }
 
     function renderButtons(record) {
-      var row = el("div", { "class": "settle-chat-buttons", role: "group", "aria-label": "Suggested answers" });
+      var row = el("div", { "class": "settle-chat-buttons", role: "group", "aria-label": t("suggestions") });
       record.buttons.forEach(function (button) {
         var node = el("button", { type: "button", text: button.title });
         node.addEventListener("click", function () {
@@ -211,7 +221,7 @@
       remember(record);
       if (!isOpen()) {
         launcher.classList.add("settle-chat-unread");
-        launcherNote.textContent = " (new message)";
+        launcherNote.textContent = t("newMessage");
       }
     }
 
@@ -232,10 +242,10 @@
 
     function connect() {
       if (typeof window.io !== "function") {
-        setStatus("The chat is not available right now. Please call us instead.");
+        setStatus(t("unavailable"));
         return;
       }
-      setStatus("Connecting…");
+      setStatus(t("connecting"));
       socket = window.io(opts.socketUrl, { transports: ["websocket"], path: "/socket.io" });
       // Asking for the stored session on every (re)connect puts us back in the same conversation. The server
       // signs the ids it issues: one it did not issue (or an old, unsigned one) gets a new conversation, and
@@ -245,11 +255,11 @@
       socket.on("bot_uttered", receive);
       socket.on("connect_error", function () {
         setReady(false);
-        setStatus("Can't reach the chat, trying again…");
+        setStatus(t("unreachable"));
       });
       socket.on("disconnect", function (reason) {
         setReady(false);
-        setStatus("Connection lost, reconnecting…");
+        setStatus(t("reconnecting"));
         if (reason === "io server disconnect") socket.connect();  // the client won't retry this one by itself
       });
     }
@@ -283,6 +293,7 @@
       socketUrl: config.socketUrl,
       storageKey: config.storageKey,
       language: config.language,
+      texts: config.texts,
       authToken: token,
       open: Boolean(token),  // an app's web view opens this page to chat, so show the chat at once
     });
