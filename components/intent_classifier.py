@@ -6,8 +6,11 @@ pre-trained sentence embeddings, trained on our examples plus the training split
 generalises much better, and a large, varied out-of-scope class rejects what Settle does not serve
 (docs/nlu-evaluation.md has the comparison). DIET stays in the pipeline for entities.
 
-The model is stored as plain arrays (coefficients, intercepts, class names), not a pickle, so loading a
-model file never runs code.
+Beside the embeddings, the tf-idf of the character n-grams within words: the English MiniLM embeds short Dutch
+and French messages poorly, and n-grams catch their words (afrekening, échéance) and spelling variants.
+
+The model is stored as plain arrays (coefficients, intercepts, class names, n-gram vocabulary and idf), not a
+pickle, so loading a model file never runs code.
 """
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 logger = logging.getLogger(__name__)
 MODEL_FILE = "intent_classifier.npz"
@@ -48,6 +53,8 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             "C": 30.0,              # inverse regularisation strength, chosen by measurement
             "class_weight": "balanced",  # intents have 45 to 1,000 examples; each counts the same
             "max_iter": 2000,
+            "character_ngrams": None,  # e.g. [2, 5]: tf-idf of character n-grams within words, beside the embeddings
+            "character_weight": 1.0,   # how much the n-grams count against the embeddings
             "ranking_length": 10,
         }
 
@@ -58,6 +65,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         self.classes = np.array([], dtype=str)
         self.coefficients = np.zeros((0, 0), dtype=np.float32)
         self.intercepts = np.zeros(0, dtype=np.float32)
+        self.ngrams: TfidfVectorizer | None = None
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -68,8 +76,25 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
     def validate_config(cls, config: dict[str, Any]) -> None:
         if config.get("C", 1.0) <= 0:
             raise ValueError("SentenceIntentClassifier: C must be positive")
+        ngrams = config.get("character_ngrams")
+        if ngrams is not None and not (len(ngrams) == 2 and 1 <= ngrams[0] <= ngrams[1]):
+            raise ValueError("SentenceIntentClassifier: character_ngrams is [shortest, longest], e.g. [2, 5]")
 
-    def features(self, messages: list[Message]) -> np.ndarray:
+    def _vectorizer(self, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+        shortest, longest = self.component_config["character_ngrams"]
+        return TfidfVectorizer(analyzer="char_wb", ngram_range=(shortest, longest), lowercase=True, sublinear_tf=True,
+                               min_df=1 if vocabulary else 2, vocabulary=vocabulary)
+
+    def features(self, messages: list[Message]) -> np.ndarray | sparse.csr_matrix:
+        """One row per message: its sentence features, and its character n-grams when the model has them."""
+        dense = self.sentence_features(messages)
+        if self.ngrams is None:
+            return dense
+        texts = [str(message.get(TEXT)) for message in messages]
+        weighted = self.ngrams.transform(texts) * self.component_config["character_weight"]
+        return sparse.hstack([sparse.csr_matrix(dense), weighted], format="csr")
+
+    def sentence_features(self, messages: list[Message]) -> np.ndarray:
         """One row per message: its sentence features from the configured featurizers, side by side."""
         featurizers = self.component_config["featurizers"] or None
         rows = []
@@ -87,19 +112,29 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         if len({e.get(INTENT) for e in examples}) < 2:
             logger.warning("SentenceIntentClassifier: fewer than two intents to learn; it will predict nothing")
             return self._resource
+        if self.component_config["character_ngrams"]:
+            self.ngrams = self._vectorizer().fit([str(e.get(TEXT)) for e in examples])
         model = LogisticRegression(C=self.component_config["C"], class_weight=self.component_config["class_weight"],
                                    max_iter=self.component_config["max_iter"])
         model.fit(self.features(examples), [e.get(INTENT) for e in examples])
         self.classes = model.classes_.astype(str)
         self.coefficients = model.coef_.astype(np.float32)
         self.intercepts = model.intercept_.astype(np.float32)
+        if len(self.classes) == 2:  # scikit-learn keeps one row for two classes: softmax([0, z]) is its sigmoid(z)
+            self.coefficients = np.vstack([np.zeros_like(self.coefficients), self.coefficients])
+            self.intercepts = np.concatenate([np.zeros_like(self.intercepts), self.intercepts])
         self.persist()
         return self._resource
 
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
+            ngrams = {}
+            if self.ngrams is not None:
+                vocabulary = self.ngrams.vocabulary_
+                ngrams = {"ngram_terms": np.array(sorted(vocabulary, key=vocabulary.__getitem__)),
+                          "ngram_idf": self.ngrams.idf_.astype(np.float32)}
             np.savez(directory / MODEL_FILE, classes=self.classes, coefficients=self.coefficients,
-                     intercepts=self.intercepts)
+                     intercepts=self.intercepts, **ngrams)
 
     @classmethod
     def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -111,13 +146,17 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
                 component.classes = stored["classes"]
                 component.coefficients = stored["coefficients"]
                 component.intercepts = stored["intercepts"]
+                if "ngram_terms" in stored.files:
+                    terms = stored["ngram_terms"].tolist()
+                    component.ngrams = component._vectorizer({term: i for i, term in enumerate(terms)})
+                    component.ngrams.idf_ = stored["ngram_idf"].astype(np.float64)
         except (ValueError, FileNotFoundError):
             logger.debug("SentenceIntentClassifier: nothing trained in %s", resource.name)
         return component
 
-    def probabilities(self, features: np.ndarray) -> np.ndarray:
+    def probabilities(self, features: np.ndarray | sparse.csr_matrix) -> np.ndarray:
         """The softmax of the linear scores: what scikit-learn's multinomial predict_proba computes."""
-        scores = features @ self.coefficients.T + self.intercepts
+        scores = np.asarray(features @ self.coefficients.T) + self.intercepts
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         return exp / exp.sum(axis=1, keepdims=True)
