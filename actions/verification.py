@@ -8,7 +8,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import verified_customer_id
+from actions.common import language_of, verified_customer_id
 from settle.clock import format_moment
 from settle.handoff import services as handoff
 from settle.identity import language, services
@@ -20,15 +20,15 @@ FINISHED = ("verified", "locked")
 ANSWERS = ("customer_number", "postcode", "birth_date")
 
 
-def _say_paused(dispatcher: CollectingDispatcher, paused: Lockout) -> None:
+def _say_paused(dispatcher: CollectingDispatcher, paused: Lockout, language: str) -> None:
     """A pause for everyone says how many minutes; a pause of this chat says until when, and offers a person
     now only while the team is there (else when it will be)."""
     uow = unit_of_work()
     if paused.everyone:
         dispatcher.utter_message(response="utter_verification_busy", minutes=services.minutes_left(uow, paused))
         return
-    until = format_moment(paused.until, paused.until.tzinfo, "time")
-    team = handoff.team_hours(uow)
+    until = format_moment(paused.until, paused.until.tzinfo, "time", language)
+    team = handoff.team_hours(uow, language)
     if team.open_now:
         dispatcher.utter_message(response="utter_verification_locked", locked_until=until)
     else:
@@ -117,7 +117,7 @@ class ValidateVerifyCustomerForm(FormValidationAction):
             return [SlotSet("requested_slot", None)]
         paused = services.lockout(unit_of_work(), tracker.sender_id, source_of(tracker))
         if paused:
-            _say_paused(dispatcher, paused)
+            _say_paused(dispatcher, paused, language_of(tracker))
             return [SlotSet(slot, None) for slot in ANSWERS] + [SlotSet("verification", "locked"), SlotSet("requested_slot", None)]
         events: list[EventType] = []
         if tracker.get_slot("verification") == "locked":  # an earlier lockout has ended
@@ -171,7 +171,7 @@ class ValidateVerifyCustomerForm(FormValidationAction):
             return {**cleared, **language_slots(tracker, customer_id), "verification": "verified",
                     "verified_customer_id": str(customer_id)}
         if result.outcome == Outcome.LOCKED and result.lockout is not None:
-            _say_paused(dispatcher, result.lockout)
+            _say_paused(dispatcher, result.lockout, language_of(tracker))
             return {**cleared, "verification": "locked"}
         dispatcher.utter_message(response="utter_verification_failed", attempts_left=result.attempts_left)
         return cleared
