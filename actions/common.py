@@ -10,7 +10,6 @@ from rasa_sdk.types import DomainDict
 
 from settle.unit_of_work import UnitOfWork, unit_of_work
 
-
 #: The languages Settle answers in (the `language` slot's values; docs/languages.md).
 LANGUAGES = ("nl", "fr", "en")
 

@@ -8,8 +8,8 @@ from rasa_sdk.types import DomainDict
 from actions.common import AccountAction, language_of, text_of_last, verified_customer_id
 from settle.billing import services as billing
 from settle.clock import format_date, format_month
-from settle.locales import format_list
 from settle.errors import InvoiceNotFound, NothingToPay
+from settle.locales import format_list
 from settle.money import format_euros
 from settle.payments import services
 from settle.unit_of_work import unit_of_work
