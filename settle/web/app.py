@@ -15,6 +15,7 @@ from settle.billing import services as billing
 from settle.clock import clock_for, format_date, format_moment
 from settle.config import Settings, process_settings
 from settle.errors import LinkProblem, ProviderError
+from settle.locales import language_name
 from settle.money import format_euros
 from settle.payments import services
 from settle.signing import session_secret
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["euros"] = format_euros
     templates.env.filters["day"] = format_date
+    templates.env.filters["language_name"] = language_name
     templates.env.filters["local_time"] = lambda moment: format_moment(moment, clock.zone, "short") if moment else ""
     templates.env.globals["settings"] = settings
     app.add_middleware(
