@@ -14,6 +14,7 @@ from settle.handoff import services as handoff
 from settle.identity import language, services
 from settle.identity.verification import Answers, Lockout, Outcome, parse_customer_number
 from settle.insights import services as insights
+from settle.outreach import texts
 from settle.unit_of_work import unit_of_work
 
 FINISHED = ("verified", "locked")
@@ -36,6 +37,15 @@ def _say_paused(dispatcher: CollectingDispatcher, paused: Lockout, language: str
             response="utter_verification_locked_office_closed", locked_until=until,
             office_hours=team.office_hours, next_opening=team.next_opening,
         )
+
+
+def _say_verified(dispatcher: CollectingDispatcher, first_name: str, switched_to: str | None) -> None:
+    """The thank-you, already in the customer's own language when verifying switches to it: Rasa would fill the
+    response in from the slots as they were before this action, so then the same wording is filled in here."""
+    if switched_to is None:
+        dispatcher.utter_message(response="utter_verified", first_name=first_name)
+    else:
+        dispatcher.utter_message(text=texts.render("utter_verified", {"first_name": first_name}, language=switched_to))
 
 
 def _typed(value: Any) -> str | None:
@@ -166,10 +176,11 @@ class ValidateVerifyCustomerForm(FormValidationAction):
         result = services.check_answers(uow, tracker.sender_id, source_of(tracker), customer_number, Answers(postcode, born))
         cleared = {slot: None for slot in ANSWERS}
         if result.outcome == Outcome.VERIFIED and result.customer is not None:
-            dispatcher.utter_message(response="utter_verified", first_name=result.customer.first_name)
             customer_id = result.customer.customer_id
-            return {**cleared, **language_slots(tracker, customer_id), "verification": "verified",
-                    "verified_customer_id": str(customer_id)}
+            switched = language_slots(tracker, customer_id)
+            new_language = switched.get("language", language_of(tracker))
+            _say_verified(dispatcher, result.customer.first_name, new_language if new_language != language_of(tracker) else None)
+            return {**cleared, **switched, "verification": "verified", "verified_customer_id": str(customer_id)}
         if result.outcome == Outcome.LOCKED and result.lockout is not None:
             _say_paused(dispatcher, result.lockout, language_of(tracker))
             return {**cleared, "verification": "locked"}
