@@ -9,11 +9,11 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import AccountAction, form_customer_id, said_this_turn, text_of_last, verified_customer_id
+from actions.common import AccountAction, form_customer_id, language_of, said_this_turn, text_of_last, verified_customer_id
 from actions.handoff import chat_so_far, topics_asked
 from settle.arrangements import services
 from settle.arrangements.plans import PlanSummary
-from settle.clock import format_date
+from settle.clock import format_date, format_day_and_month, format_month
 from settle.errors import (
     AlreadyDisputed,
     InvoiceNotFound,
@@ -47,22 +47,22 @@ class ActionOfferPlan(AccountAction):
         return "action_offer_plan"
 
     def answer(self, dispatcher, uow, customer_id, tracker):
-        result = services.offer_plan(uow, customer_id)
+        result, language = services.offer_plan(uow, customer_id), language_of(tracker)
         if isinstance(result, PlanSummary):
-            _say_active_plan(dispatcher, result)
+            _say_active_plan(dispatcher, result, language)
             return [SlotSet("plan_eligible", False)]
         if isinstance(result, services.PlanRefusal):
             # Below the minimum, more time is the way; when that is shut too, a person is.
             closed = "_no_extension" if result.reason == "below_minimum" and not result.extension_possible else ""
             dispatcher.utter_message(
                 response=f"utter_plan_not_possible_{result.reason}{closed}",
-                minimum=format_euros(result.minimum),
-                total=format_euros(result.total_open),
+                minimum=format_euros(result.minimum, language),
+                total=format_euros(result.total_open, language),
             )
             return [SlotSet("plan_eligible", False)]
         # "can I pay in 6 months starting 1 December?" already said the months, the first date, or both.
         details = services.read_plan_details(uow, customer_id, text_of_last(tracker, "request_instalment_plan"))
-        terms = {"total": format_euros(result.total), "min_months": result.min_months, "max_months": result.max_months}
+        terms = {"total": format_euros(result.total, language), "min_months": result.min_months, "max_months": result.max_months}
         if details.months_said and details.months is None:  # one message: the months allowed, and the question
             dispatcher.utter_message(response="utter_plan_possible_other_months", **terms, months=details.months_said)
         else:
@@ -75,15 +75,16 @@ class ActionOfferPlan(AccountAction):
         ]
 
 
-def _say_active_plan(dispatcher: CollectingDispatcher, running: PlanSummary) -> None:
+def _say_active_plan(dispatcher: CollectingDispatcher, running: PlanSummary, language: str) -> None:
     dispatcher.utter_message(
         response="utter_active_plan", reference=running.reference,
-        paid=format_euros(running.paid), left=format_euros(running.left),
+        paid=format_euros(running.paid, language), left=format_euros(running.left, language),
     )
     if running.next_instalment:
         number, due, amount = running.next_instalment
         dispatcher.utter_message(
-            response="utter_active_plan_next", number=number, due_date=format_date(due), amount=format_euros(amount)
+            response="utter_active_plan_next", number=number, due_date=format_date(due, language),
+            amount=format_euros(amount, language),
         )
 
 
@@ -119,9 +120,10 @@ class ValidateInstalmentPlanForm(FormValidationAction):
             return {"plan_start": None}
         details = services.read_plan_details(unit_of_work(), form_customer_id(tracker), _typed(tracker, value))
         if details.start is None:
+            language = language_of(tracker)
             dispatcher.utter_message(
-                response="utter_invalid_plan_start", latest=format_date(details.latest_start),
-                example=_day_and_month(details.example_start),
+                response="utter_invalid_plan_start", latest=format_date(details.latest_start, language),
+                example=format_day_and_month(details.example_start, language),
             )
             return {"plan_start": None}
         return {"plan_start": details.start.isoformat()}
@@ -152,7 +154,9 @@ class ActionAskPlanStart(Action):
             dispatcher.utter_message(response="utter_arrangement_changed")
             return [SlotSet("plan_confirmed", False), SlotSet("requested_slot", None)]
         if not said_this_turn(tracker, "utter_invalid_plan_start"):
-            dispatcher.utter_message(response="utter_ask_plan_start", example=_day_and_month(details.example_start))
+            dispatcher.utter_message(
+                response="utter_ask_plan_start", example=format_day_and_month(details.example_start, language_of(tracker))
+            )
         return []
 
 
@@ -162,10 +166,6 @@ def _typed(tracker: Tracker, value: Any) -> str:
     if tracker.get_slot("requested_slot") is None:
         return str(value or "")
     return tracker.latest_message.get("text") or str(value or "")
-
-
-def _day_and_month(day: date) -> str:
-    return f"{day.day} {day:%B}"
 
 
 def _before_this_message(tracker: Tracker, slot: str) -> Any:
@@ -192,11 +192,12 @@ class ActionAskPlanConfirmed(Action):
         except NotEligibleForPlan:
             dispatcher.utter_message(response="utter_arrangement_changed")
             return [SlotSet("plan_confirmed", False), SlotSet("requested_slot", None)]
-        dispatcher.utter_message(response="utter_plan_schedule", total=format_euros(chosen.total))
+        language = language_of(tracker)
+        dispatcher.utter_message(response="utter_plan_schedule", total=format_euros(chosen.total, language))
         for part in chosen.instalments:
             dispatcher.utter_message(
                 response="utter_plan_instalment", number=part.number,
-                amount=format_euros(euros(part.amount_cents)), due_date=format_date(part.due_date),
+                amount=format_euros(euros(part.amount_cents), language), due_date=format_date(part.due_date, language),
             )
         dispatcher.utter_message(response="utter_ask_plan_confirmed")
         return [SlotSet("plan_total_cents", str(chosen.total_cents))]  # what the customer is agreeing to
@@ -220,9 +221,10 @@ class ActionFinishPlan(AccountAction):
         except (NotEligibleForPlan, OutOfRange):  # every rule (and the agreed total) is checked again when storing
             dispatcher.utter_message(response="utter_arrangement_changed")
             return _cleared("plan_eligible", *PLAN_SLOTS)
+        language = language_of(tracker)
         dispatcher.utter_message(
-            response="utter_plan_created", reference=plan.reference, amount=format_euros(plan.first_amount),
-            due_date=format_date(plan.first_due), link=plan.link_url,
+            response="utter_plan_created", reference=plan.reference, amount=format_euros(plan.first_amount, language),
+            due_date=format_date(plan.first_due, language), link=plan.link_url,
         )
         return _cleared("plan_eligible", *PLAN_SLOTS)
 
@@ -248,10 +250,11 @@ class ActionOfferExtension(AccountAction):
                 invoice_number=refusal.invoice_number or wanted or "",
             )
             return [SlotSet("extension_eligible", False), SlotSet("invoice_number", None)]
+        language = language_of(tracker)
         dispatcher.utter_message(
             response="utter_extension_possible", invoice_number=offer.invoice_number,
-            amount=format_euros(offer.amount), due_date=format_date(offer.current_due),
-            latest=format_date(offer.latest),
+            amount=format_euros(offer.amount, language), due_date=format_date(offer.current_due, language),
+            latest=format_date(offer.latest, language),
         )
         # extension_date is kept: "can I pay next Friday?" already said it.
         return [
@@ -276,13 +279,14 @@ class ValidateExtensionForm(FormValidationAction):
         checked = services.check_extension_date(
             unit_of_work(), form_customer_id(tracker), tracker.get_slot("invoice_number"), _typed(tracker, value)
         )
+        language = language_of(tracker)
         if checked.chosen is None:
             dispatcher.utter_message(
                 response="utter_invalid_extension_date",
-                due_date=format_date(checked.current_due), latest=format_date(checked.latest),
+                due_date=format_date(checked.current_due, language), latest=format_date(checked.latest, language),
             )
             return {"extension_date": None}
-        return {"extension_date": checked.chosen.isoformat(), "extension_day": format_date(checked.chosen)}
+        return {"extension_date": checked.chosen.isoformat(), "extension_day": format_date(checked.chosen, language)}
 
     def validate_extension_confirmed(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
         """A no corrects the date ("no wait, the 9th": that day is asked to confirm; "no": the day is asked
@@ -295,7 +299,7 @@ class ValidateExtensionForm(FormValidationAction):
         ).chosen
         if corrected is None:
             return {"extension_confirmed": None, "extension_date": None}
-        return {"extension_confirmed": None, "extension_date": corrected.isoformat(), "extension_day": format_date(corrected)}
+        return {"extension_confirmed": None, "extension_date": corrected.isoformat(), "extension_day": format_date(corrected, language_of(tracker))}
 
 
 class ActionFinishExtension(AccountAction):
@@ -320,7 +324,7 @@ class ActionFinishExtension(AccountAction):
             return _cleared("extension_eligible", "invoice_number", *EXTENSION_SLOTS)
         dispatcher.utter_message(
             response="utter_extension_granted",
-            invoice_number=extension.invoice_number, due_date=format_date(extension.new_due_date),
+            invoice_number=extension.invoice_number, due_date=format_date(extension.new_due_date, language_of(tracker)),
         )
         return _cleared("extension_eligible", "invoice_number", *EXTENSION_SLOTS)
 
@@ -336,8 +340,9 @@ class ActionAskDisputeInvoice(Action):
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict):
         bills = services.disputable_bills(unit_of_work(), verified_customer_id(tracker))
+        language = language_of(tracker)
         buttons = [
-            {"title": f"{bill.number} ({bill.period_start:%B %Y}, {format_euros(bill.total)})",
+            {"title": f"{bill.number} ({format_month(bill.period_start, language)}, {format_euros(bill.total, language)})",
              "payload": f'/inform{{"invoice_number": "{bill.number}"}}'}
             for bill in bills
         ]

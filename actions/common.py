@@ -10,6 +10,15 @@ from rasa_sdk.types import DomainDict
 
 from settle.unit_of_work import UnitOfWork, unit_of_work
 
+#: The languages Settle answers in (the `language` slot's values; docs/languages.md).
+LANGUAGES = ("nl", "fr", "en")
+
+
+def language_of(tracker: Tracker) -> str:
+    """The language this conversation is in, for values the responses show: the `language` slot, else English."""
+    language = tracker.get_slot("language")
+    return language if language in LANGUAGES else "en"
+
 
 def verified_customer_id(tracker: Tracker) -> int | None:
     """The customer this conversation proved to be, or None: never trust anything else."""

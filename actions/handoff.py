@@ -13,7 +13,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import verified_customer_id
+from actions.common import language_of, verified_customer_id
 from settle.errors import CallbackProblem
 from settle.handoff import services
 from settle.handoff.takeover import chat_lines
@@ -59,7 +59,8 @@ def from_the_console(tracker: Tracker) -> bool:
 def queue_for_a_person(tracker: Tracker, reason: EscalationReason) -> services.HandedOver:
     """Puts this chat in the agents' queue with what was said so far; the result says what to tell the customer."""
     return services.hand_over(
-        unit_of_work(), reason, tracker.sender_id, verified_customer_id(tracker), chat_so_far(tracker), topics_asked(tracker)
+        unit_of_work(), reason, tracker.sender_id, verified_customer_id(tracker), chat_so_far(tracker), topics_asked(tracker),
+        language_of(tracker),
     )
 
 
@@ -95,7 +96,7 @@ class ValidateCallbackForm(FormValidationAction):
             return {"callback_phone": None}
 
     def validate_callback_time(self, value, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        checked = services.check_callback_time(unit_of_work(), value)
+        checked = services.check_callback_time(unit_of_work(), value, language_of(tracker))
         if checked.at is None:
             dispatcher.utter_message(response=f"utter_invalid_callback_time_{checked.refusal}", office_hours=checked.office_hours)
             return {"callback_time": None}
@@ -110,7 +111,9 @@ class ActionSaveCallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         at = datetime.fromisoformat(tracker.get_slot("callback_time"))
-        booked = services.book_callback(unit_of_work(), tracker.sender_id, tracker.get_slot("callback_phone"), at)
+        booked = services.book_callback(
+            unit_of_work(), tracker.sender_id, tracker.get_slot("callback_phone"), at, language_of(tracker)
+        )
         cleared = [SlotSet("callback_phone", None), SlotSet("callback_time", None)]
         if booked is None:  # a person took the chat (or closed it) while the customer was answering
             dispatcher.utter_message(response="utter_callback_not_needed")

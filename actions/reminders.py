@@ -5,7 +5,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.types import DomainDict
 
-from settle.outreach import services
+from settle.identity import language as languages
+from settle.outreach import services, texts
 from settle.unit_of_work import unit_of_work
 
 #: The values the engine sends with a reminder; the text's placeholders are filled from them.
@@ -17,6 +18,11 @@ class ActionDeliverReminder(Action):
 
     The reminder never verifies anyone: the chat learns which bill it is about, and a conversation
     that is not verified (any more) is asked to verify before account details are shown.
+
+    It speaks the customer's stored language (the engine formatted the amounts and dates in it), unless the
+    chat already chose a language more firmly (asked for, or the page's): docs/languages.md. Rasa picks a
+    response's variation from the slots as they were before this action, so the text is filled in here,
+    from the same domain.yml wording the e-mail and SMS use, and the chat carries on in that language.
     """
 
     def name(self) -> str:
@@ -28,5 +34,11 @@ class ActionDeliverReminder(Action):
         genuine = services.genuine_reminder(unit_of_work(), tracker.sender_id, sent, sent.get("reminder_token", ""))
         if not genuine or not response.startswith("utter_reminder_"):
             return []
-        dispatcher.utter_message(response=response, **{key: sent.get(key, "") for key in REMINDER_VALUES})
-        return [SlotSet("invoice_number", sent.get("invoice_number"))]
+        current = languages.current_language(tracker.get_slot("language"), tracker.get_slot("language_basis"))
+        decided = languages.decide(current, "", None, sent.get("language"))
+        values = {key: sent.get(key, "") for key in REMINDER_VALUES}
+        dispatcher.utter_message(text=texts.render(response, values, language=decided.language))
+        events = [SlotSet("invoice_number", sent.get("invoice_number"))]
+        if decided != current:
+            events += [SlotSet("language", decided.language), SlotSet("language_basis", decided.basis.value)]
+        return events

@@ -8,27 +8,28 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import verified_customer_id
+from actions.common import language_of, verified_customer_id
 from settle.clock import format_moment
 from settle.handoff import services as handoff
 from settle.identity import language, services
 from settle.identity.verification import Answers, Lockout, Outcome, parse_customer_number
 from settle.insights import services as insights
+from settle.outreach import texts
 from settle.unit_of_work import unit_of_work
 
 FINISHED = ("verified", "locked")
 ANSWERS = ("customer_number", "postcode", "birth_date")
 
 
-def _say_paused(dispatcher: CollectingDispatcher, paused: Lockout) -> None:
+def _say_paused(dispatcher: CollectingDispatcher, paused: Lockout, language: str) -> None:
     """A pause for everyone says how many minutes; a pause of this chat says until when, and offers a person
     now only while the team is there (else when it will be)."""
     uow = unit_of_work()
     if paused.everyone:
         dispatcher.utter_message(response="utter_verification_busy", minutes=services.minutes_left(uow, paused))
         return
-    until = format_moment(paused.until, paused.until.tzinfo, "time")
-    team = handoff.team_hours(uow)
+    until = format_moment(paused.until, paused.until.tzinfo, "time", language)
+    team = handoff.team_hours(uow, language)
     if team.open_now:
         dispatcher.utter_message(response="utter_verification_locked", locked_until=until)
     else:
@@ -36,6 +37,15 @@ def _say_paused(dispatcher: CollectingDispatcher, paused: Lockout) -> None:
             response="utter_verification_locked_office_closed", locked_until=until,
             office_hours=team.office_hours, next_opening=team.next_opening,
         )
+
+
+def _say_verified(dispatcher: CollectingDispatcher, first_name: str, switched_to: str | None) -> None:
+    """The thank-you, already in the customer's own language when verifying switches to it: Rasa would fill the
+    response in from the slots as they were before this action, so then the same wording is filled in here."""
+    if switched_to is None:
+        dispatcher.utter_message(response="utter_verified", first_name=first_name)
+    else:
+        dispatcher.utter_message(text=texts.render("utter_verified", {"first_name": first_name}, language=switched_to))
 
 
 def _typed(value: Any) -> str | None:
@@ -117,7 +127,7 @@ class ValidateVerifyCustomerForm(FormValidationAction):
             return [SlotSet("requested_slot", None)]
         paused = services.lockout(unit_of_work(), tracker.sender_id, source_of(tracker))
         if paused:
-            _say_paused(dispatcher, paused)
+            _say_paused(dispatcher, paused, language_of(tracker))
             return [SlotSet(slot, None) for slot in ANSWERS] + [SlotSet("verification", "locked"), SlotSet("requested_slot", None)]
         events: list[EventType] = []
         if tracker.get_slot("verification") == "locked":  # an earlier lockout has ended
@@ -166,12 +176,13 @@ class ValidateVerifyCustomerForm(FormValidationAction):
         result = services.check_answers(uow, tracker.sender_id, source_of(tracker), customer_number, Answers(postcode, born))
         cleared = {slot: None for slot in ANSWERS}
         if result.outcome == Outcome.VERIFIED and result.customer is not None:
-            dispatcher.utter_message(response="utter_verified", first_name=result.customer.first_name)
             customer_id = result.customer.customer_id
-            return {**cleared, **language_slots(tracker, customer_id), "verification": "verified",
-                    "verified_customer_id": str(customer_id)}
+            switched = language_slots(tracker, customer_id)
+            new_language = switched.get("language", language_of(tracker))
+            _say_verified(dispatcher, result.customer.first_name, new_language if new_language != language_of(tracker) else None)
+            return {**cleared, **switched, "verification": "verified", "verified_customer_id": str(customer_id)}
         if result.outcome == Outcome.LOCKED and result.lockout is not None:
-            _say_paused(dispatcher, result.lockout)
+            _say_paused(dispatcher, result.lockout, language_of(tracker))
             return {**cleared, "verification": "locked"}
         dispatcher.utter_message(response="utter_verification_failed", attempts_left=result.attempts_left)
         return cleared

@@ -4,6 +4,10 @@ Rasa's NLU takes time quadratic in a message's words and stores whatever is type
 the text (no lone surrogates, control or invisible format characters; a blank message goes no further), refuses messages over 2,000 characters with a polite
 answer (Rasa never sees them, nobody else waits for them), and replaces card numbers before anything
 stores them, warning the customer every time. It also says whose conversation a client may write into.
+
+What the door says itself comes from domain.yml, in the page's language (the widget sends it with every
+message) or else the language the message asks for or is clearly written in; English otherwise. The door
+doesn't read the conversation's `language` slot: the message never reaches Rasa.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from typing import Any
 
 from settle.config import process_settings
 from settle.identity import conversations
+from settle.identity import language as languages
 from settle.identity.privacy import mask_card_numbers
 from settle.identity.verification import verify_app_token
 from settle.outreach import texts
@@ -24,6 +29,8 @@ MAX_MESSAGE_CHARACTERS = 2000
 #: Lone surrogates (a JSON "\ud800" decodes to one), control characters other than tab and newline, and
 #: invisible format characters (zero-width, bidi overrides: "\u200b\u200c" alone reads as "affirm" to the NLU).
 UNPRINTABLE_CATEGORIES = ("Cs", "Cc", "Cf")
+#: The start of a refused message is plenty to tell its language.
+LANGUAGE_SAMPLE_CHARACTERS = 500
 
 
 @dataclass(frozen=True)
@@ -35,10 +42,11 @@ class Checked:
     refused: bool = False
 
 
-def check_message(text: str) -> Checked:
-    """The message as Rasa may see it, and what the door answers itself."""
+def check_message(text: str, page_language: object = None) -> Checked:
+    """The message as Rasa may see it, and what the door answers itself (in the page's language, when given)."""
     if len(text) > MAX_MESSAGE_CHARACTERS:
-        return Checked("", [texts.render("utter_message_too_long", {})], refused=True)
+        language = answer_language(text[:LANGUAGE_SAMPLE_CHARACTERS], page_language)
+        return Checked("", [texts.render("utter_message_too_long", {}, language=language)], refused=True)
     cleaned = "".join(
         character for character in text
         if character in "\t\n" or unicodedata.category(character) not in UNPRINTABLE_CATEGORIES
@@ -46,7 +54,22 @@ def check_message(text: str) -> Checked:
     if not cleaned.strip():  # Rasa's NLU fails on a message with no text at all: nothing to answer
         return Checked("", refused=True)
     masked, found = mask_card_numbers(cleaned)
-    return Checked(masked, [texts.render("utter_no_card_numbers", {})] if found else [])
+    if not found:
+        return Checked(masked)
+    return Checked(masked, [texts.render("utter_no_card_numbers", {}, language=answer_language(masked, page_language))])
+
+
+def answer_language(text: str, page_language: object) -> str:
+    """The language of the door's own answer: the page's, else one the message asks for or clearly is, else English."""
+    return (
+        languages.supported(page_language) or languages.requested_language(text) or languages.detected_language(text)
+        or languages.DEFAULT_LANGUAGE
+    )
+
+
+def page_language(metadata: object) -> object:
+    """The page's or app's language the client sent with the message (checked by answer_language)."""
+    return metadata.get("language") if isinstance(metadata, dict) else None
 
 
 def with_client(metadata: dict[str, Any], client: str | None) -> dict[str, Any]:

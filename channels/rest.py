@@ -60,7 +60,7 @@ class SignedRestInput(InputChannel):
             if not await door.may_write(sender, metadata):
                 return _refuse(403, "Unknown conversation: ask for one with POST /chat/conversations, or send a valid app token.")
 
-            checked = door.check_message(text)
+            checked = door.check_message(text, door.page_language(metadata))
             said = [{"recipient_id": sender, "text": answer} for answer in checked.answers]
             if checked.refused:
                 return response.json(said)

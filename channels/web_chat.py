@@ -82,7 +82,7 @@ class WebChatInput(SocketIOInput):
             if self.session_persistence and data.get("session_id") not in sio.rooms(sid, namespace=namespace):
                 return  # not this socket's conversation (or no session_request yet): Rasa would take it as-is
             metadata = data.get(self.metadata_key)
-            checked = door.check_message(data["message"])
+            checked = door.check_message(data["message"], door.page_language(metadata))
             recipient = data["session_id"] if self.session_persistence else sid
             for answer in checked.answers:
                 await sio.emit(self.bot_message_evt, {"text": answer}, room=recipient, namespace=namespace)

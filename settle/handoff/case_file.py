@@ -23,10 +23,13 @@ class CustomerDetails:
     customer_number: str
     email: str | None
     phone: str | None
+    #: The language the customer reads ("nl", "fr", "en"; customers.language): the console shows its name.
+    language: str = "en"
 
     @classmethod
     def of(cls, customer: Customer) -> CustomerDetails:
-        return cls(customer.first_name, customer.last_name, customer.customer_number, customer.email, customer.phone)
+        return cls(customer.first_name, customer.last_name, customer.customer_number, customer.email, customer.phone,
+                   customer.language or "en")
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from settle.clock import DAY_NAMES
+from babel.dates import get_day_names
+
+from settle.locales import locale_for
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: How a span of days and its hours read in a message, after "Our team is there" / "Ons team is er" / "Notre
+#: équipe est là"; the day names come from Babel (CLDR), in the reader's language.
+_DAYS = {"en": "{first} to {last}", "nl": "{first} tot {last}", "fr": "du {first} au {last}"}
+_ONE_DAY = {"en": "{day}", "nl": "{day}", "fr": "le {day}"}
+_HOURS = {"en": "{days} {start} to {end}", "nl": "{days} van {start} tot {end}", "fr": "{days} de {start} à {end}"}
 _PERIOD = re.compile(r"^(?P<first>[a-z]{3})(?:\s*-\s*(?P<last>[a-z]{3}))?\s+(?P<start>\d{1,2}:\d\d)\s*-\s*(?P<end>\d{1,2}:\d\d)$")
 
 
@@ -75,8 +82,11 @@ class OfficeHours:
                     return opening.astimezone(at.tzinfo)
         raise AssertionError("parse() guarantees at least one period in every week")
 
-    def describe(self) -> str:
-        """The hours in words for a message: "Monday to Friday 8:00 to 18:00, Saturday 9:00 to 12:00"."""
+    def describe(self, language: str = "en") -> str:
+        """The hours in words for a message: "Monday to Friday 8:00 to 18:00, Saturday 9:00 to 12:00",
+        "maandag tot vrijdag van 8:00 tot 18:00", "du lundi au vendredi de 8:00 à 18:00"."""
+        language = language if language in _HOURS else "en"
+        names = get_day_names("wide", locale=locale_for(language))
         spans: list[tuple[int, int, int, int]] = []  # first day, last day, start, end
         for period in self.periods:
             if spans and spans[-1][1] == period.weekday - 1 and spans[-1][2:] == (period.start, period.end):
@@ -85,8 +95,11 @@ class OfficeHours:
                 spans.append((period.weekday, period.weekday, period.start, period.end))
         words = []
         for first, last, start, end in spans:
-            days = DAY_NAMES[first] if first == last else f"{DAY_NAMES[first]} to {DAY_NAMES[last]}"
-            words.append(f"{days} {_clock(start)} to {_clock(end)}")
+            if first == last:
+                days = _ONE_DAY[language].format(day=names[first])
+            else:
+                days = _DAYS[language].format(first=names[first], last=names[last])
+            words.append(_HOURS[language].format(days=days, start=_clock(start), end=_clock(end)))
         return ", ".join(words)
 
 

@@ -54,12 +54,14 @@ class TeamHours:
     next_opening: str | None
 
 
-def team_hours(uow: UnitOfWork) -> TeamHours:
-    """The office hours as they stand now, so a message never promises a person who isn't there."""
+def team_hours(uow: UnitOfWork, language: str = "en") -> TeamHours:
+    """The office hours as they stand now, so a message never promises a person who isn't there; in words of
+    the customer's language."""
     hours, now = _office_hours(uow), uow.clock.now()
     if hours.is_open(now):
-        return TeamHours(True, hours.describe(), None)
-    return TeamHours(False, hours.describe(), format_moment(hours.next_opening(now), uow.clock.zone, "day_and_time"))
+        return TeamHours(True, hours.describe(language), None)
+    opening = format_moment(hours.next_opening(now), uow.clock.zone, "day_and_time", language)
+    return TeamHours(False, hours.describe(language), opening)
 
 
 def hand_over(
@@ -69,8 +71,10 @@ def hand_over(
     customer_id: int | None,
     transcript: list[dict],
     bot_tried: list[str],
+    language: str = "en",
 ) -> HandedOver:
-    """Queues the chat for a person with what was said so far (see takeover.hand_over for the arguments)."""
+    """Queues the chat for a person with what was said so far (see takeover.hand_over for the arguments); the
+    hours and next opening come in words of the customer's `language`."""
     hours = _office_hours(uow)
     with uow:
         result = takeover.hand_over(
@@ -78,8 +82,11 @@ def hand_over(
             uow.settings.minutes_per_waiting_customer, uow.clock.now(),
         )
         uow.commit()
-    opening = None if result.next_opening is None else format_moment(result.next_opening, uow.clock.zone, "day_and_time")
-    return HandedOver(result, hours.describe(), opening)
+    opening = (
+        None if result.next_opening is None
+        else format_moment(result.next_opening, uow.clock.zone, "day_and_time", language)
+    )
+    return HandedOver(result, hours.describe(language), opening)
 
 
 def check_callback_phone(typed: str) -> str:
@@ -97,13 +104,13 @@ class CallbackTime:
     office_hours: str
 
 
-def check_callback_time(uow: UnitOfWork, typed: str) -> CallbackTime:
+def check_callback_time(uow: UnitOfWork, typed: str, language: str = "en") -> CallbackTime:
     """Reads the time the customer typed, from now on, within the office hours and the next two weeks."""
     hours = _office_hours(uow)
     try:
-        return CallbackTime(takeover.parse_callback_time(typed, hours, uow.clock.now()), None, hours.describe())
+        return CallbackTime(takeover.parse_callback_time(typed, hours, uow.clock.now()), None, hours.describe(language))
     except CallbackProblem as problem:
-        return CallbackTime(None, problem.reason, hours.describe())
+        return CallbackTime(None, problem.reason, hours.describe(language))
 
 
 @dataclass(frozen=True)
@@ -115,14 +122,15 @@ class BookedCallback:
     time: str
 
 
-def book_callback(uow: UnitOfWork, conversation_id: str, phone: str, at: datetime) -> BookedCallback | None:
+def book_callback(uow: UnitOfWork, conversation_id: str, phone: str, at: datetime, language: str = "en") -> BookedCallback | None:
     """Stores the callback with the chat's waiting escalation; None when a person took or closed it meanwhile."""
     with uow:
         escalation = takeover.request_callback(uow.session, conversation_id, phone, at)
         if escalation is None:
             return None
         booked = BookedCallback(
-            escalation.callback_phone, format_moment(at, uow.clock.zone, "day"), format_moment(at, uow.clock.zone, "time")
+            escalation.callback_phone,
+            format_moment(at, uow.clock.zone, "day", language), format_moment(at, uow.clock.zone, "time", language),
         )
         uow.commit()
     return booked

@@ -32,6 +32,7 @@ from settle.arrangements.plans import break_late_plans
 from settle.clock import format_date
 from settle.config import Settings
 from settle.errors import SendError, UnknownStage
+from settle.locales import LOCALES, format_list
 from settle.models import (
     ChatConversation,
     Customer,
@@ -419,20 +420,24 @@ def content_for(
     reminder = session.get(Reminder, message.reminder_id)
     lead = max(_still_due(session, reminder) or [reminder], key=lambda r: _precedence(r.stage_order, r.subject))
     customer = session.get(Customer, reminder.customer_id)
+    language = customer.language if customer.language in LOCALES else "en"
     subject_response = "utter_reminder_email_subject"
     if lead.subject == INVOICE:
         link = offer_link(session, customer.id, settings, now)  # everything open
         bills = payable_invoices(session, customer.id)
         stage = _tone(session, policy, bills) or _stage(policy, lead.stage)
         first = bills[0]
-        values = {"invoice_number": first.number, "amount": format_euros(link.amount), "due_date": format_date(first.due_date)}
+        values = {
+            "invoice_number": first.number, "amount": format_euros(link.amount, language),
+            "due_date": format_date(first.due_date, language),
+        }
         response = stage.response
         if len(bills) > 1:
             response, subject_response = stage.several_bills_response or stage.response, "utter_reminder_email_subject_several"
             values.update({
                 "bill_count": str(len(bills)),
-                "bills": ", ".join(f"{bill.number} ({format_euros(euros(open_cents(session, bill)))}, "
-                                   f"{format_date(bill.due_date)})" for bill in bills),
+                "bills": format_list([f"{bill.number} ({format_euros(euros(open_cents(session, bill)), language)}, "
+                                      f"{format_date(bill.due_date, language)})" for bill in bills], language),
             })
     else:
         stage = _stage(policy, lead.stage)
@@ -443,8 +448,8 @@ def content_for(
         # The chat and the e-mail subject speak of a bill: the plan's first invoice stands for the plan.
         values = {
             "invoice_number": plan.invoices[0].number if plan.invoices else plan.reference,
-            "amount": format_euros(euros(instalment.amount_cents - instalment.paid_cents)),
-            "due_date": format_date(instalment.due_date),
+            "amount": format_euros(euros(instalment.amount_cents - instalment.paid_cents), language),
+            "due_date": format_date(instalment.due_date, language),
         }
     conversation = session.get(ChatConversation, customer.id)
     conversation_id = conversation.conversation_id if conversation else None
@@ -454,6 +459,8 @@ def content_for(
         **values,
         "link": link.url,
         "stage": stage.name,
+        # The chat shows the reminder in this language too (actions/reminders.py), unless the chat chose another.
+        "language": language,
         "expires": str(int((now + REMINDER_TOKEN_LIFETIME).timestamp())),
     }
     return ReminderContent(
@@ -465,6 +472,7 @@ def content_for(
         subject_response=subject_response,
         values=values,
         reminder_token=_reminder_token(settings, values, conversation_id or ""),
+        language=language,
     )
 
 

@@ -51,6 +51,8 @@ class ReminderContent:
     subject_response: str = "utter_reminder_email_subject"
     values: dict[str, str]  # invoice_number, amount, due_date, link, stage, first_name…
     reminder_token: str
+    #: The customer's language (customers.language): the e-mail and SMS use that variation of the texts.
+    language: str = "en"
 
 
 class Sender(Protocol):
@@ -161,7 +163,6 @@ class EmailSender:
         starttls: bool = False,
         timeout: float = 10,
         domain_path: str | Path = DEFAULT_DOMAIN_FILE,
-        language: str = "en",
     ) -> None:
         self.host = host
         self.port = port
@@ -171,7 +172,6 @@ class EmailSender:
         self.starttls = starttls
         self.timeout = timeout
         self.domain_path = domain_path
-        self.language = language
 
     def send(self, content: ReminderContent) -> None:
         """Delivers one e-mail; with starttls the server's certificate must be trusted by the system."""
@@ -190,8 +190,8 @@ class EmailSender:
 
     def message(self, content: ReminderContent) -> EmailMessage:
         """The e-mail: plain text first, HTML as the preferred alternative, with the link as a real link."""
-        text = _text(content.response, content.values, self.domain_path)
-        subject = " ".join(_text(content.subject_response, content.values, self.domain_path).split())
+        text = _text(content.response, content.values, self.domain_path, content.language)
+        subject = " ".join(_text(content.subject_response, content.values, self.domain_path, content.language).split())
         domain = parseaddr(self.sender)[1].rpartition("@")[2] or "settle.invalid"
         message = EmailMessage()
         try:
@@ -204,10 +204,10 @@ class EmailSender:
         except (ValueError, TypeError) as error:
             raise SendError(f"the e-mail headers can't be written: {error}", retryable=False) from None
         message.set_content(text)
-        message.add_alternative(self._html(text, subject, content.values.get("link")), subtype="html")
+        message.add_alternative(self._html(text, subject, content.values.get("link"), content.language), subtype="html")
         return message
 
-    def _html(self, text: str, subject: str, link: str | None) -> str:
+    def _html(self, text: str, subject: str, link: str | None, language: str) -> str:
         """The same text, escaped, in a plain readable page; the link becomes an <a> (only http and https)."""
         body = html.escape(text)
         if link and urlsplit(link).scheme in ("http", "https"):
@@ -219,7 +219,7 @@ class EmailSender:
         paragraphs = "\n".join("<p>" + part.strip().replace("\n", "<br>\n") + "</p>" for part in body.split("\n\n") if part.strip())
         return (
             "<!DOCTYPE html>\n"
-            f'<html lang="{html.escape(self.language)}">\n'
+            f'<html lang="{html.escape(language)}">\n'
             '<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{html.escape(subject)}</title>\n</head>\n"
@@ -280,7 +280,7 @@ class SmsSender:
             raise SendError("the customer has no mobile number", retryable=False)
         if not self.api_key:
             raise SendError("no SMS API key is set (SETTLE_SMS_API_KEY), so no SMS can be sent", retryable=False)
-        text = sms_text(_text(content.response, content.values, self.domain_path))
+        text = sms_text(_text(content.response, content.values, self.domain_path, content.language))
         _post(
             self.http,
             self.api_url,
@@ -321,10 +321,10 @@ def senders_from(settings: Any) -> dict[str, Sender]:
     return {sender.channel: sender for sender in senders}
 
 
-def _text(response: str, values: Mapping[str, Any], domain_path: str | Path) -> str:
-    """The response's text, or a SendError: a missing wording won't appear by trying again."""
+def _text(response: str, values: Mapping[str, Any], domain_path: str | Path, language: str) -> str:
+    """The response's text in the customer's language, or a SendError: a missing wording won't appear by trying again."""
     try:
-        return render(response, values, domain_path)
+        return render(response, values, domain_path, language)
     except TextError as error:
         raise SendError(f"the reminder text can't be made: {error}", retryable=False) from None
 

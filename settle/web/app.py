@@ -18,6 +18,7 @@ from settle.clock import clock_for, format_moment
 from settle.config import Settings, process_settings
 from settle.errors import LinkProblem, ProviderError
 from settle.identity.language import supported
+from settle.locales import language_name
 from settle.payments import services
 from settle.signing import session_secret
 from settle.unit_of_work import UnitOfWork
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     install(templates.env)  # gettext, {% trans %} and the euros, day and month filters in each page's language
+    templates.env.filters["language_name"] = language_name
     templates.env.filters["local_time"] = lambda moment: format_moment(moment, clock.zone, "short") if moment else ""
     templates.env.globals["settings"] = settings
     app.add_middleware(

@@ -8,7 +8,7 @@ import pytest
 from actions.reminders import ActionDeliverReminder
 from settle.config import Settings
 from settle.signing import link_secret, sign
-from tests.actions.conftest import make_tracker, responses, slot_events
+from tests.actions.conftest import make_tracker, slot_events
 
 VALUES = {"customer_id": "3", "first_name": "Noor", "invoice_number": "INV-2026-000031", "amount": "€58.45",
           "due_date": "26 November 2026", "link": "http://127.0.0.1:8000/pay/x.y", "stage": "nudge",
@@ -37,9 +37,34 @@ def good_token(conversation: str = CONVERSATION, expires: str = VALUES["expires"
 
 async def test_a_signed_reminder_is_shown_and_the_chat_knows_the_bill(dispatcher, domain):
     events = await ActionDeliverReminder().run(dispatcher, reminder_tracker(good_token()), domain)
-    assert responses(dispatcher) == ["utter_reminder_nudge"]
-    domain["responses"]["utter_reminder_nudge"][0]["text"].format(**dispatcher.messages[0])
-    assert slot_events(events) == {"invoice_number": "INV-2026-000031"}  # the bill, never a verification
+    assert [message["text"] for message in dispatcher.messages] == [
+        domain["responses"]["utter_reminder_nudge"][0]["text"].format(**VALUES)
+    ]
+    assert slot_events(events)["invoice_number"] == "INV-2026-000031"
+    assert "verification" not in slot_events(events)  # the bill, never a verification
+
+
+@pytest.mark.parametrize("language, says", [
+    ("nl", "Dag Noor, factuur INV-2026-000031 van € 58,45 moest betaald zijn tegen 26 november 2026."),
+    ("fr", "Bonjour Noor, la facture INV-2026-000031 de 58,45 € était à payer pour le 26 novembre 2026."),
+    ("en", "Hi Noor, bill INV-2026-000031 of €58.45 was due on 26 November 2026."),
+])
+async def test_a_reminder_speaks_the_customers_language_and_the_chat_goes_on_in_it(dispatcher, domain, language, says):
+    formatted = {"nl": ("€ 58,45", "26 november 2026"), "fr": ("58,45 €", "26 novembre 2026"),
+                 "en": ("€58.45", "26 November 2026")}[language]
+    tracker = reminder_tracker(good_token(), amount=formatted[0], due_date=formatted[1], language=language)
+    events = await ActionDeliverReminder().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["text"].replace("\xa0", " ").startswith(says)
+    assert slot_events(events)["language"] == language
+    assert slot_events(events)["language_basis"] == "stored"
+
+
+async def test_a_language_the_customer_asked_for_in_the_chat_wins_over_the_stored_one(dispatcher, domain):
+    tracker = reminder_tracker(good_token(), language="nl")
+    tracker.slots.update({"language": "fr", "language_basis": "requested"})
+    events = await ActionDeliverReminder().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["text"].startswith("Bonjour Noor")
+    assert "language" not in slot_events(events)
 
 
 @pytest.mark.parametrize("changes", [{"customer_id": "4"}, {"invoice_number": "INV-2026-000001"}, {"stage": "review"},

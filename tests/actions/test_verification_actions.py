@@ -356,6 +356,7 @@ async def test_verifying_in_the_form_switches_to_the_customers_language_at_once(
                                      customer_number=french.customer_number, postcode=french.postcode, sender="fr-chat")
     slots = slot_events(events)
     assert (slots["verification"], slots["language"], slots["language_basis"]) == ("verified", "fr", "stored")
+    assert [message["text"] for message in dispatcher.messages] == [f"Merci, {french.first_name}. J'ai trouvé votre compte."]
 
 
 async def test_an_app_token_of_a_french_customer_sets_french(actions_database, no_reminder_chats, app_secret, dispatcher, domain):

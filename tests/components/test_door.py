@@ -8,7 +8,8 @@ from settle.outreach import texts
 
 
 def test_a_message_over_2000_characters_is_refused_politely():
-    checked = door.check_message("word " * 401)
+    checked = door.check_message("I would like to know why my bill is so high this month. " * 40)
+    assert len("I would like to know why my bill is so high this month. " * 40) > 2000
     assert checked.refused and checked.text == ""
     assert checked.answers == [texts.render("utter_message_too_long", {})]
 
@@ -39,3 +40,28 @@ def test_a_blank_message_goes_no_further_and_gets_no_answer(text):
 def test_the_client_address_is_set_by_the_server_only():
     assert door.with_client({"client": "forged", "auth_token": "t"}, "10.0.0.7") == {"client": "10.0.0.7", "auth_token": "t"}
     assert door.with_client({}, None) == {"client": "unknown"}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_the_door_answers_in_the_pages_language(language):
+    too_long = door.check_message("word " * 401, page_language=language)
+    assert too_long.answers == [texts.render("utter_message_too_long", {}, language=language)]
+    card = door.check_message("4111 1111 1111 1111", page_language=language)
+    assert card.answers == [texts.render("utter_no_card_numbers", {}, language=language)]
+
+
+@pytest.mark.parametrize("text, starts", [
+    ("mijn kaartnummer is 4111 1111 1111 1111, kunt u daarmee mijn factuur betalen?", "Typ nooit uw kaartnummer"),
+    ("mon numéro de carte est 4111 1111 1111 1111, pouvez-vous payer ma facture avec?", "Ne tapez jamais votre numéro"),
+])
+def test_without_a_page_language_the_door_answers_in_the_messages_own(text, starts):
+    assert door.check_message(text).answers[0].startswith(starts)
+
+
+def test_a_language_settle_does_not_speak_is_answered_in_english():
+    assert door.check_message("4111 1111 1111 1111", page_language="de").answers == [texts.render("utter_no_card_numbers", {})]
+
+
+def test_the_page_language_is_read_from_the_metadata_only_when_it_is_an_object():
+    assert door.page_language({"language": "fr"}) == "fr"
+    assert door.page_language(["fr"]) is None and door.page_language(None) is None

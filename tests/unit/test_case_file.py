@@ -8,6 +8,7 @@ import pytest
 from settle.arrangements.disputes import open_dispute
 from settle.billing.invoices import open_balance, recent_invoices
 from settle.handoff.case_file import case_file
+from settle.locales import language_name
 from tests.conftest import NOW
 
 
@@ -53,3 +54,13 @@ def test_a_dispute_of_another_customer_does_not_show_up(session, persona_custome
 
 def test_an_unknown_customer_has_no_case_file(session):
     assert case_file(session, 987654321, NOW) is None
+
+
+@pytest.mark.parametrize("language, name", [("nl", "Dutch"), ("fr", "French"), ("en", "English")])
+def test_the_case_file_says_which_language_the_customer_reads(session, persona_customer, language, name):
+    customer = persona_customer("overdue")
+    customer.language = language
+    session.flush()
+    case = case_file(session, customer.id, NOW)
+    assert case.customer.language == language
+    assert language_name(case.customer.language) == name

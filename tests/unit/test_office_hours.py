@@ -122,3 +122,12 @@ def test_unreadable_hours_are_refused_with_a_clear_message(text, says):
 def test_the_refusal_shows_the_format_to_use():
     with pytest.raises(ValueError, match="Mon-Fri 08:00-18:00"):
         hours("garbage")
+
+
+@pytest.mark.parametrize("language, words", [
+    ("nl", "maandag tot vrijdag van 8:00 tot 18:00, zaterdag van 9:00 tot 12:00"),
+    ("fr", "du lundi au vendredi de 8:00 à 18:00, le samedi de 9:00 à 12:00"),
+    ("en", "Monday to Friday 8:00 to 18:00, Saturday 9:00 to 12:00"),
+])
+def test_describe_in_the_customers_language(language, words):
+    assert hours("Mon-Fri 08:00-18:00; Sat 09:00-12:00").describe(language) == words

@@ -76,10 +76,11 @@ def settings() -> Settings:
 
 
 def new_customer(session, *, channel="chat", email="test@example.com", phone="+32 470 123456", chat=True,
-                 heads_up=False, first_name="Test") -> Customer:
+                 heads_up=False, first_name="Test", language="en") -> Customer:
     customer = Customer(customer_number=f"8{next(_serial):07d}", first_name=first_name, last_name="Customer",
                         postcode="1000", date_of_birth=date(1980, 1, 1), municipality="Brussel", region="Brussels",
-                        email=email, phone=phone, preferred_channel=Channel(channel), wants_heads_up=heads_up)
+                        email=email, phone=phone, preferred_channel=Channel(channel), wants_heads_up=heads_up,
+                        language=language)
     session.add(customer)
     session.flush()
     if chat:
@@ -535,11 +536,38 @@ def test_content_carries_the_open_amount_a_personal_link_and_a_signed_token(sess
     expires = values.pop("expires")
     assert int(expires) == int((at(MONDAY) + timedelta(hours=1)).timestamp())  # delivered at once, or not at all
     assert values == {"customer_id": str(customer.id), "first_name": "Ann", "invoice_number": invoice.number,
-                      "amount": "€100.00", "due_date": "13 November 2026", "stage": "second"}
+                      "amount": "€100.00", "due_date": "13 November 2026", "stage": "second", "language": "en"}
+    assert content.language == "en"
     assert content.reminder_token == sign(
         SECRET.encode(), "reminder", customer.id, invoice.number, "second", f"conversation-{customer.id}", expires
     )
     assert content.subject_response == "utter_reminder_email_subject"
+
+
+@pytest.mark.parametrize("language, amount, due_date", [
+    ("nl", "€\xa0100,00", "13 november 2026"),
+    ("fr", "100,00\xa0€", "13 novembre 2026"),
+])
+def test_content_is_in_the_customers_language(session, settings, language, amount, due_date):
+    customer = new_customer(session, first_name="An", language=language)
+    invoice = new_invoice(session, customer, 12345, date(2026, 11, 13), InvoiceStatus.PARTIALLY_PAID, paid_cents=2345)
+    reminder, = [r for r in due_on(session, MONDAY) if r.subject_id == invoice.id]
+    message, = messages_of(session, reminder.id)
+    content = content_for(session, message, settings, at(MONDAY), POLICY)
+    assert content.language == language
+    assert (content.values["amount"], content.values["due_date"], content.values["language"]) == (amount, due_date, language)
+
+
+def test_several_bills_are_listed_as_the_customers_language_lists_them(session, settings):
+    customer = new_customer(session, first_name="Camille", language="fr")
+    first = new_invoice(session, customer, 7000, MONDAY - timedelta(days=12))
+    second = new_invoice(session, customer, 8000, MONDAY - timedelta(days=1))
+    reminder, = [r for r in due_on(session, MONDAY) if r.subject_id == first.id]
+    message, = messages_of(session, reminder.id)
+    content = content_for(session, message, settings, at(MONDAY), POLICY)
+    assert content.values["bills"] == (
+        f"{first.number} (70,00\xa0€, 11 novembre 2026) et {second.number} (80,00\xa0€, 22 novembre 2026)"
+    )
 
 
 def test_content_for_an_instalment_names_what_is_left_on_it(session, settings):
@@ -814,7 +842,7 @@ def test_several_bills_at_different_stages_make_one_message_in_the_latest_tone_w
     assert message.values["amount"] == "€290.00"       # 70 + 80 + 80 + 60; the disputed bill is left out
     assert message.values["bills"] == (
         f"{review.number} (€70.00, 24 October 2026), {second.number} (€80.00, 11 November 2026), "
-        f"{nudged.number} (€80.00, 22 November 2026), {coming.number} (€60.00, 13 December 2026)"
+        f"{nudged.number} (€80.00, 22 November 2026), and {coming.number} (€60.00, 13 December 2026)"
     )
     assert (message.values["invoice_number"], message.values["due_date"]) == (review.number, "24 October 2026")
     with factory() as session:

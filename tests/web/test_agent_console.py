@@ -229,6 +229,7 @@ def test_the_conversation_shows_transcript_customer_bills_and_why(console):
     assert "I want to talk to a person" in page  # the transcript
     assert "Asked the bot about</dt><dd>what they owe</dd>" in page  # what the bot tried, in words
     assert f"{LUCAS.first_name} " in page and LUCAS.customer_number in page
+    assert '<dt>Language</dt><dd id="customer-language">English</dd>' in page  # the language the customer reads
     assert re.search(r"INV-\d{4}-\d{6}", page)  # the bills
     assert "Take this conversation" in page
 
