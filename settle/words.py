@@ -133,6 +133,28 @@ def dates_in_english(phrase: str) -> str:
     return re.sub(r"\s+", " ", phrase).strip()
 
 
+#: Times of day as customers type them ("om 10 uur", "14u30", "à 10h", "vers 10 heures", "around 10"), and day
+#: parts, which dateparser does not read; the hour alone says when.
+_TIME_RULES = [
+    (re.compile(r"\b(?P<hour>\d{1,2})\s*(?:u|h|uur|heures?)\s*(?P<minutes>\d{2})\b"), r"\g<hour>:\g<minutes>"),
+    (re.compile(r"\b(?P<hour>\d{1,2})\s*(?:u|h|uur|heures?)(?!\w)"), r"\g<hour>:00"),
+    (re.compile(r"\b(?:morgen(?:vroeg|ochtend|voormiddag|middag|namiddag))\b"), "tomorrow"),
+    (re.compile(r"(?:'s\s+(?:ochtends|morgens|middags|namiddags)|\bin\s+de\s+(?:voormiddag|namiddag|ochtend)|"
+                r"\b(?:(?:du|le|dans\s+la|en)\s+)?(?:matinee|matin|apres[\s-]midi)\b|"
+                r"\b(?:in\s+the\s+)?(?:morning|afternoon)\b)"), " "),
+    (re.compile(r"\b(?:om|rond|omstreeks|tegen|a|vers|around|about)\s+(?=\d)"), "at "),
+]
+
+
+def times_in_english(phrase: str) -> str:
+    """The phrase with its date words (see dates_in_english) and times of day in the English form dateparser reads:
+    "morgen om 10 uur" → "tomorrow at 10:00", "lundi à 14h30" → "monday at 14:30"."""
+    phrase = plain(phrase)
+    for pattern, replacement in _TIME_RULES:
+        phrase = pattern.sub(replacement, phrase)
+    return dates_in_english(phrase)
+
+
 #: Words that make a phrase without digits a date: dateparser reads Dutch "do" and French "je" as Thursday.
 DATE_WORDS = re.compile(
     r"\b(?:today|tomorrow|yesterday|tonight|day|days|week|weeks|weekend|fortnight|month|months|year|years|"

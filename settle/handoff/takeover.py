@@ -23,6 +23,7 @@ from settle.handoff.office_hours import OfficeHours
 from settle.identity.privacy import mask_card_numbers, private_events
 from settle.models import Agent, Escalation, EscalationMessage, EscalationReason, EscalationStatus, MessageAuthor
 from settle.money import format_euros
+from settle.words import times_in_english
 
 #: How an agent can end an escalation: solved, or back to the bot.
 CLOSED = (EscalationStatus.RESOLVED, EscalationStatus.HANDED_BACK)
@@ -90,7 +91,8 @@ def parse_phone(text: str) -> str:
 
 
 def parse_callback_time(text: str, hours: OfficeHours, now: datetime) -> datetime:
-    """The moment the customer wants to be called ("tomorrow at 10", "Monday 14:30"), when the office is open.
+    """The moment the customer wants to be called ("tomorrow at 10", "Monday 14:30", "morgen om 10 uur", "lundi à
+    14h30"), when the office is open.
 
     Raises:
         CallbackProblem: unclear, in the past, outside office hours, or more than two weeks ahead.
@@ -99,7 +101,7 @@ def parse_callback_time(text: str, hours: OfficeHours, now: datetime) -> datetim
 
     local_now = now.astimezone(hours.zone)
     # dateparser takes "at 10" for the 10th of a month and drops the hour of "tomorrow at 10".
-    phrase = _BARE_HOUR.sub(lambda m: f"{m['at']}{m['hour']}:00", text or "")
+    phrase = _BARE_HOUR.sub(lambda m: f"{m['at']}{m['hour']}:00", times_in_english(text or ""))
     parsed = dateparser.parse(
         phrase,
         languages=["en"],

@@ -177,6 +177,15 @@ def test_at_ten_said_at_eleven_means_tomorrow_at_ten():
     ("Friday 17:30", datetime(2026, 11, 27, 17, 30, tzinfo=BRUSSELS)),
     ("Monday 14:30", datetime(2026, 11, 23, 14, 30, tzinfo=BRUSSELS)),  # said on Monday morning: today
     ("in 2 hours", datetime(2026, 11, 23, 11, 0, tzinfo=BRUSSELS)),
+    ("tomorrow morning around 10", datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)),
+    ("morgen om 10 uur", datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)),
+    ("morgenvroeg rond 10u", datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)),
+    ("woensdag 15u30", datetime(2026, 11, 25, 15, 30, tzinfo=BRUSSELS)),
+    ("donderdag in de namiddag om 14 uur", datetime(2026, 11, 26, 14, 0, tzinfo=BRUSSELS)),
+    ("demain à 10h", datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)),
+    ("demain matin vers 10 heures", datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)),
+    ("lundi à 14h30", datetime(2026, 11, 23, 14, 30, tzinfo=BRUSSELS)),  # said on Monday morning: today
+    ("mercredi après-midi à 15h", datetime(2026, 11, 25, 15, 0, tzinfo=BRUSSELS)),
 ])
 def test_callback_times_in_office_hours(typed, expected):
     assert parse_callback_time(typed, HOURS, MONDAY_MORNING) == expected
