@@ -438,11 +438,15 @@ def _move_due_date(session: Session, invoice: Invoice, current: date, new: date)
 
 # -- a no that corrects, a no that stops ------------------------------------------------------------
 
-_STOP = re.compile(r"\b(?:never\s*mind|nevermind|cancel|forget\s+(?:it|about\s+it)|stop|leave\s+it|no\s+thanks|don'?t\s+bother)\b")
+_STOP = re.compile(
+    r"\b(?:never\s*mind|nevermind|cancel|forget\s+(?:it|about\s+it)|stop|leave\s+it|no\s+thanks|don'?t\s+bother"
+    r"|laat\s+maar|laat\s+(?:het|maar)\s+zitten|annuleer|annuleren|stoppen|nee\s+(?:bedankt|dank\s+u)|hoeft\s+niet"
+    r"|laisse[rz]?\s+tomber|annule[rz]?|arr[eê]te[rz]?|non\s+merci|oublie[rz]?\s+(?:ça|ca))\b")
 
 
 def says_stop(text: str | None) -> bool:
-    """Whether a no means "stop" ("never mind", "cancel it") rather than "not that" ("no wait", "no, the 9th")."""
+    """Whether a no means "stop" ("never mind", "laat maar", "laissez tomber") rather than "not that" ("no wait",
+    "no, the 9th", "nee wacht", "non, le 9")."""
     return bool(_STOP.search((text or "").lower()))
 
 

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from settle.arrangements.plans import parse_date, plan_details_typed
+from settle.arrangements.plans import parse_date, plan_details_typed, says_stop
 from settle.identity.verification import parse_birth_date
 from settle.numbers import parse_count
 from settle.words import month_names, weekday_names
@@ -107,3 +107,12 @@ def test_name_tables_come_from_babel_for_all_three_languages():
     assert months["décembre"] == months["decembre"] == 12
     assert days["vrijdag"] == days["vendredi"] == days["friday"] == 4
     assert "do" not in days and "je" not in days
+
+
+@pytest.mark.parametrize(("said", "stops"), [
+    ("never mind", True), ("laat maar", True), ("nee bedankt", True), ("annuleer het maar", True),
+    ("laissez tomber", True), ("non merci", True), ("arrêtez", True),
+    ("no wait", False), ("nee wacht, de 9de", False), ("non, le 9", False), ("nee", False), ("non", False),
+])
+def test_a_no_that_stops_and_a_no_that_corrects_in_three_languages(said, stops):
+    assert says_stop(said) is stops
