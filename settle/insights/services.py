@@ -40,6 +40,7 @@ def figures_for(uow: UnitOfWork, start: date, end: date) -> Figures:
             reached_out_first=figures.reached_out_first(session, period, now),
             cant_pay_now=figures.cant_pay_now(session, period, today, uow.clock.zone),
             agents=figures.agents(session, period),
+            understanding=figures.understanding(session, period),
         )
 
 
