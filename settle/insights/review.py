@@ -398,12 +398,13 @@ class Written:
 
 
 def write_export(examples: list[Example], out: Path, per_language: bool, nlu_data: Path = NLU_DATA) -> list[Written]:
-    """Writes the examples to `out`, or with `per_language` to <nlu_data>/<language>/reviewed.yml each."""
+    """Writes the examples to `out` or, with `per_language`, each language's beside it in a folder of the
+    language's name (data/nlu/reviewed.yml: data/nlu/nl/reviewed.yml, ...), leaving out what `nlu_data` has."""
     known = known_examples(nlu_data)
     if not per_language:
         return [_write(out, examples, known)]
     languages = sorted({example.language for example in examples})
-    return [_write(nlu_data / language / REVIEWED_FILE, [e for e in examples if e.language == language], known)
+    return [_write(out.parent / language / out.name, [e for e in examples if e.language == language], known)
             for language in languages]
 
 

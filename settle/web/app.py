@@ -22,6 +22,7 @@ from settle.unit_of_work import UnitOfWork
 from settle.web.chat import chat_router
 from settle.web.console import ConsoleSession, console_router
 from settle.web.operations import operations_router
+from settle.web.review import review_router
 
 HERE = Path(__file__).parent
 log = logging.getLogger("settle.web")
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     console = ConsoleSession(templates, new_unit_of_work)
     app.include_router(console_router(settings, console))
     app.include_router(operations_router(console))
+    app.include_router(review_router(console))
     app.include_router(chat_router(settings, templates))
 
     def page(request: Request, name: str, status_code: int = 200, **values) -> HTMLResponse:
