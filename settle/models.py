@@ -592,7 +592,7 @@ class ConversationMessage(Base):
     #: [{"entity": "amount", "value": "50 euros", "start": 12, "end": 20}, ...], values masked like the text.
     entities = Column(JSON, nullable=False, default=list)
     #: The bot's actions in reply, in order; None until the conversation's next message says what they were.
-    actions = Column(JSON)
+    actions = Column(JSON(none_as_null=True))
 
 
 class MessageMark(Base):
