@@ -68,12 +68,13 @@ def review_router(console: ConsoleSession) -> APIRouter:
 
     @router.post("/messages/{message_id}/mark")
     def mark(request: Request, message_id: int, intent: str = Form(""), example: str = Form(""),
-             conversation_id: str = Form(""), csrf_token: str = Form("")):
+             out_of_scope: str = Form(""), conversation_id: str = Form(""), csrf_token: str = Form("")):
         if not console.csrf_ok(request, csrf_token):
             return console.refused(request)
         user = allowed(request)
         if not isinstance(user, AgentInfo):
             return user
+        intent = review.OUT_OF_SCOPE if out_of_scope else intent
         try:
             conversation_id = insights.mark_message(new_unit_of_work(), message_id, user.id, intent, example)
             request.session["flash"] = f"Marked as {intent}: it goes into the next export."

@@ -82,7 +82,7 @@ def conversation(client: requests.Session, console, conversation_id: str) -> req
 
 def mark(client: requests.Session, console, position: int, **data) -> requests.Response:
     page = conversation(client, console, "web-review-misread")
-    message_id = MARK_FORM.findall(page.text)[2 * (position - 1)]
+    message_id = MARK_FORM.findall(page.text)[position - 1]
     token = CSRF.search(page.text).group(1)
     return client.post(f"{console.url}/agent/review/messages/{message_id}/mark",
                        data={"csrf_token": token, "conversation_id": "web-review-misread", **data},
@@ -177,6 +177,14 @@ def test_a_mark_that_changes_the_words_is_refused(console, designer):
     page = designer.get(f"{console.url}{answer.headers['location']}", timeout=10)
     assert html.unescape(ALERT.search(page.text).group(1)).startswith("Mark entities in the message's own words")
     assert "Marked <strong>inform</strong>" not in page.text
+
+
+def test_out_of_scope_takes_one_click_and_no_entities(console, designer):
+    answer = mark(designer, console, 1, intent="inform", example="my name is <name>, number [<customer_number>](customer_number)",
+                  out_of_scope="1")
+    page = designer.get(f"{console.url}{answer.headers['location']}", timeout=10)
+    assert html.unescape(ALERT.search(page.text).group(1)) == "Marked as out_of_scope: it goes into the next export."
+    assert "Marked <strong>out_of_scope</strong>: <code>my name is &lt;name&gt;, number &lt;customer_number&gt;</code>" in page.text
 
 
 def test_a_mark_without_the_csrf_token_is_refused(console, designer):
