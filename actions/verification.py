@@ -99,8 +99,8 @@ class ActionCheckMessage(Action):
             customer_id = customer.customer_id
             events = [SlotSet("verification", "verified"), SlotSet("verified_customer_id", str(customer_id))]
         languages = language_slots(tracker, customer_id)
-        language = languages.get("language") or tracker.get_slot("language")
-        insights.note_message(unit_of_work(), tracker.sender_id, understood(tracker, language, customer_id))
+        spoken = languages.get("language") or language.current_language(tracker.get_slot("language"), None).language
+        insights.note_message(unit_of_work(), tracker.sender_id, understood(tracker, spoken, customer_id))
         return events + [SlotSet(slot, value) for slot, value in languages.items()]
 
 
