@@ -10,16 +10,16 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
-    Float,
     Integer,
-    JSON,
     Numeric,
     String,
     Table,

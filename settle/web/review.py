@@ -4,6 +4,7 @@ login, for designers and operations; `settle review export` turns the marks into
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
@@ -38,7 +39,7 @@ def review_router(console: ConsoleSession) -> APIRouter:
             return user
         asked = dict(fell_back=fell_back, escalated=escalated, low_confidence=low_confidence, language=language,
                      intent=intent, start=start, end=end)
-        values = dict(agent=user, asked=asked, intents=review.domain_names().intents + ("nlu_fallback",),
+        values: dict[str, Any] = dict(agent=user, asked=asked, intents=review.domain_names().intents + ("nlu_fallback",),
                       low_confidence_below=review.LOW_CONFIDENCE)
         try:
             first, last = _day(start, "first"), _day(end, "last")

@@ -28,7 +28,7 @@ from settle.insights.messages import Understood
 from settle.models import Agent, ConversationMessage, Customer, EscalationReason
 from settle.tooling.seed import DEMO_DESIGNER_EMAIL
 from settle.unit_of_work import UnitOfWork
-from tests.conftest import seeded_sqlite
+from tests.conftest import NOW, seeded_sqlite
 
 NAMES = review.DomainNames(("pay_bill", "check_balance", "request_instalment_plan", "out_of_scope", "inform"),
                            ("amount", "date", "customer_number", "months"))
@@ -38,7 +38,7 @@ def utc(day: int, hour: int = 9, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=timezone.utc)
 
 
-def uow_on(url: str, moment: datetime = utc(22, 10)) -> UnitOfWork:
+def uow_on(url: str, moment: datetime = NOW) -> UnitOfWork:
     return UnitOfWork(replace(Settings.from_environment(), database_url=url), FixedClock(moment))
 
 
