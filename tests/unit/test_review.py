@@ -5,6 +5,7 @@ The conversations are noted through the same service the action after every mess
 November 2026 (Brussels is UTC+1 then)."""
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -12,11 +13,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from settle import schema
 from settle.clock import FixedClock
 from settle.config import Settings
-from settle.db import session_factory
+from settle.db import engine_for, session_factory
 from settle.errors import MarkProblem, MessageNotFound
 from settle.handoff import services as handoff
 from settle.identity.privacy import mask_personal_data
@@ -26,10 +28,11 @@ from settle.insights.export import rows
 from settle.insights.figures import Average, Counted, IntentCertainty, Share
 from settle.insights.messages import Understood
 from settle.models import Agent, ConversationMessage, Customer, EscalationReason
-from settle.tooling.seed import DEMO_DESIGNER_EMAIL
+from settle.tooling.seed import DEMO_DESIGNER_EMAIL, seed
 from settle.unit_of_work import UnitOfWork
-from tests.conftest import NOW, seeded_sqlite
+from tests.conftest import BACKENDS, NOW, TODAY, seeded_sqlite
 
+PG_SCHEMA = "review_unit"
 NAMES = review.DomainNames(("pay_bill", "check_balance", "request_instalment_plan", "out_of_scope", "inform"),
                            ("amount", "date", "customer_number", "months"))
 
@@ -47,9 +50,24 @@ def say(url: str, conversation_id: str, moment: datetime, text: str, intent: str
     insights.note_message(uow_on(url, moment), conversation_id, Understood(text, intent, confidence, **more))
 
 
-@pytest.fixture(scope="module")
-def url(tmp_path_factory) -> str:
-    return seeded_sqlite(tmp_path_factory.mktemp("review") / "settle.db", customers=8)
+@pytest.fixture(scope="module", params=BACKENDS)
+def url(request, tmp_path_factory) -> str:
+    """A seeded database of this module's own, on each backend (a schema of its own on PostgreSQL)."""
+    if request.param == "sqlite":
+        yield seeded_sqlite(tmp_path_factory.mktemp("review") / "settle.db", customers=8)
+        return
+    base_url = os.environ["TEST_DATABASE_URL"]
+    url = f"{base_url}{'&' if '?' in base_url else '?'}options=-csearch_path%3D{PG_SCHEMA}"
+    with engine_for(base_url).begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+    schema.upgrade(url)
+    with session_factory(url).begin() as session:
+        seed(session, TODAY, 8)
+    yield url
+    engine_for(url).dispose()
+    with engine_for(base_url).begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
 
 
 @pytest.fixture(scope="module")
