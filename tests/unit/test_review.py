@@ -28,6 +28,7 @@ from settle.insights.export import rows
 from settle.insights.figures import Average, Counted, IntentCertainty, Share
 from settle.insights.messages import Understood
 from settle.models import Agent, ConversationMessage, Customer, EscalationReason
+from settle.tooling import cli
 from settle.tooling.seed import DEMO_DESIGNER_EMAIL, seed
 from settle.unit_of_work import UnitOfWork
 from tests.conftest import BACKENDS, NOW, TODAY, seeded_sqlite
@@ -76,10 +77,15 @@ def emma(url) -> int:
         return session.execute(select(Customer.id).where(Customer.customer_number == "50000017")).scalar_one()
 
 
-@pytest.fixture(scope="module")
-def designer(url) -> int:
+def designer_in(url: str) -> int:
+    """The demo designer's id in that database."""
     with session_factory(url)() as session:
         return session.execute(select(Agent.id).where(Agent.email == DEMO_DESIGNER_EMAIL)).scalar_one()
+
+
+@pytest.fixture(scope="module")
+def designer(url) -> int:
+    return designer_in(url)
 
 
 @pytest.fixture(scope="module")
@@ -237,8 +243,9 @@ def test_an_unknown_message_is_not_found(url, conversations, designer):
         insights.review_transcript(uow_on(url), "no-such-chat")
 
 
-def test_the_designers_exports_hold_the_marks_without_personal_data(tmp_path, designer):
+def test_the_designers_exports_hold_the_marks_without_personal_data(tmp_path):
     url = seeded_sqlite(tmp_path / "settle.db", customers=3)
+    designer = designer_in(url)
     with session_factory(url)() as session:
         emma = session.execute(select(Customer.id).where(Customer.customer_number == "50000017")).scalar_one()
     say(url, "a", utc(3), "Emma here, can I spread the 240 euros over 3 months", "pay_bill", 0.42, language="en", customer_id=emma)
@@ -330,3 +337,16 @@ def test_a_day_ends_at_midnight_in_brussels(tmp_path):
     say(url, "edge", utc(15, 22, 59), "pay", "pay_bill", 0.99, language="en")
     say(url, "after-edge", utc(15, 23, 0), "pay", "pay_bill", 0.99, language="en")
     assert insights.figures_for(uow_on(url), date(2026, 11, 1), date(2026, 11, 15)).understanding.messages == 1
+
+
+def test_the_command_writes_the_export_and_says_how_many(tmp_path, monkeypatch, capsys):
+    url = seeded_sqlite(tmp_path / "settle.db", customers=1)
+    designer = designer_in(url)
+    say(url, "cli", utc(3), "can I get a copy of my contract", "request_invoice_copy", 0.45, language="fr")
+    insights.mark_message(uow_on(url), message_id(url, "cli", 1), designer, "out_of_scope", "", NAMES)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SETTLE_NOW", NOW.isoformat())
+    out = tmp_path / "nlu" / "reviewed.yml"
+    assert cli.main(["review", "export", "--out", str(out), "--per-language"]) == 0
+    assert f"1 marked message in {tmp_path / 'nlu' / 'fr' / 'reviewed.yml'}" in capsys.readouterr().out
+    assert "- can I get a copy of my contract" in (tmp_path / "nlu" / "fr" / "reviewed.yml").read_text()
