@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import language_of, verified_customer_id
+from actions.understanding import understood
 from settle.clock import format_moment
 from settle.handoff import services as handoff
 from settle.identity import language, services
@@ -89,9 +90,9 @@ def source_of(tracker: Tracker) -> str:
 
 class ActionCheckMessage(Action):
     """Runs after every message, as the custom mapping of the identity and language slots: notes a customer's
-    message for the figures, a valid signed app token in the metadata verifies without questions, and the
-    conversation's language follows the message. (Card numbers are
-    masked, with a warning, by the channels before a message gets here: channels/door.py.)"""
+    message for the figures and, masked, for the conversation review (settle/insights/messages.py), a valid
+    signed app token in the metadata verifies without questions, and the conversation's language follows the
+    message. (Card numbers are masked, with a warning, by the channels before a message gets here: channels/door.py.)"""
 
     def name(self) -> str:
         return "action_check_message"
@@ -100,7 +101,6 @@ class ActionCheckMessage(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         if intent.startswith("EXTERNAL_"):  # Settle's own events (reminders, the console) are no messages
             return []
-        insights.note_message(unit_of_work(), tracker.sender_id)
         events: list[EventType] = []
         customer_id = verified_customer_id(tracker)
         token = _metadata(tracker).get("auth_token")
@@ -108,7 +108,10 @@ class ActionCheckMessage(Action):
         if customer is not None:
             customer_id = customer.customer_id
             events = [SlotSet("verification", "verified"), SlotSet("verified_customer_id", str(customer_id))]
-        return events + [SlotSet(slot, value) for slot, value in language_slots(tracker, customer_id).items()]
+        languages = language_slots(tracker, customer_id)
+        spoken = languages.get("language") or language.current_language(tracker.get_slot("language"), None).language
+        insights.note_message(unit_of_work(), tracker.sender_id, understood(tracker, spoken, customer_id))
+        return events + [SlotSet(slot, value) for slot, value in languages.items()]
 
 
 class ValidateVerifyCustomerForm(FormValidationAction):

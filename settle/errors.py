@@ -180,6 +180,15 @@ class FlaggedAccountNotFound(LookupError):
 class ReviewProblem(ValueError):
     """What a person tried on a flagged account can't be done (an empty note); nothing changed."""
 
+
+class MessageNotFound(LookupError):
+    """No recorded customer message (or conversation) for the conversation review has this id."""
+
+
+class MarkProblem(ValueError):
+    """A designer's mark on a message can't be kept (an unknown intent or entity, a changed text); the
+    message says what to change. Nothing changed."""
+
 # -- Tooling -----------------------------------------------------------------------------------------
 
 

@@ -10,11 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -567,6 +569,47 @@ class Conversation(Base):
     #: Who the chat proved to be, and when; None while it stays anonymous.
     customer_id = Column(Integer, ForeignKey("customers.id"), index=True)
     verified_at = Column(UTCDateTime)
+
+
+class ConversationMessage(Base):
+    """One customer message as the bot understood it, for the designers' review: the text with personal data
+    replaced by placeholders (settle/identity/privacy.py), the intent and confidence NLU predicted, the
+    entities it read, and the actions the bot took in reply (known once the next message arrives)."""
+
+    __tablename__ = "conversation_messages"
+    __table_args__ = (UniqueConstraint("conversation_id", "position"),)
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), ForeignKey("conversations.conversation_id"), nullable=False)
+    #: 1 for the conversation's first customer message, 2 for the next ...
+    position = Column(Integer, nullable=False)
+    received_at = Column(UTCDateTime, nullable=False, index=True)
+    text = Column(Text, nullable=False)
+    #: The conversation's language after this message ("nl", "fr", "en").
+    language = Column(String(5))
+    intent = Column(String(100), index=True)
+    confidence = Column(Float)
+    #: [{"entity": "amount", "value": "50 euros", "start": 12, "end": 20}, ...], values masked like the text.
+    entities = Column(JSON, nullable=False, default=list)
+    #: The bot's actions in reply, in order; None until the conversation's next message says what they were.
+    actions = Column(JSON(none_as_null=True))
+
+
+class MessageMark(Base):
+    """A designer's reading of a customer message: the intent it should have had (`out_of_scope` for what
+    Settle does not handle) and the text with its entities marked in Rasa's [value](entity) way. One per
+    message: marking again replaces it."""
+
+    __tablename__ = "message_marks"
+
+    id = Column(Integer, primary_key=True)
+    message_id = Column(Integer, ForeignKey("conversation_messages.id"), nullable=False, unique=True)
+    intent = Column(String(100), nullable=False)
+    example = Column(Text, nullable=False)
+    agent_id = Column(Integer, ForeignKey("agents.id"), nullable=False)
+    marked_at = Column(UTCDateTime, nullable=False)
+
+    agent = relationship("Agent")
 
 
 class ChatConversation(Base):

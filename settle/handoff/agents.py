@@ -19,9 +19,11 @@ _hasher = PasswordHasher()
 _UNKNOWN_AGENT_HASH = _hasher.hash("no agent has this password")
 
 
-#: Who may open the operations dashboard (the figures), and who may work through the flagged accounts.
+#: Who may open the operations dashboard (the figures), who may work through the flagged accounts, and who
+#: may read and mark the bot's conversations (the conversation review).
 SEES_THE_FIGURES = frozenset({Role.OPERATIONS, Role.DESIGNER})
 REVIEWS_FLAGGED_ACCOUNTS = frozenset({Role.OPERATIONS})
+REVIEWS_CONVERSATIONS = frozenset({Role.OPERATIONS, Role.DESIGNER})
 
 
 def create_agent(session: Session, email: str, name: str, password: str, now: datetime, role: Role = Role.AGENT) -> Agent:

@@ -193,6 +193,10 @@ class AgentInfo:
     def reviews_flagged_accounts(self) -> bool:
         return self.role in agents.REVIEWS_FLAGGED_ACCOUNTS
 
+    @property
+    def reviews_conversations(self) -> bool:
+        return self.role in agents.REVIEWS_CONVERSATIONS
+
 
 def log_in(uow: UnitOfWork, email: str, password: str, client: str) -> int | None:
     """The id of the active agent with this e-mail and password, or None (the same for either being wrong).

@@ -159,3 +159,68 @@ def _without_cards(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _without_cards(item) for key, item in value.items()}
     return value
+
+
+# -- Personal data in the messages kept for the designers' review ----------------------------------------
+
+#: What stands in a kept message for each kind of personal data (shown on the review page).
+PLACEHOLDERS = {
+    "card_number": "<card_number>",
+    "email": "<email>",
+    "phone": "<phone>",
+    "customer_number": "<customer_number>",
+    "date_of_birth": "<date_of_birth>",
+    "postcode": "<postcode>",
+    "name": "<name>",
+    "verification_answer": "<verification_answer>",
+}
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+#: Belgian phone numbers: +32 or 0032 or 0, then 8 or 9 digits, in groups.
+_PHONE = re.compile(r"(?<![\w+])(?:\+32|0032|0)(?:[\s./\-]?\d){8,9}(?!\d)")
+#: Eight digits starting with 5, alone or in groups ("50000017", "5000 0017", "5000.0017").
+_CUSTOMER_NUMBER = re.compile(r"(?<![\d.\-])5(?:[ .\-]?\d){7}(?![\d]|[.\-]\d)")
+#: A day, month and four-digit year: 14/02/1985, 14-2-1985, 14.02.1985, 1985-02-14, 14 februari 1985.
+_NUMERIC_DATE = re.compile(r"(?<!\d)(?:\d{1,2}[/.\-]\d{1,2}[/.\-](?P<year>\d{4})|(?P<iso_year>\d{4})-\d{1,2}-\d{1,2})(?!\d)")
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "januari|februari|maart|mei|juni|juli|augustus|oktober|"
+    "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre"
+)
+_WRITTEN_DATE = re.compile(rf"(?<!\d)\d{{1,2}}(?:st|nd|rd|th|er)?\s+(?:{_MONTHS})\s+(?P<year>\d{{4}})(?!\d)", re.IGNORECASE)
+#: A Belgian postcode: four digits from 1000, not an amount ("1000 euros", "€ 1000") nor part of a longer number.
+_POSTCODE = re.compile(r"(?<![\d€$.,/\-])[1-9]\d{3}(?![\d.,]*\s*(?i:€|eur|euro|euros|e\b|%))(?![\d/\-]|[.,]\d)")
+#: A year after a month ("december 2025") is no postcode.
+_AFTER_MONTH = re.compile(rf"(?i:\b(?:{_MONTHS}))\s+$")
+#: "my name is Emma Peeters", "ik ben Emma", "je m'appelle Emma": the capitalised words that follow.
+_NAME_GIVEN = re.compile(
+    r"(?P<lead>\b(?i:my name is|i am|i'm|ik ben|mijn naam is|ik heet|je suis|je m'appelle|je m’appelle|mon nom est)\s+)"
+    r"(?P<name>[A-ZÀ-Ý][\w'’\-]+(?:\s+(?:(?:van|de|der|den|le|la|du|des)\s+)?[A-ZÀ-Ý][\w'’\-]+)*)"
+)
+#: A date with a year this many years ago or more is taken for a date of birth; a nearer one is kept (a due date).
+BIRTH_YEARS_AGO = 14
+
+
+def mask_personal_data(text: str, this_year: int, names: tuple[str, ...] = ()) -> str:
+    """The text with personal data replaced by PLACEHOLDERS: card numbers (also as the chat's door already
+    removed them), e-mail addresses, phone numbers, customer numbers, dates of birth (a date whose year is
+    BIRTH_YEARS_AGO years ago or more), postcodes, the given `names` (the verified customer's) and a name
+    someone gives ("my name is ..."). It errs on the side of masking: "bill 2025" loses its year as a postcode."""
+    text, _ = mask_card_numbers(text or "")
+    text = text.replace(CARD_NUMBER_REMOVED, PLACEHOLDERS["card_number"])
+    text = _EMAIL.sub(PLACEHOLDERS["email"], text)
+    text = _PHONE.sub(PLACEHOLDERS["phone"], text)
+    text = _CUSTOMER_NUMBER.sub(PLACEHOLDERS["customer_number"], text)
+
+    def birth_date(found: re.Match[str]) -> str:
+        year = int(found.group("year") or found.groupdict().get("iso_year") or 0)
+        return PLACEHOLDERS["date_of_birth"] if year <= this_year - BIRTH_YEARS_AGO else found.group()
+
+    text = _NUMERIC_DATE.sub(birth_date, text)
+    text = _WRITTEN_DATE.sub(birth_date, text)
+    text = _POSTCODE.sub(
+        lambda found: found.group() if _AFTER_MONTH.search(text[:found.start()]) else PLACEHOLDERS["postcode"], text
+    )
+    for name in sorted({n.strip() for n in names if n and len(n.strip()) > 1}, key=len, reverse=True):
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", PLACEHOLDERS["name"], text, flags=re.IGNORECASE)
+    text = _NAME_GIVEN.sub(lambda found: found.group("lead") + PLACEHOLDERS["name"], text)
+    return re.sub(rf"{PLACEHOLDERS['name']}(?:\s+{PLACEHOLDERS['name']})+", PLACEHOLDERS["name"], text)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, TextIO
 
-from settle.insights.figures import Figures, Median, Share
+from settle.insights.figures import Average, Figures, Median, Share
 
 HEADER = ("section", "figure", "breakdown", "value", "unit", "note")
 
@@ -69,6 +69,10 @@ def _row(section: str, figure: str, breakdown: str, value: Any) -> FigureRow:
         if value.seconds is None:
             return FigureRow(section, figure, breakdown, "", "seconds", "no cases")
         return FigureRow(section, figure, breakdown, str(value.seconds), "seconds", f"median of {value.cases}")
+    if isinstance(value, Average):
+        if value.value is None:
+            return FigureRow(section, figure, breakdown, "", "mean", "no cases")
+        return FigureRow(section, figure, breakdown, str(value.value), "mean", f"mean of {value.cases}")
     if isinstance(value, Decimal):
         return FigureRow(section, figure, breakdown, str(value), "EUR", "")
     if isinstance(value, int):

@@ -20,6 +20,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from settle.models import (
     Agent,
     Conversation,
+    ConversationMessage,
     Dispute,
     DisputeStatus,
     Escalation,
@@ -45,6 +46,10 @@ from settle.models import (
 from settle.money import euros
 
 DAY = 86_400
+#: What NLU predicts when it understood nothing, and what Settle does not handle: a message that "fell back".
+FELL_BACK = ("nlu_fallback", "out_of_scope")
+#: How many intents the top and least-certain lists show.
+INTENTS_LISTED = 10
 #: The windows (in days) after a reminder in which a payment counts as following it.
 PAID_WITHIN_DAYS = (3, 7, 14)
 
@@ -91,6 +96,14 @@ class Median:
     None when there are no cases."""
 
     seconds: int | None
+    cases: int
+
+
+@dataclass(frozen=True)
+class Average:
+    """The mean of `cases` values, to two decimals (rounded half up); None when there are no cases."""
+
+    value: Decimal | None
     cases: int
 
 
@@ -184,6 +197,21 @@ class Agents:
 
 
 @dataclass(frozen=True)
+class IntentCertainty:
+    intent: str
+    confidence: Average
+
+
+@dataclass(frozen=True)
+class Understanding:
+    messages: int
+    fell_back: Share
+    top_intents: tuple[Counted, ...]
+    least_certain_intents: tuple[IntentCertainty, ...]
+    messages_per_conversation: Average
+
+
+@dataclass(frozen=True)
 class Figures:
     """Every figure of one period, as a page or a CSV file shows them."""
 
@@ -193,6 +221,7 @@ class Figures:
     reached_out_first: ReachedOutFirst
     cant_pay_now: CantPayNow
     agents: Agents
+    understanding: Understanding
 
 
 # -- Helpers shared by the queries ------------------------------------------------------------------
@@ -482,3 +511,38 @@ def agents(session: Session, period: Period) -> Agents:
         callbacks_booked=int(callbacks or 0),
     )
 
+
+
+def understanding(session: Session, period: Period) -> Understanding:
+    """Customer messages received in the period as NLU read them, and the length of conversations begun in it."""
+    in_period = period.holds(ConversationMessage.received_at)
+    messages, fell_back = session.execute(
+        select(func.count(), _sum(ConversationMessage.intent.in_(FELL_BACK))).where(in_period)
+    ).one()
+    top = session.execute(
+        select(ConversationMessage.intent, func.count()).where(in_period, ConversationMessage.intent.is_not(None))
+        .group_by(ConversationMessage.intent).order_by(func.count().desc(), ConversationMessage.intent).limit(INTENTS_LISTED)
+    ).all()
+    mean = func.avg(ConversationMessage.confidence)
+    least = session.execute(
+        select(ConversationMessage.intent, mean, func.count(ConversationMessage.confidence))
+        .where(in_period, ConversationMessage.intent.is_not(None), ConversationMessage.intent != "nlu_fallback",
+               ConversationMessage.confidence.is_not(None))
+        .group_by(ConversationMessage.intent).order_by(mean, ConversationMessage.intent).limit(INTENTS_LISTED)
+    ).all()
+    per_conversation, conversations = session.execute(
+        select(func.avg(Conversation.messages), func.count()).where(period.holds(Conversation.started_at), Conversation.messages > 0)
+    ).one()
+    return Understanding(
+        messages=int(messages),
+        fell_back=Share(int(fell_back or 0), int(messages)),
+        top_intents=tuple(Counted(str(intent), int(count)) for intent, count in top),
+        least_certain_intents=tuple(IntentCertainty(str(intent), _average(value, int(cases))) for intent, value, cases in least),
+        messages_per_conversation=_average(per_conversation, int(conversations)),
+    )
+
+
+def _average(value, cases: int) -> Average:
+    if not cases or value is None:
+        return Average(None, cases)
+    return Average(Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), cases)

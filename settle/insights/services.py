@@ -2,17 +2,23 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from settle.errors import BadPeriod
-from settle.insights import conversations, figures
+from settle.insights import conversations, figures, messages, review
 from settle.insights.figures import Figures, Period
+from settle.insights.messages import Understood
 from settle.unit_of_work import UnitOfWork
 
 
-def note_message(uow: UnitOfWork, conversation_id: str) -> None:
-    """A customer wrote in this chat (the containment figures count chats from these)."""
+def note_message(uow: UnitOfWork, conversation_id: str, understood: Understood | None = None) -> None:
+    """A customer wrote in this chat (the containment figures count chats from these); with what NLU made of
+    it, the message is kept, masked, for the conversation review and the understanding figures."""
     with uow:
-        conversations.note_message(uow.session, conversation_id, uow.clock.now())
+        now = uow.clock.now()
+        conversations.note_message(uow.session, conversation_id, now)
+        if understood is not None:
+            messages.note_understood(uow.session, conversation_id, now, understood, uow.clock.today().year)
         uow.commit()
 
 
@@ -34,4 +40,38 @@ def figures_for(uow: UnitOfWork, start: date, end: date) -> Figures:
             reached_out_first=figures.reached_out_first(session, period, now),
             cant_pay_now=figures.cant_pay_now(session, period, today, uow.clock.zone),
             agents=figures.agents(session, period),
+            understanding=figures.understanding(session, period),
         )
+
+
+# -- The designers' conversation review ------------------------------------------------------------------
+
+
+def review_list(uow: UnitOfWork, chosen: review.ReviewFilter) -> tuple[review.ReviewList, tuple[str, ...]]:
+    """One page of the conversations to review, and the languages the filter offers."""
+    with uow:
+        return review.conversations(uow.session, chosen, uow.clock.zone), review.languages_seen(uow.session)
+
+
+def review_transcript(uow: UnitOfWork, conversation_id: str) -> review.Transcript:
+    """The conversation's messages as understood, with their marks; MessageNotFound if none was recorded."""
+    with uow:
+        return review.transcript(uow.session, conversation_id)
+
+
+def mark_message(uow: UnitOfWork, message_id: int, agent_id: int, intent: str, example: str,
+                 names: review.DomainNames | None = None) -> str:
+    """Keeps a designer's mark on a message; returns its conversation's id. MarkProblem says what to change."""
+    with uow:
+        conversation_id = review.mark(uow.session, message_id, agent_id, intent, example, uow.clock.now(),
+                                      names or review.domain_names())
+        uow.commit()
+    return conversation_id
+
+
+def export_reviewed(uow: UnitOfWork, out: Path, per_language: bool, nlu_data: Path = review.NLU_DATA) -> list[review.Written]:
+    """Writes the marked messages as Rasa NLU training data, without personal data and without examples
+    the training data has already."""
+    with uow:
+        examples = review.marked_examples(uow.session, uow.clock.today().year)
+    return review.write_export(examples, out, per_language, nlu_data)

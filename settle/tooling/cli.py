@@ -295,6 +295,23 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review_export(args: argparse.Namespace) -> int:
+    """Writes the messages designers marked in the conversation review as Rasa NLU training data, with personal
+    data replaced by stand-ins and without examples data/nlu has already (docs/conversation-review.md)."""
+    from settle.insights.services import export_reviewed
+
+    try:
+        written = export_reviewed(unit_of_work(), args.out, args.per_language)
+    except OSError as error:
+        print(f"settle review export: can't write {error.filename}: {error.strerror}", file=sys.stderr)
+        return 1
+    for result in written:
+        say(f"{result.examples} marked message{'' if result.examples == 1 else 's'} in {result.path}")
+    if not written:
+        say("No message is marked yet: nothing written")
+    return 0
+
+
 def cmd_catch_messages(_args: argparse.Namespace) -> int:
     from settle.tooling.catcher import catch_messages
 
@@ -464,6 +481,14 @@ def build_parser() -> argparse.ArgumentParser:
     kpis.add_argument("--to", dest="end", type=_date, required=True, help="the last day, included (2026-11-30)")
     kpis.add_argument("--csv", type=Path, help="the file to write (default: print to the terminal)")
     kpis.set_defaults(handler=cmd_kpis)
+    review = commands.add_parser("review", help="the designers' conversation review").add_subparsers(
+        dest="review_command", required=True)
+    export = review.add_parser("export", help="write the marked messages as Rasa NLU training data")
+    export.add_argument("--out", type=Path, default=Path("data/nlu/reviewed.yml"),
+                        help="the file to write (default data/nlu/reviewed.yml)")
+    export.add_argument("--per-language", action="store_true",
+                        help="write data/nlu/<language>/reviewed.yml for each language instead")
+    export.set_defaults(handler=cmd_review_export)
     commands.add_parser(
         "catch-messages", help="demo only: local stand-ins for the mail server and SMS provider that print what arrives"
     ).set_defaults(handler=cmd_catch_messages)

@@ -26,6 +26,7 @@ from settle.web.chat import chat_router
 from settle.web.console import ConsoleSession, console_router
 from settle.web.languages import PageLanguage, install, language_headers, page_context, page_language
 from settle.web.operations import operations_router
+from settle.web.review import review_router
 
 HERE = Path(__file__).parent
 log = logging.getLogger("settle.web")
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     console = ConsoleSession(templates, new_unit_of_work)
     app.include_router(console_router(settings, console))
     app.include_router(operations_router(console))
+    app.include_router(review_router(console))
     app.include_router(chat_router(settings, templates))
 
     def page(request: Request, name: str, language: PageLanguage, status_code: int = 200, **values) -> HTMLResponse:

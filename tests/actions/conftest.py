@@ -14,8 +14,10 @@ from sqlalchemy import delete
 from settle.db import session_factory
 from settle.models import (
     Conversation,
+    ConversationMessage,
     Escalation,
     EscalationMessage,
+    MessageMark,
     PaymentLink,
     VerificationFailure,
     VerificationLockout,
@@ -29,7 +31,7 @@ DOMAIN = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text())
 @pytest.fixture
 def actions_database(database_url, monkeypatch):
     """Points the actions at the shared test database; forgets verification attempts, links, the chats
-    noted for the figures and the agents' queue afterwards."""
+    noted for the figures and the review, and the agents' queue afterwards."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("SETTLE_LINK_SECRET", "action-tests-link-secret")
     monkeypatch.setenv("SETTLE_NOW", NOW.isoformat())
@@ -41,6 +43,8 @@ def actions_database(database_url, monkeypatch):
         session.execute(delete(PaymentLink))
         session.execute(delete(EscalationMessage))
         session.execute(delete(Escalation))
+        session.execute(delete(MessageMark))
+        session.execute(delete(ConversationMessage))
         session.execute(delete(Conversation))
 
 
