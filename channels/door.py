@@ -59,6 +59,13 @@ def check_message(text: str, page_language: object = None) -> Checked:
     return Checked(masked, [texts.render("utter_no_card_numbers", {}, language=answer_language(masked, page_language))])
 
 
+def warm_up() -> None:
+    """Loads what the door's answers need (the language detector's models, the texts) when a channel starts, so that
+    the first refused message neither waits for them nor holds up everyone else's."""
+    languages.warm_up()
+    texts.render("utter_message_too_long", {}, language=languages.DEFAULT_LANGUAGE)
+
+
 def answer_language(text: str, page_language: object) -> str:
     """The language of the door's own answer: the page's, else one the message asks for or clearly is, else English."""
     return (

@@ -62,6 +62,7 @@ class WebChatInput(SocketIOInput):
         return WebChatOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        door.warm_up()
         blueprint = super().blueprint(on_new_message)
         sio, namespace = self.sio, self.namespace or "/"
         redis_url = process_settings().redis_url

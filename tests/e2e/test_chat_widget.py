@@ -15,23 +15,24 @@ OLIVIA = next(p for p in PERSONAS if p.shape == "price_up")
 ASKS_CUSTOMER_NUMBER = "What is your customer number?"
 
 
-def open_chat_with_the_keyboard(page: Page, url: str):
+def open_chat_with_the_keyboard(page: Page, url: str, launcher_name: str = "Chat with us", box_label: str = "Your message"):
+    """Opens the widget as a keyboard user would; the names are the page language's (English by default)."""
     page.goto(url)
-    launcher = page.get_by_role("button", name="Chat with us")
+    launcher = page.get_by_role("button", name=launcher_name)
     launcher.focus()
     page.keyboard.press("Enter")
     expect(launcher).to_have_attribute("aria-expanded", "true")
-    return message_box(page)
+    return message_box(page, box_label)
 
 
-def message_box(page: Page):
-    box = page.get_by_label("Your message")
+def message_box(page: Page, label: str = "Your message"):
+    box = page.get_by_label(label)
     expect(box).to_be_enabled()  # connected, and the conversation is confirmed
     return box
 
 
-def say(page: Page, text: str) -> None:
-    box = message_box(page)
+def say(page: Page, text: str, box_label: str = "Your message") -> None:
+    box = message_box(page, box_label)
     box.fill(text)
     box.press("Enter")
 

@@ -27,7 +27,9 @@ def born(customer) -> str:
 
 
 def unused_customer(database_url: str, low: int, high: int, *, overdue_ok: bool = True) -> Customer:
-    """A customer no other test uses, with only open bills adding up to between `low` and `high` cents."""
+    """A customer no other test uses, with only open bills adding up to between `low` and `high` cents. The
+    conversations here are replayed in English as the issue quotes them, so the customer is made to prefer English
+    (the demo's customers prefer Dutch or French, which verification would switch to)."""
     with session_factory(database_url).begin() as session:
         paid = select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(Payment.invoice_id == Invoice.id).scalar_subquery()
         for customer in session.execute(select(Customer).order_by(Customer.id)).scalars():
@@ -45,6 +47,8 @@ def unused_customer(database_url: str, low: int, high: int, *, overdue_ok: bool 
             if not overdue_ok and any(invoice.due_date < TODAY for invoice, _ in unpaid):
                 continue
             if low <= sum(invoice.total_cents - cents for invoice, cents in unpaid) <= high:
+                customer.language = "en"
+                session.flush()
                 session.expunge(customer)
                 return customer
     raise AssertionError("no unused customer with such bills in the demo data")

@@ -176,7 +176,7 @@ def test_a_huge_message_is_refused_at_once_and_delays_no_one(stack):
         timings[name] = time.perf_counter() - started
         replies[name] = [message.get("text") for message in answer.json()]
 
-    threads = [threading.Thread(target=send, args=("8,000 words", huge, "word " * 8000)),
+    threads = [threading.Thread(target=send, args=("8,000 words", huge, "please read all of this " * 1600)),
                threading.Thread(target=send, args=("parallel hi", other, "hi"))]
     for thread in threads:
         thread.start()
@@ -190,7 +190,7 @@ def test_a_huge_message_is_refused_at_once_and_delays_no_one(stack):
     async def over_the_socket():
         async with chat_socket(stack.rasa_url) as chat:
             started = time.perf_counter()
-            await chat.say("word " * 8000)
+            await chat.say("please read all of this " * 1600)
             said = await chat.replies()
             return said, time.perf_counter() - started, chat.session_id
 

@@ -118,7 +118,7 @@ def test_an_apps_token_is_not_kept_either(stack):
     token = issue_app_token(customer.customer_number, APP_TOKEN_SECRET, NOW)
     me = signed(f"e2e-storage-{uuid.uuid4()}")
 
-    replies = stack.say(me, "what is my balance", metadata={"auth_token": token})
+    replies = stack.say(me, "what is my balance", metadata={"auth_token": token, "language": "en"})  # the app in English
 
     assert any("In total you have" in reply for reply in replies), replies  # verified by the token
     tracker = requests.get(f"{stack.rasa_url}/conversations/{me}/tracker", params={"token": RASA_API_TOKEN}, timeout=30).text

@@ -23,13 +23,19 @@ def web(tmp_path_factory, rasa_socket):
     yield from serve(web_settings(database_url, chat_socket_url=rasa_socket.url))
 
 
+#: The widget's own words in the page's language: its launcher and its message box.
+WIDGET_WORDS = {"fr": ("Discutez avec nous", "Votre message"), "nl": ("Chat met ons", "Uw bericht"),
+                None: ("Chat with us", "Your message")}
+
+
 @pytest.mark.parametrize(("address", "sent"), [("/chat?language=fr", "fr"), ("/chat?language=nl-BE", "nl"), ("/chat", None)])
 def test_the_pages_language_goes_with_every_message(web, rasa_socket, page, address, sent):
     rasa_socket.replies = [("Noted.", None)]
     rasa_socket.metadata.clear()
-    open_chat_with_the_keyboard(page, f"{web.url}{address}")
-    say(page, "bonjour")
+    launcher_name, box_label = WIDGET_WORDS[sent]
+    open_chat_with_the_keyboard(page, f"{web.url}{address}", launcher_name, box_label)
+    say(page, "bonjour", box_label)
     expect(chat_log(page).locator(".settle-chat-bot")).to_have_count(1)
-    say(page, "combien je dois payer ?")
+    say(page, "combien je dois payer ?", box_label)
     expect(chat_log(page).locator(".settle-chat-bot")).to_have_count(2)
     assert [metadata.get("language") for metadata in rasa_socket.metadata] == [sent, sent]
