@@ -96,9 +96,10 @@ defaults
     # one request per client connection: HAProxy retries only a connection's first request; a later one whose
     # server died it closes without an answer (as a keep-alive race), which a client does not resend for a POST
     option httpclose
-    # Rasa answers nothing while a turn's inference holds its event loop: a check waits up to 5 s, three fail in a row
+    # Rasa answers nothing while a turn's inference holds its event loop: a check waits up to 5 s, three fail in a row;
+    # but a server that refuses or drops a connection (a killed process) is taken out at once, not 6 s later
     timeout check 5s
-    default-server inter 2s fall 3 rise 2
+    default-server inter 2s fall 3 rise 2 observe layer4 error-limit 1 on-error mark-down
 
 frontend rasa
     bind 127.0.0.1:{layout.rasa_port}

