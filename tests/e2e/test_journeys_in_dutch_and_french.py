@@ -33,13 +33,16 @@ class Demo:
     owes: str
 
 
-def customer_speaking(database_url: str, language: str) -> Demo:
-    """The first demo customer who prefers `language` and has two unpaid bills (one overdue: a plan is possible)."""
+def customer_speaking(database_url: str, language: str, without_plan: bool = False) -> Demo:
+    """The first demo customer who prefers `language` and has two unpaid bills (one overdue: a plan is possible);
+    `without_plan`: one with an unpaid bill and no plan yet (another test may have set one up)."""
     with session_factory(database_url).begin() as session:
         unpaid = (select(Invoice.customer_id).where(Invoice.status.in_(UNPAID_STATUSES))
-                  .group_by(Invoice.customer_id).having(func.count() >= 2))
-        customer = session.execute(select(Customer).where(Customer.language == language, Customer.id.in_(unpaid))
-                                   .order_by(Customer.id).limit(1)).scalar_one()
+                  .group_by(Invoice.customer_id).having(func.count() >= (1 if without_plan else 2)))
+        chosen = select(Customer).where(Customer.language == language, Customer.id.in_(unpaid))
+        if without_plan:
+            chosen = chosen.where(Customer.id.not_in(select(InstalmentPlan.customer_id)))
+        customer = session.execute(chosen.order_by(Customer.id).limit(1)).scalar_one()
         open_invoices = (Invoice.customer_id == customer.id, Invoice.status.in_(UNPAID_STATUSES))
         billed = session.execute(select(func.sum(Invoice.total_cents)).where(*open_invoices)).scalar_one()
         paid = session.execute(select(func.coalesce(func.sum(Payment.amount_cents), 0)).join(Invoice)
@@ -168,16 +171,17 @@ def test_each_journey_is_understood_and_answered_in_the_customers_language(stack
 
 
 WIDGET = {
-    "nl": ("Chat met ons", "Uw bericht", "hoeveel moet ik betalen?", "klantnummer"),
-    "fr": ("Discutez avec nous", "Votre message", "combien je dois payer ?", "numéro de client"),
+    "nl": ("Chat met ons", "Uw bericht", "hoeveel moet ik betalen?", "klantnummer", "ik wil nu betalen"),
+    "fr": ("Discutez avec nous", "Votre message", "combien je dois payer ?", "numéro de client", "je veux payer maintenant"),
 }
 
 
 @pytest.mark.parametrize("language", ["nl", "fr"])
 def test_the_widget_on_a_page_in_dutch_or_french_verifies_and_answers_in_it(stack, page, language):
-    """In Chromium: the help page in the customer's language, the widget's own words and Settle's answers in it."""
-    launcher_name, box_label, question, asks_number = WIDGET[language]
-    customer = customer_speaking(stack.database_url, language)
+    """In Chromium: the help page in the customer's language, the widget's own words and Settle's answers in it,
+    through verification to the balance and a payment link that opens the payment page in that language."""
+    launcher_name, box_label, question, asks_number, pay = WIDGET[language]
+    customer = customer_speaking(stack.database_url, language, without_plan=True)
     page.goto(f"{stack.web_url}/chat?language={language}")
     expect(page.locator("html")).to_have_attribute("lang", language)
     page.get_by_role("button", name=launcher_name).click()
@@ -194,3 +198,11 @@ def test_the_widget_on_a_page_in_dutch_or_french_verifies_and_answers_in_it(stac
             expect(bot.filter(has_text=then_bot_says).last).to_be_visible()
     texts = bot.all_inner_texts()
     assert reads_as(language, texts[-2:]), texts
+
+    box.fill(pay)
+    box.press("Enter")
+    link = page.get_by_role("log").locator("a[href*='/pay/']").last
+    expect(link).to_be_visible()
+    page.goto(link.get_attribute("href"))
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    expect(page.locator("#amount-to-pay")).to_contain_text(customer.owes)
