@@ -56,6 +56,7 @@ class Settings:
     session_secret: str | None
     policy_file: str
     reminder_policy_file: str
+    redirects_file: str
     #: Shared state for several processes (conversation locks, answers in the middle of a form): REDIS_URL.
     redis_url: str | None
     #: For tests and demos only: Settle's clock stands still at this moment (SETTLE_NOW, ISO 8601).
@@ -135,6 +136,7 @@ class Settings:
             session_secret=env.get("SETTLE_SESSION_SECRET") or None,
             policy_file=env.get("SETTLE_POLICY_FILE") or "policy/arrangements.yml",
             reminder_policy_file=env.get("SETTLE_REMINDER_POLICY_FILE") or "policy/reminders.yml",
+            redirects_file=env.get("SETTLE_REDIRECTS_FILE") or "policy/redirects.yml",
             redis_url=env.get("REDIS_URL") or None,
             fixed_now=datetime.fromisoformat(env["SETTLE_NOW"]) if env.get("SETTLE_NOW") else None,
             demo=env.get("SETTLE_DEMO", "").lower() in ("1", "true", "yes"),

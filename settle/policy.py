@@ -155,6 +155,52 @@ class ReminderPolicy(BaseModel):
         extra = "forbid"
 
 
+#: The near-domain requests Settle sends elsewhere, each an intent `redirect_<topic>` with its own answer.
+REDIRECT_TOPICS = ("outage", "moving_house", "meter_reading", "contract_change", "solar_and_heat_pump",
+                   "direct_debit", "change_details")
+
+
+class RedirectTopic(BaseModel):
+    phone: str = Field(..., min_length=3, description="the number customers call about this")
+    web_page: str | dict[str, str] = Field(..., description="one address, or one per language with en as the fallback")
+    emergency_phone: str | None = Field(None, min_length=3, description="said first, before anything else")
+
+    @validator("web_page")
+    def _english_page(cls, page):
+        if isinstance(page, dict) and "en" not in page:
+            raise ValueError("give an 'en' page: it is shown when there is none in the customer's language")
+        return page
+
+    def page_in(self, language: str) -> str:
+        """The web page in the customer's language, else the English one."""
+        if isinstance(self.web_page, str):
+            return self.web_page
+        return self.web_page.get(language) or self.web_page["en"]
+
+    class Config:
+        extra = "forbid"
+
+
+class RedirectPolicy(BaseModel):
+    """Where to send customers for what Settle does not handle (policy/redirects.yml)."""
+
+    version: int = Field(..., ge=1)
+    topics: dict[str, RedirectTopic]
+
+    @validator("topics")
+    def _every_topic(cls, topics):
+        missing = [topic for topic in REDIRECT_TOPICS if topic not in topics]
+        unknown = [topic for topic in topics if topic not in REDIRECT_TOPICS]
+        if missing:
+            raise ValueError(f"missing: {', '.join(missing)}")
+        if unknown:
+            raise ValueError(f"not a topic Settle knows: {', '.join(unknown)} (use {', '.join(REDIRECT_TOPICS)})")
+        return topics
+
+    class Config:
+        extra = "forbid"
+
+
 def load_reminder_policy(path: str | Path) -> ReminderPolicy:
     """Reads and checks the reminder policy file (Settings.reminder_policy_file)."""
     return _load(Path(path), ReminderPolicy)
@@ -163,6 +209,11 @@ def load_reminder_policy(path: str | Path) -> ReminderPolicy:
 def load_policy(path: str | Path) -> ArrangementPolicy:
     """Reads and checks the arrangements policy file (Settings.policy_file)."""
     return _load(Path(path), ArrangementPolicy)
+
+
+def load_redirects(path: str | Path) -> RedirectPolicy:
+    """Reads and checks the redirects file (Settings.redirects_file)."""
+    return _load(Path(path), RedirectPolicy)
 
 
 def _load(path: Path, model):
@@ -190,3 +241,9 @@ def policy_at(path: str) -> ArrangementPolicy:
 def reminder_policy_at(path: str) -> ReminderPolicy:
     """The reminder policy at a path, read once per process."""
     return load_reminder_policy(path)
+
+
+@lru_cache(maxsize=4)
+def redirects_at(path: str) -> RedirectPolicy:
+    """Where to send customers for other questions, read once per process."""
+    return load_redirects(path)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from settle.clock import Clock, clock_for
 from settle.config import Settings, process_settings
 from settle.db import session_factory
-from settle.policy import ArrangementPolicy, ReminderPolicy, policy_at, reminder_policy_at
+from settle.policy import ArrangementPolicy, RedirectPolicy, ReminderPolicy, policy_at, redirects_at, reminder_policy_at
 
 
 class UnitOfWork:
@@ -40,6 +40,11 @@ class UnitOfWork:
     @property
     def reminder_policy(self) -> ReminderPolicy:
         return reminder_policy_at(self.settings.reminder_policy_file)
+
+    @property
+    def redirects(self) -> RedirectPolicy:
+        """Where to send customers for what Settle does not handle (read once per process)."""
+        return redirects_at(self.settings.redirects_file)
 
 
 def unit_of_work(settings: Settings | None = None, clock: Clock | None = None) -> UnitOfWork:

@@ -21,7 +21,7 @@ from settle.files import private_directory
 from settle.handoff.office_hours import OfficeHours
 from settle.identity.verification import issue_app_token
 from settle.models import Customer, Role
-from settle.policy import load_policy, load_reminder_policy
+from settle.policy import load_policy, load_redirects, load_reminder_policy
 from settle.signing import action_token, link_secret, rasa_api_token, session_secret
 from settle.tooling import replicas, runner
 from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, DEMO_OPERATIONS_EMAIL, DEMO_OPERATIONS_PASSWORD, seed
@@ -105,6 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         load_policy(settings.policy_file)
         load_reminder_policy(settings.reminder_policy_file)
+        load_redirects(settings.redirects_file)
         link_secret(settings)
         session_secret(settings)
         # Rasa (endpoints.yml) and the action server read it from the environment every part inherits.

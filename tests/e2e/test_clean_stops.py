@@ -58,6 +58,7 @@ def test_settle_run_stops_every_part_and_frees_their_ports(tmp_path, stop):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'settle.db'}",
         "SETTLE_POLICY_FILE": str(ROOT / "policy" / "arrangements.yml"),
         "SETTLE_REMINDER_POLICY_FILE": str(ROOT / "policy" / "reminders.yml"),
+        "SETTLE_REDIRECTS_FILE": str(ROOT / "policy" / "redirects.yml"),
         "SETTLE_NOW": NOW.isoformat(),
     }
     for variable in ("SETTLE_LINK_SECRET", "SETTLE_SESSION_SECRET", "SETTLE_ACTION_TOKEN", "RASA_API_TOKEN", "REDIS_URL"):

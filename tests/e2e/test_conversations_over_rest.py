@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import func, select
 
 from settle.db import session_factory
 from settle.identity.verification import issue_app_token
 from settle.models import UNPAID_STATUSES, Customer, Invoice, Payment
 from settle.money import euros, format_euros
+from settle.policy import load_redirects
 from settle.tooling.seed import PERSONAS
 from tests.conftest import NOW
 from tests.e2e.conftest import APP_TOKEN_SECRET
@@ -102,4 +104,35 @@ def test_out_of_scope_during_verification_then_back_to_it(stack):
     stack.say(me, "how much do I owe?")
     replies = stack.say(me, "what's the weather like in Paris tomorrow?")
     assert any("I can't help with that" in reply for reply in replies)
+    assert any(ASKS_CUSTOMER_NUMBER in reply for reply in replies)
+
+
+def test_a_power_cut_gets_the_emergency_number_then_a_person_if_wanted(stack):
+    me = conversation()
+    replies = stack.say(me, "my electricity is cut off!! there's no power in the house")
+    emergency = load_redirects("policy/redirects.yml").topics["outage"].emergency_phone
+    assert emergency and any(emergency in reply for reply in replies)
+    assert any("person from our team" in reply for reply in replies)
+    assert not any("I can't help with that" in reply for reply in replies)
+    replies = stack.say(me, "yes please")
+    assert not any("I can't help with that" in reply or "didn't understand" in reply for reply in replies)
+
+
+@pytest.mark.parametrize(("message", "topic"), [
+    ("I'm moving house next month, what do I need to do?", "moving_house"),
+    ("where can I give my meter reading", "meter_reading"),
+    ("I want to change to a cheaper tariff", "contract_change"),
+    ("do you install solar panels?", "solar_and_heat_pump"),
+])
+def test_what_settle_does_not_handle_says_where_to_go(stack, message, topic):
+    replies = stack.say(conversation(), message)
+    where = load_redirects("policy/redirects.yml").topics[topic]
+    assert any(where.phone in reply and where.page_in("en") in reply for reply in replies)
+
+
+def test_a_move_in_the_middle_of_verification_is_answered_and_verification_goes_on(stack):
+    me = conversation()
+    stack.say(me, "how much do I owe?")
+    replies = stack.say(me, "oh and I'm moving house next month")
+    assert any(load_redirects("policy/redirects.yml").topics["moving_house"].phone in reply for reply in replies)
     assert any(ASKS_CUSTOMER_NUMBER in reply for reply in replies)

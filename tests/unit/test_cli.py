@@ -148,8 +148,9 @@ def test_run_refuses_unreadable_office_hours_before_starting_anything(database, 
     monkeypatch.setenv("SETTLE_DEMO", "1")
     monkeypatch.setenv("SETTLE_LINK_SECRET", "cli-test-link-secret")
     monkeypatch.setenv("SETTLE_SESSION_SECRET", "cli-test-session-secret")
-    for name in ("SETTLE_POLICY_FILE", "SETTLE_REMINDER_POLICY_FILE"):
-        monkeypatch.setenv(name, str(Path(__file__).parents[2] / "policy" / ("arrangements.yml" if "REMINDER" not in name else "reminders.yml")))
+    for name, file in (("SETTLE_POLICY_FILE", "arrangements.yml"), ("SETTLE_REMINDER_POLICY_FILE", "reminders.yml"),
+                       ("SETTLE_REDIRECTS_FILE", "redirects.yml")):
+        monkeypatch.setenv(name, str(Path(__file__).parents[2] / "policy" / file))
     assert main(["run"]) == 1
     error = capsys.readouterr().err
     assert "office hours: can't read 'weekdays nine to five'" in error and "SETTLE_OFFICE_HOURS" in error
@@ -201,3 +202,21 @@ def test_kpis_refuses_a_period_backwards(database, tmp_path, capsys):
     assert main(["kpis", "--from", "2026-11-30", "--to", "2026-11-01", "--csv", str(tmp_path / "no.csv")]) == 1
     assert "before it starts" in capsys.readouterr().err
     assert not (tmp_path / "no.csv").exists()
+
+
+def test_run_refuses_a_redirects_file_without_a_topic(database, monkeypatch, capsys, tmp_path):
+    model = tmp_path / "models" / "settle.tar.gz"
+    model.parent.mkdir()
+    model.write_bytes(b"not started anyway")
+    broken = tmp_path / "redirects.yml"
+    broken.write_text("version: 1\ntopics:\n  outage:\n    phone: '0800 1'\n    web_page: https://example.be\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SETTLE_DEMO", "1")
+    monkeypatch.setenv("SETTLE_LINK_SECRET", "cli-test-link-secret")
+    monkeypatch.setenv("SETTLE_SESSION_SECRET", "cli-test-session-secret")
+    for name, file in (("SETTLE_POLICY_FILE", "arrangements.yml"), ("SETTLE_REMINDER_POLICY_FILE", "reminders.yml")):
+        monkeypatch.setenv(name, str(Path(__file__).parents[2] / "policy" / file))
+    monkeypatch.setenv("SETTLE_REDIRECTS_FILE", str(broken))
+    assert main(["run"]) == 1
+    error = capsys.readouterr().err
+    assert "redirects.yml: topics: missing: moving_house" in error and "Fix the policy file" in error
