@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from settle.billing.requests import other_questions, parts_of, question_in
 from settle.arrangements.plans import says_go_back
+from settle.billing.requests import other_questions, parts_of, question_in
 
 
 @pytest.mark.parametrize("message, answered, others", [
