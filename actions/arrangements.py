@@ -9,7 +9,15 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import AccountAction, form_customer_id, language_of, said_this_turn, text_of_last, verified_customer_id
+from actions.common import (
+    AccountAction,
+    form_customer_id,
+    language_of,
+    said_this_turn,
+    say_no_bill_for_month,
+    text_of_last,
+    verified_customer_id,
+)
 from actions.handoff import chat_so_far, topics_asked
 from settle.arrangements import services
 from settle.arrangements.plans import PlanSummary
@@ -17,6 +25,7 @@ from settle.clock import format_date, format_day_and_month, format_month
 from settle.errors import (
     AlreadyDisputed,
     InvoiceNotFound,
+    NoBillForMonth,
     NotEligibleForExtension,
     NotEligibleForPlan,
     OutOfRange,
@@ -61,7 +70,14 @@ class ActionOfferPlan(AccountAction):
             )
             return [SlotSet("plan_eligible", False)]
         # "can I pay in 6 months starting 1 December?" already said the months, the first date, or both.
-        details = services.read_plan_details(uow, customer_id, text_of_last(tracker, "request_instalment_plan"))
+        typed = text_of_last(tracker, "request_instalment_plan")
+        details = services.read_plan_details(uow, customer_id, typed)
+        kept = {name: tracker.get_slot(name) for name in ("plan_months", "plan_start")}
+        if services.means_go_back(typed) and not (details.months_said or details.start_said) and any(kept.values()):
+            # "ok go back to the plan": the values already given stay (the form checks them again), nothing is asked twice
+            dispatcher.utter_message(response="utter_plan_going_on")
+            return [SlotSet("plan_eligible", True), *(SlotSet(name, value) for name, value in kept.items()),
+                    *_cleared("plan_confirmed", "plan_total_cents")]
         terms = {"total": format_euros(result.total, language), "min_months": result.min_months, "max_months": result.max_months}
         if details.months_said and details.months is None:  # one message: the months allowed, and the question
             dispatcher.utter_message(response="utter_plan_possible_other_months", **terms, months=details.months_said)
@@ -360,7 +376,12 @@ class ValidateDisputeForm(FormValidationAction):
         return {"dispute_invoice": known} if known and not tracker.get_slot("dispute_invoice") else {}
 
     def validate_dispute_invoice(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
-        match = services.match_disputable_bill(unit_of_work(), verified_customer_id(tracker), str(value))
+        """A number from the buttons or typed, or the bill named in words ("the october one")."""
+        try:
+            match = services.match_disputable_bill(unit_of_work(), verified_customer_id(tracker), str(value))
+        except NoBillForMonth as missing:
+            say_no_bill_for_month(dispatcher, missing, language_of(tracker))
+            return {"dispute_invoice": None}
         if match is None:
             dispatcher.utter_message(response="utter_invalid_dispute_invoice")
         return {"dispute_invoice": match}

@@ -1,11 +1,12 @@
 """Answers about the verified customer's own bills: balance, due dates, list, why it changed."""
 from __future__ import annotations
 
-from actions.common import AccountAction, language_of
+from actions.common import AccountAction, bill_words, language_of, say_no_bill_for_month
 from settle.billing import services
 from settle.billing.invoices import InvoiceSummary
 from settle.billing.standing import MoneyOwed
 from settle.clock import format_date, format_month
+from settle.errors import InvoiceNotFound, NoBillForMonth
 from settle.money import format_euros, format_quantity, format_unit_price
 
 #: Bills listed one by one before the rest is summed up.
@@ -23,6 +24,8 @@ def _bill_values(bill: InvoiceSummary, language: str) -> dict[str, str]:
 
 
 class ActionTellBalance(AccountAction):
+    question = "check_balance"
+
     def name(self) -> str:
         return "action_tell_balance"
 
@@ -41,6 +44,8 @@ class ActionTellBalance(AccountAction):
 
 
 class ActionTellDueDates(AccountAction):
+    question = "check_due_date"
+
     def name(self) -> str:
         return "action_tell_due_dates"
 
@@ -77,6 +82,8 @@ def _say_plan_and_holds(dispatcher, owed: MoneyOwed, plan_response: str, on_hold
 
 
 class ActionListInvoices(AccountAction):
+    question = "list_invoices"
+
     def name(self) -> str:
         return "action_list_invoices"
 
@@ -91,11 +98,19 @@ class ActionListInvoices(AccountAction):
 
 
 class ActionExplainBill(AccountAction):
+    question = "explain_bill"
+
     def name(self) -> str:
         return "action_explain_bill"
 
     def answer(self, dispatcher, uow, customer_id, tracker):
-        explanation = services.explain_bill(uow, customer_id)
+        try:
+            explanation = services.explain_bill(uow, customer_id, bill_words(tracker, "explain_bill"))
+        except NoBillForMonth as missing:
+            return say_no_bill_for_month(dispatcher, missing, language_of(tracker))
+        except InvoiceNotFound as unknown:
+            dispatcher.utter_message(response="utter_invoice_not_found", invoice_number=str(unknown))
+            return None
         if explanation is None:
             dispatcher.utter_message(response="utter_no_invoices")
             return
@@ -106,8 +121,8 @@ class ActionExplainBill(AccountAction):
             return
         direction = "higher" if explanation.change > 0 else "lower" if explanation.change < 0 else "same"
         dispatcher.utter_message(
-            response=f"utter_explain_bill_{direction}",
-            **values,
+            response=f"utter_explain_{'named_' if explanation.named else ''}bill_{direction}",
+            **values, period=format_month(latest.period_start, language),
             previous_total=format_euros(explanation.previous.total, language),
             change=format_euros(abs(explanation.change), language),
         )

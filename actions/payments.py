@@ -5,10 +5,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.types import DomainDict
 
-from actions.common import AccountAction, language_of, text_of_last, verified_customer_id
+from actions.common import AccountAction, bill_words, language_of, say_no_bill_for_month, text_of_last, verified_customer_id
 from settle.billing import services as billing
 from settle.clock import format_date, format_month
-from settle.errors import InvoiceNotFound, NothingToPay
+from settle.errors import InvoiceNotFound, NoBillForMonth, NothingToPay
 from settle.locales import format_list
 from settle.money import format_euros
 from settle.payments import services
@@ -20,13 +20,17 @@ MOST_PAYMENTS_SAID = 3
 
 
 class ActionSendPaymentLink(AccountAction):
+    question = "pay_bill"
+
     def name(self) -> str:
         return "action_send_payment_link"
 
     def answer(self, dispatcher, uow, customer_id, tracker):
         wanted = tracker.get_slot("invoice_number")
         try:
-            offer = services.offer_payment_link(uow, customer_id, wanted)
+            offer = services.offer_payment_link(uow, customer_id, wanted, bill_words(tracker, "pay_bill"))
+        except NoBillForMonth as missing:
+            return say_no_bill_for_month(dispatcher, missing, language_of(tracker)) + FORGET_INVOICE
         except InvoiceNotFound:
             dispatcher.utter_message(response="utter_invoice_not_found", invoice_number=wanted)
             return FORGET_INVOICE
@@ -75,6 +79,8 @@ class ActionTellPaymentMethods(Action):
 
 
 class ActionTellPaymentStatus(AccountAction):
+    question = "check_payment_status"
+
     """Says what was received and when; about a payment the customer says they made ("yesterday, by bank
     transfer") it says whether anything came in since, and never a "yes" about an older payment."""
 
@@ -124,13 +130,17 @@ def _payment_values(payment, language: str) -> dict[str, str]:
 
 
 class ActionSendInvoiceCopy(AccountAction):
+    question = "request_invoice_copy"
+
     def name(self) -> str:
         return "action_send_invoice_copy"
 
     def answer(self, dispatcher, uow, customer_id, tracker):
         wanted = tracker.get_slot("invoice_number")
         try:
-            copy = billing.send_invoice_copy(uow, customer_id, wanted)
+            copy = billing.send_invoice_copy(uow, customer_id, wanted, bill_words(tracker, "request_invoice_copy"))
+        except NoBillForMonth as missing:
+            return say_no_bill_for_month(dispatcher, missing, language_of(tracker)) + FORGET_INVOICE
         except InvoiceNotFound:
             dispatcher.utter_message(response="utter_invoice_not_found", invoice_number=wanted)
             return FORGET_INVOICE

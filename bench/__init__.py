@@ -40,6 +40,7 @@ HEADLINES = [
     ("held-out intent macro-F1", ("nlu", "configs", "config", "test", "intent_macro_f1"), True),
     ("held-out out-of-scope recall at the current threshold", ("nlu", "configs", "config", "test_at_current", "oos_recall"), True),
     ("conversation tests passing", ("dialogue", "pass_rate"), True),
+    ("messy conversations reaching their goal", ("dialogue", "messy_goal_rate"), True),
     ("p95 per turn over the bare webhook turn's, N = 20", ("load", "targets", "p95_turn_over_p95_bare_webhook_at_20"), False),
     ("best turns/s of one Rasa process", ("load", "targets", "best_turns_per_second"), True),
     ("Rasa server start, s", ("cost", "rasa_start_seconds"), False),

@@ -1,4 +1,6 @@
-"""The conversation tests' pass rate: `rasa test core` over tests/conversations, with the failed stories by name."""
+"""The conversation tests' pass rate: `rasa test core` over tests/conversations, with the failed stories by name,
+and the share of messy-customer conversations (tests/conversations/test_messy_*.yml: typos, corrections, two
+requests in one message) that reach their goal (issue 17's target: all)."""
 from __future__ import annotations
 
 import json
@@ -12,6 +14,8 @@ import yaml
 from bench import REPORT_DIR
 
 STORIES = Path("tests/conversations")
+#: The messy customers' conversations, one file or more.
+MESSY = "test_messy_*.yml"
 OUT = REPORT_DIR / "dialogue"
 
 
@@ -21,6 +25,23 @@ def failed_story_names(path: Path) -> list[str]:
         return []
     document = yaml.safe_load(path.read_text()) or {}
     return [story.get("story", "?") for story in document.get("stories") or [] if isinstance(story, dict)]
+
+
+def messy_conversations(directory: Path) -> list[str]:
+    """The messy conversations as Rasa names a failed one: "<story> (<directory>/<file>)"."""
+    names = []
+    for path in sorted(directory.glob(MESSY)):
+        document = yaml.safe_load(path.read_text()) or {}
+        names += [f"{story['story']} ({path})" for story in document.get("stories") or [] if isinstance(story, dict)]
+    return names
+
+
+def messy_reaching_their_goal(directory: Path, failed: list[str]) -> dict:
+    """How many messy conversations passed, i.e. reached their goal with every step predicted as written."""
+    messy = messy_conversations(directory)
+    reached = len(set(messy) - set(failed))
+    return {"messy_conversations": len(messy), "messy_reached_goal": reached,
+            "messy_goal_rate": reached / len(messy) if messy else None}
 
 
 def conversation_accuracy(path: Path) -> dict:
@@ -52,13 +73,19 @@ def run_dialogue(model: Path, say) -> tuple[dict, str]:
         "with_warnings": accuracy.get("with_warnings"),
         "failed_stories": failed,
         "seconds": seconds,
+        **messy_reaching_their_goal(STORIES, failed),
     }
     say(f"{figures['passed']} of {figures['conversations']} conversations pass ({_percent(figures['pass_rate'])})")
+    messy = f"{figures['messy_reached_goal']} of {figures['messy_conversations']} messy conversations reach their goal " \
+            f"({_percent(figures['messy_goal_rate'])})"
+    say(messy)
     lines = [
         "## Dialogue: conversation tests",
         "",
         f"`rasa test core --stories {STORIES}`: {figures['passed']} of {figures['conversations']} conversations pass "
         f"({_percent(figures['pass_rate'])}); report in `{OUT}`.",
+        "",
+        f"Messy customers (`{STORIES}/{MESSY}`): {messy}.",
     ]
     if failed:
         lines += ["", "Failed:", "", *(f"- {name}" for name in failed)]

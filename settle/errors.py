@@ -13,6 +13,15 @@ class InvoiceNotFound(Exception):
     """No invoice with that number belongs to this customer."""
 
 
+class NoBillForMonth(Exception):
+    """The customer named a month none of their bills is for; `months` are the months they do have bills for."""
+
+    def __init__(self, month, months) -> None:
+        super().__init__(month.isoformat())
+        self.month = month
+        self.months = tuple(months)
+
+
 class LinkProblem(Exception):
     """A link that can't be used; `reason` is unknown, expired, paid or changed."""
 

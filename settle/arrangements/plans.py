@@ -32,7 +32,7 @@ from settle.money import euros
 from settle.numbers import WORDS as COUNT_WORDS
 from settle.payments.incoming import open_cents
 from settle.policy import ArrangementPolicy
-from settle.words import dates_in_english, names_a_date
+from settle.words import dates_in_english, names_a_date, plain
 
 #: Invoices a plan or an extension may cover: disputed and in-plan invoices never are.
 ARRANGEABLE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
@@ -448,6 +448,18 @@ def says_stop(text: str | None) -> bool:
     """Whether a no means "stop" ("never mind", "laat maar", "laissez tomber") rather than "not that" ("no wait",
     "no, the 9th", "nee wacht", "non, le 9")."""
     return bool(_STOP.search((text or "").lower()))
+
+
+_GO_BACK = re.compile(
+    r"\b(?:(?:go|get|come)\s+back|back\s+to|continue|carry\s+on|resume|where\s+(?:we|i)\s+(?:were|was|left)"
+    r"|terug\s+naar|verder\s+(?:gaan\s+)?met|doorgaan|ga\s+(?:maar\s+)?(?:verder|door)|waar\s+we\s+(?:waren|gebleven)"
+    r"|revenons|retour(?:ner)?\s+(?:au|a)|reprenons|reprendre|continuons|continuer)\b")
+
+
+def says_go_back(text: str | None) -> bool:
+    """Whether the customer asks to go back to the plan they were setting up ("ok go back to the plan", "terug naar
+    het plan", "revenons au plan") rather than for a new one."""
+    return bool(_GO_BACK.search(plain(text or "")))
 
 
 # -- plan details typed together ------------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from settle.arrangements import disputes, hardship, plans
 from settle.arrangements.hardship import WelfareService
 from settle.arrangements.plans import PlanSummary, ScheduledInstalment
+from settle.billing import choosing
 from settle.billing.invoices import open_balance
 from settle.errors import NotEligibleForExtension, NotEligibleForPlan, OutOfRange
 from settle.handoff.office_hours import OfficeHours
@@ -213,6 +214,11 @@ def check_extension_date(uow: UnitOfWork, customer_id: int, invoice_number: str 
         return ExtensionDate(chosen, offer.current_due, offer.latest)
 
 
+def means_go_back(typed: str) -> bool:
+    """A request to go back to the plan being set up ("ok go back to the plan"), not for a new one. Needs no database."""
+    return plans.says_go_back(typed)
+
+
 def means_stop(typed: str) -> bool:
     """A no at a confirmation that stops ("never mind") rather than corrects ("no wait, the 9th")."""
     return plans.says_stop(typed)
@@ -263,12 +269,15 @@ def _disputable(bill: Invoice) -> DisputableBill:
 
 
 def match_disputable_bill(uow: UnitOfWork, customer_id: int | None, typed: str) -> str | None:
-    """The number of the disputable bill the customer typed, or None when it is none of them."""
+    """The number of the disputable bill the customer typed or named ("the october one"), or None when it is
+    none of them; NoBillForMonth when the month named has no disputable bill (with the months that have one)."""
     if customer_id is None:
         return None
     with uow:
-        numbers = [bill.number for bill in disputes.disputable_invoices(uow.session, customer_id)]
-        return disputes.matching_invoice_number(numbers, typed)
+        bills = disputes.disputable_invoices(uow.session, customer_id)
+        numbers = [bill.number for bill in bills]
+        named = disputes.matching_invoice_number(numbers, typed) or choosing.number_meant(bills, typed, uow.clock.today())
+        return named if named in numbers else None
 
 
 def check_dispute_reason(reason: str) -> str:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from settle.errors import InvoiceNotFound
 from settle.models import UNPAID_STATUSES, Invoice, InvoiceStatus, LineCategory, Payment
 from settle.money import CENT, euros
 
@@ -83,6 +84,8 @@ class BillExplanation:
     previous: InvoiceSummary | None
     change: Decimal
     reasons: list[Reason] = field(default_factory=list)
+    #: Whether the customer named this bill ("the september one") rather than asking about the latest.
+    named: bool = False
 
 
 def _summaries(session: Session, customer_id: int, *conditions, newest_first: bool = True, limit: int | None = None):
@@ -130,30 +133,40 @@ def recent_invoices(session: Session, customer_id: int, limit: int = 6) -> list[
     return _summaries(session, customer_id, Invoice.status != InvoiceStatus.CANCELLED, limit=limit)
 
 
-def explain_latest_bill(session: Session, customer_id: int) -> BillExplanation | None:
-    """Compares the latest bill with the one before and says what changed, biggest effect first.
+def explain_bill(session: Session, customer_id: int, invoice_number: str | None = None) -> BillExplanation | None:
+    """Compares a bill (the latest, or the one numbered) with the one before it and says what changed, biggest
+    effect first; None when the customer has no bill, InvoiceNotFound when the numbered one is not theirs.
 
     The change in usage cost splits exactly into a usage effect (more or less used, at the old
     price) and a price effect (the new price on what was used now).
     """
-    invoices = session.execute(
+    query = (
         select(Invoice)
         .where(Invoice.customer_id == customer_id, Invoice.status != InvoiceStatus.CANCELLED)
         .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
-        .limit(2)
         .options(selectinload(Invoice.lines))
-    ).scalars().all()
+    )
+    if invoice_number is not None:
+        named = session.execute(query.where(Invoice.number == invoice_number.strip().upper())).scalar_one_or_none()
+        if named is None:
+            raise InvoiceNotFound(invoice_number)
+        query = query.where(
+            (Invoice.issue_date < named.issue_date) | ((Invoice.issue_date == named.issue_date) & (Invoice.id <= named.id))
+        )
+    invoices = session.execute(query.limit(2)).scalars().all()
     if not invoices:
         return None
-    summaries = {s.number: s for s in recent_invoices(session, customer_id, limit=2)}
+    summaries = {s.number: s for s in _summaries(session, customer_id, Invoice.id.in_([i.id for i in invoices]))}
     latest = summaries[invoices[0].number]
     if len(invoices) == 1:
-        return BillExplanation(latest=latest, previous=None, change=Decimal("0.00"))
+        return BillExplanation(latest=latest, previous=None, change=Decimal("0.00"), named=invoice_number is not None)
     new, old = invoices
     previous = summaries[old.number]
     reasons = _usage_reasons(new, old) + _category_reasons(new, old)
     reasons.sort(key=lambda reason: abs(Decimal(str(reason.values["effect"]))), reverse=True)
-    return BillExplanation(latest=latest, previous=previous, change=latest.total - previous.total, reasons=reasons)
+    return BillExplanation(
+        latest=latest, previous=previous, change=latest.total - previous.total, reasons=reasons, named=invoice_number is not None
+    )
 
 
 def _usage_reasons(new: Invoice, old: Invoice) -> list[Reason]:

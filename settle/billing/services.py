@@ -4,10 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from settle.billing import copies, invoices, pdf, standing
+from settle.billing import choosing, copies, invoices, pdf, standing
 from settle.billing.invoices import BillExplanation, InvoiceSummary
 from settle.billing.standing import MoneyOwed
 from settle.unit_of_work import UnitOfWork
+
+#: How far back a bill can be named by its month ("the one from March").
+BILLS_TO_CHOOSE_FROM = 24
 
 
 def tell_money_owed(uow: UnitOfWork, customer_id: int) -> MoneyOwed:
@@ -30,9 +33,19 @@ def list_invoices(uow: UnitOfWork, customer_id: int, limit: int) -> list[ListedI
         return [ListedInvoice(bill, bill.state(today)) for bill in invoices.recent_invoices(uow.session, customer_id, limit=limit)]
 
 
-def explain_bill(uow: UnitOfWork, customer_id: int) -> BillExplanation | None:
+def bill_named(uow: UnitOfWork, customer_id: int, said: str, current: str | None = None) -> str | None:
+    """The number of the customer's bill their words name ("the september one", "INV-2026-000021"), None when
+    they name none; NoBillForMonth when the month they name has no bill (with the months that have one)."""
     with uow:
-        return invoices.explain_latest_bill(uow.session, customer_id)
+        bills = invoices.recent_invoices(uow.session, customer_id, limit=BILLS_TO_CHOOSE_FROM)
+        return choosing.number_meant(bills, said, uow.clock.today(), current)
+
+
+def explain_bill(uow: UnitOfWork, customer_id: int, said: str = "") -> BillExplanation | None:
+    """The bill the words name (else the latest) against the one before it; InvoiceNotFound, NoBillForMonth."""
+    number = bill_named(uow, customer_id, said)
+    with uow:
+        return invoices.explain_bill(uow.session, customer_id, number)
 
 
 @dataclass(frozen=True)
@@ -42,8 +55,10 @@ class CopyLink:
     period_start: date
 
 
-def send_invoice_copy(uow: UnitOfWork, customer_id: int, invoice_number: str | None) -> CopyLink:
-    """A signed, expiring link to the PDF of the bill asked for (or the latest); InvoiceNotFound otherwise."""
+def send_invoice_copy(uow: UnitOfWork, customer_id: int, invoice_number: str | None, said: str = "") -> CopyLink:
+    """A signed, expiring link to the PDF of the bill asked for by number or in words (else the latest);
+    InvoiceNotFound or NoBillForMonth otherwise."""
+    invoice_number = invoice_number or bill_named(uow, customer_id, said)
     with uow:
         url, invoice = copies.copy_link(uow.session, customer_id, uow.settings, uow.clock.now(), invoice_number)
         return CopyLink(url, invoice.number, invoice.period_start)

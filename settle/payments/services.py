@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from settle.billing.invoices import open_balance
+from settle.billing.services import bill_named
 from settle.config import Settings
 from settle.models import CheckoutStatus, Invoice
 from settle.money import euros
@@ -26,9 +27,10 @@ PAYMENTS_LOOKBACK = timedelta(days=45)
 MOST_TRANSFERS = 3
 
 
-def offer_payment_link(uow: UnitOfWork, customer_id: int, invoice_number: str | None) -> LinkOffer:
-    """The customer's link for one bill or everything open (the same one when asked again);
-    InvoiceNotFound or NothingToPay otherwise."""
+def offer_payment_link(uow: UnitOfWork, customer_id: int, invoice_number: str | None, said: str = "") -> LinkOffer:
+    """The customer's link for one bill (by number, or named in words: "the august one") or everything open
+    (the same one when asked again); InvoiceNotFound, NoBillForMonth or NothingToPay otherwise."""
+    invoice_number = invoice_number or bill_named(uow, customer_id, said)
     with uow:
         offer = links.offer_link(uow.session, customer_id, uow.settings, uow.clock.now(), invoice_number)
         uow.commit()

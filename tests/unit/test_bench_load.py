@@ -173,3 +173,19 @@ def test_bulk_seeding_adds_consistent_bills_up_to_the_size():
     sampled = load.sample_customers(url, 20)
     assert len(sampled) == 20 and all(number.startswith("5") and len(number) == 8 for number, _, _ in sampled)
     engine_for(url).dispose()
+
+
+def test_the_share_of_messy_conversations_reaching_their_goal(tmp_path: Path):
+    (tmp_path / "test_messy_customers.yml").write_text(
+        'version: "3.1"\nstories:\n- story: hw much do i owe\n  steps:\n  - intent: check_balance\n'
+        "- story: thx\n  steps:\n  - intent: thank\n"
+    )
+    (tmp_path / "test_messy_bills.yml").write_text('version: "3.1"\nstories:\n- story: and the august one\n  steps:\n  - intent: inform\n')
+    (tmp_path / "test_payments.yml").write_text('version: "3.1"\nstories:\n- story: pay\n  steps:\n  - intent: pay_bill\n')
+    failed = [f"thx ({tmp_path}/test_messy_customers.yml)", f"pay ({tmp_path}/test_payments.yml)"]
+    assert dialogue.messy_reaching_their_goal(tmp_path, failed) == {
+        "messy_conversations": 3, "messy_reached_goal": 2, "messy_goal_rate": 2 / 3,
+    }
+    assert dialogue.messy_reaching_their_goal(tmp_path / "none", [])["messy_goal_rate"] is None
+    real = dialogue.messy_conversations(dialogue.STORIES)
+    assert len(real) >= 30 and "messy, bye (tests/conversations/test_messy_customers.yml)" in real

@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Date, Integer, String, select, text
 
-from settle.billing.invoices import NOTABLE_CHANGE, due_dates, explain_latest_bill, open_balance, recent_invoices
+from settle.billing.invoices import NOTABLE_CHANGE, due_dates, explain_bill, open_balance, recent_invoices
+from settle.errors import InvoiceNotFound
 from settle.models import Customer, Invoice, InvoiceLine, InvoiceStatus, LineCategory, Payment
 from settle.tooling.seed import PERSONAS
 
@@ -199,7 +200,7 @@ def latest_two(session, customer_id: int) -> tuple[Row, Row]:
 def test_explanation_compares_the_two_latest_bills(session, persona_customer, shape):
     customer = persona_customer(shape)
     latest, previous = latest_two(session, customer.id)
-    explanation = explain_latest_bill(session, customer.id)
+    explanation = explain_bill(session, customer.id)
     assert explanation.latest.number == latest.number
     assert explanation.previous.number == previous.number
     assert cents(explanation.latest.total) == latest.total_cents
@@ -216,7 +217,7 @@ def test_usage_and_price_effects_add_up_to_the_change_in_usage_cost(session, per
     latest, previous = latest_two(session, customer.id)
     (q1, cost1), (q0, cost0) = usage_lines(session, latest.number), usage_lines(session, previous.number)
     usage_cost_change = Decimal(cost1 - cost0) / 100
-    explanation = explain_latest_bill(session, customer.id)
+    explanation = explain_bill(session, customer.id)
     usage = [r for r in explanation.reasons if r.kind in ("usage_up", "usage_down")]
     price = [r for r in explanation.reasons if r.kind in ("price_up", "price_down")]
     assert len(usage) <= 1 and len(price) <= 1
@@ -243,7 +244,7 @@ def test_usage_up_persona_is_explained_by_usage(session, persona_customer):
     latest, previous = latest_two(session, emma.id)
     q1, _ = usage_lines(session, latest.number)
     q0, _ = usage_lines(session, previous.number)
-    explanation = explain_latest_bill(session, emma.id)
+    explanation = explain_bill(session, emma.id)
     assert explanation.change > 0
     first = explanation.reasons[0]
     assert first.kind == "usage_up"
@@ -258,7 +259,7 @@ def test_price_up_persona_is_explained_by_price_only(session, persona_customer):
     q1, cost1 = usage_lines(session, latest.number)
     q0, cost0 = usage_lines(session, previous.number)
     assert q1 == q0  # same usage, so all of the change in usage cost is price
-    explanation = explain_latest_bill(session, olivia.id)
+    explanation = explain_bill(session, olivia.id)
     kinds = [r.kind for r in explanation.reasons]
     assert "price_up" in kinds
     assert "usage_up" not in kinds and "usage_down" not in kinds
@@ -271,7 +272,7 @@ def test_price_up_persona_is_explained_by_price_only(session, persona_customer):
 
 def test_one_off_persona_is_explained_by_the_meter_replacement(session, persona_customer):
     marie = persona_customer("one_off")
-    explanation = explain_latest_bill(session, marie.id)
+    explanation = explain_bill(session, marie.id)
     first = explanation.reasons[0]
     assert first.kind == "one_off"
     assert first.values["effect"] == Decimal("45.00")
@@ -311,7 +312,7 @@ def test_customer_with_a_single_invoice_has_nothing_to_compare(session):
         (LineCategory.USAGE, "300", "kWh", "0.31200", 9360),
         (LineCategory.FIXED, "1", "month", "7.10", 710),
     ])
-    explanation = explain_latest_bill(session, customer.id)
+    explanation = explain_bill(session, customer.id)
     assert explanation.latest.number == "INV-2026-999999"
     assert explanation.latest.total == Decimal("100.70")
     assert explanation.previous is None
@@ -331,7 +332,7 @@ def test_more_usage_at_a_higher_price_splits_into_usage_and_price(session):
         (LineCategory.FIXED, "1", "month", "12.00", 1200),
         (LineCategory.FEE, "1", "item", "5.00", 500),
     ])
-    explanation = explain_latest_bill(session, customer.id)
+    explanation = explain_bill(session, customer.id)
     assert explanation.change == Decimal("110.60") - Decimal("66.50")  # 93.60 + 12.00 + 5.00 vs 57.00 + 9.50
     # 100 kWh more at the old 0.285 is 28.50; the rest of the 36.60 more for electricity is the price.
     assert [(r.kind, r.values["effect"]) for r in explanation.reasons] == [
@@ -356,7 +357,7 @@ def test_less_usage_at_a_lower_price_splits_into_usage_and_price(session):
         (LineCategory.USAGE, "200", "kWh", "0.28500", 5700),
         (LineCategory.FIXED, "1", "month", "9.50", 950),
     ])
-    explanation = explain_latest_bill(session, customer.id)
+    explanation = explain_bill(session, customer.id)
     assert explanation.change == Decimal("-36.60")
     # 100 kWh less at the old 0.312 saves 31.20; the lower price saves the other 5.40.
     assert [(r.kind, r.values["effect"]) for r in explanation.reasons] == [
@@ -369,7 +370,7 @@ def test_small_changes_are_not_mentioned(session):
     customer = _customer(session, "59999994")
     _bill(session, customer, "INV-2026-999995", 9, [(LineCategory.USAGE, "300", "kWh", "0.31200", 9360)])
     _bill(session, customer, "INV-2026-999996", 10, [(LineCategory.USAGE, "302", "kWh", "0.31200", 9422)])
-    explanation = explain_latest_bill(session, customer.id)
+    explanation = explain_bill(session, customer.id)
     assert explanation.change == Decimal("0.62")
     assert explanation.reasons == []
 
@@ -390,7 +391,7 @@ def test_bills_issued_on_the_same_day_can_be_explained(session):
     customer = _customer(session, "59999995")
     for number, cents in (("INV-2026-999981", 1000), ("INV-2026-999982", 2000), ("INV-2026-999983", 3000)):
         _bill(session, customer, number, 10, [(LineCategory.FIXED, "1", "month", str(Decimal(cents) / 100), cents)])
-    explanation = explain_latest_bill(session, customer.id)
+    explanation = explain_bill(session, customer.id)
     recent = recent_invoices(session, customer.id, limit=3)
     # The bill explained as the latest is the one listed first as the newest, and the previous one follows it.
     assert [explanation.latest.number, explanation.previous.number] == [i.number for i in recent[:2]]
@@ -399,6 +400,24 @@ def test_bills_issued_on_the_same_day_can_be_explained(session):
 
 def test_customer_without_invoices_has_no_explanation(session):
     customer = _customer(session, "59999991")
-    assert explain_latest_bill(session, customer.id) is None
+    assert explain_bill(session, customer.id) is None
     assert recent_invoices(session, customer.id) == []
     assert open_balance(session, customer.id).total_open == Decimal("0.00")
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_named_bill_is_explained_against_the_bill_before_it(session, persona_customer, shape):
+    customer = persona_customer(shape)
+    rows = [row for row in invoice_rows(session, customer.id) if row.status != "cancelled"]
+    named, before = rows[-2], rows[-3]
+    explanation = explain_bill(session, customer.id, named.number.lower())
+    assert (explanation.latest.number, explanation.previous.number) == (named.number, before.number)
+    assert cents(explanation.change) == named.total_cents - before.total_cents
+    assert explanation.named and not explain_bill(session, customer.id).named
+
+
+def test_explaining_a_bill_of_someone_else_is_refused(session, persona_customer):
+    customer, other = persona_customer(SHAPES[0]), persona_customer(SHAPES[1])
+    theirs = invoice_rows(session, other.id)[-1].number
+    with pytest.raises(InvoiceNotFound):
+        explain_bill(session, customer.id, theirs)
