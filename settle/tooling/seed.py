@@ -97,9 +97,10 @@ DEMO_USERS = (
 
 
 def seed(session: Session, today: date, customers: int = 500, progress: Callable[[int, int], None] | None = None,
-         zone: ZoneInfo = DEMO_ZONE) -> int:
-    """Fills an empty database with demo data, a console user of each role and the weeks of activity before
-    `today` (days in `zone`, the company's timezone); returns how many customers it made."""
+         zone: ZoneInfo = DEMO_ZONE, history: bool = True) -> int:
+    """Fills an empty database with demo data, a console user of each role and (unless `history` is false)
+    the weeks of activity before `today` (days in `zone`, the company's timezone); returns how many customers
+    it made."""
     if session.execute(select(func.count()).select_from(Customer)).scalar_one():
         raise ValueError("the database already has customers; seed only an empty one")
     rng = random.Random(20261122)
@@ -115,7 +116,8 @@ def seed(session: Session, today: date, customers: int = 500, progress: Callable
             progress(index + 1, customers)
     for email, name, password, role in DEMO_USERS:
         create_agent(session, email, name, password, datetime.combine(today, time(8), timezone.utc), role)
-    add_history(session, today, zone, frozenset(persona.customer_number for persona in PERSONAS))
+    if history:
+        add_history(session, today, zone, frozenset(persona.customer_number for persona in PERSONAS))
     return customers
 
 
