@@ -360,6 +360,13 @@ def add_note(uow: UnitOfWork, escalation_id: int, agent_id: int, text: str) -> N
         uow.commit()
 
 
+def mark_callback_done(uow: UnitOfWork, escalation_id: int, agent_id: int) -> None:
+    """The agent called the customer back as booked."""
+    with uow:
+        takeover.mark_callback_done(uow.session, escalation_id, agent_id, uow.clock.now())
+        uow.commit()
+
+
 def close(uow: UnitOfWork, escalation_id: int, agent_id: int, outcome: str) -> str | None:
     """Resolves the conversation or hands it back to the bot; returns the chat to tell when an agent had it."""
     with uow:

@@ -194,6 +194,7 @@ class Agents:
     handled_per_agent: tuple[Counted, ...]
     not_claimed: int
     callbacks_booked: int
+    callbacks_done: Share
 
 
 @dataclass(frozen=True)
@@ -490,9 +491,10 @@ def agents(session: Session, period: Period) -> Agents:
         .correlate(Escalation)
         .scalar_subquery()
     )
-    handed_over, answered, callbacks, not_claimed = session.execute(
+    handed_over, answered, callbacks, not_claimed, callbacks_done = session.execute(
         select(func.count(), _sum(first_reply.is_not(None)), _sum(Escalation.callback_at.is_not(None)),
-               _sum(Escalation.agent_id.is_(None)))
+               _sum(Escalation.agent_id.is_(None)),
+               _sum(and_(Escalation.callback_at.is_not(None), Escalation.callback_done_at.is_not(None))))
         .where(in_period)
     ).one()
     per_agent = session.execute(
@@ -507,6 +509,7 @@ def agents(session: Session, period: Period) -> Agents:
         handled_per_agent=tuple(Counted(name, count) for name, count in per_agent),
         not_claimed=int(not_claimed or 0),
         callbacks_booked=int(callbacks or 0),
+        callbacks_done=Share(int(callbacks_done or 0), int(callbacks or 0)),
     )
 
 

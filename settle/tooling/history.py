@@ -261,6 +261,9 @@ class _History:
         if callback and chat.customer is not None:
             escalation.callback_phone = chat.customer.phone
             escalation.callback_at = self.at((moment + timedelta(days=1)).astimezone(self.zone).date(), 10)
+            if self.past(escalation.callback_at) and self.rng.random() < 0.8:  # the agent called as booked
+                escalation.callback_done_at = escalation.callback_at + timedelta(minutes=self.rng.randrange(0, 40))
+                escalation.callback_done_by = self.agent.id
         if answered:
             self.session.add(EscalationMessage(escalation_id=escalation.id, author=MessageAuthor.AGENT, agent_id=self.agent.id,
                                                text=AGENT_REPLIES[chat.language], created_at=moment + waited,

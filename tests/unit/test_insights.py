@@ -112,10 +112,13 @@ def build_containment_and_agents(session, ann: Customer) -> None:
     session.flush()
     escalations = {
         "a": Escalation(reason=EscalationReason.ASKED, conversation_id="conv-a", created_at=utc(1), agent_id=dana.id,
-                        callback_phone="+32 470 123456", callback_at=utc(2)),
-        "old": Escalation(reason=EscalationReason.ASKED, conversation_id="conv-not-noted", created_at=utc(3, 10), agent_id=dana.id),
+                        callback_phone="+32 470 123456", callback_at=utc(2), callback_done_at=utc(2, 10), callback_done_by=dana.id),
+        "old": Escalation(reason=EscalationReason.ASKED, conversation_id="conv-not-noted", created_at=utc(3, 10), agent_id=dana.id,
+                          callback_phone="+32 470 654321", callback_at=utc(4)),
         "d": Escalation(reason=EscalationReason.REPEATED_FALLBACK, conversation_id="conv-d", created_at=LAST),
-        "before": Escalation(reason=EscalationReason.UPSET, conversation_id="conv-before", created_at=BEFORE, agent_id=joris.id),
+        "before": Escalation(reason=EscalationReason.UPSET, conversation_id="conv-before", created_at=BEFORE, agent_id=joris.id,
+                             callback_phone="+32 470 111111", callback_at=BEFORE + timedelta(hours=1),
+                             callback_done_at=BEFORE + timedelta(hours=2), callback_done_by=joris.id),
     }
     session.add_all(escalations.values())
     session.flush()
@@ -318,7 +321,8 @@ def test_agents_figures_time_the_first_reply_of_a_person(november):
     assert seen.answered_by_a_person == Share(2, 3)
     assert seen.time_to_first_reply == Median(seconds=(4 * 60 + 10 * 60) // 2, cases=2)
     assert seen.handled_per_agent == (Counted("Dana", 2),)
-    assert (seen.not_claimed, seen.callbacks_booked) == (1, 1)
+    assert (seen.not_claimed, seen.callbacks_booked) == (1, 2)
+    assert seen.callbacks_done == Share(1, 2) and seen.callbacks_done.percent == Decimal("50.0")
 
 
 def test_one_day_holds_exactly_that_day(known_data):
