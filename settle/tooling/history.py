@@ -469,7 +469,7 @@ def _asked_a_question(history: _History, customer: Customer, language: str) -> N
     if ending in ("express_frustration", "request_human"):
         reason = EscalationReason.UPSET if ending == "express_frustration" else EscalationReason.ASKED
         history.hand_over(chat, reason, started + timedelta(minutes=4), answered=rng.random() < 0.85,
-                          callback=rng.random() < 0.3)
+                          callback=rng.random() < 0.6)
 
 
 def _anonymous_chat(history: _History, language: str) -> None:
