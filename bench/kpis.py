@@ -33,6 +33,8 @@ PERIODS = (7, 30, 90)
 #: The console pages timed, by the name the report gives them.
 PAGES = {f"dashboard_{days}_days": f"/agent/dashboard?days={days}" for days in PERIODS} | {"flagged_accounts": "/agent/flagged"}
 
+# The demo customers' own history (settle/tooling/history.py) comes first: where its rows hold a unique key the
+# bench's might repeat (a stage of a bill's reminders, a bill's extension), the bench's row is left out.
 # Each statement spreads its rows over the 90 days before :now (g times a prime, modulo the minutes of 90 days,
 # so rows land all over the period whatever their number); bulk invoices and customers are picked by
 # arithmetic on g, so the same sizes give the same data.
@@ -71,7 +73,8 @@ EVENTS = [statement.replace("{customer}", CUSTOMER) for statement in [
        SELECT 'invoice', i.id, i.customer_id, (ARRAY['nudge','second','review'])[1 + g % 3], 1 + g % 3,
               :now - (g * 7919 % 129600) * interval '1 minute', g % 3 = 2
        FROM generate_series(1, :conversations * 2) AS g
-       JOIN invoices AS i ON i.id = (SELECT min(id) FROM invoices) + g * 3""",
+       JOIN invoices AS i ON i.id = (SELECT min(id) FROM invoices) + g * 3
+       ON CONFLICT DO NOTHING""",
     """INSERT INTO outbox_messages (reminder_id, channel, status, attempts, next_attempt_at, sent_at)
        SELECT r.id, (ARRAY['chat','email','sms'])[1 + r.id % 3], CASE WHEN r.id % 10 = 0 THEN 'failed' ELSE 'sent' END, 1,
               r.created_at, CASE WHEN r.id % 10 = 0 THEN NULL ELSE r.created_at + interval '10 minutes' END
@@ -88,7 +91,8 @@ EVENTS = [statement.replace("{customer}", CUSTOMER) for statement in [
     """INSERT INTO extensions (invoice_id, original_due_date, new_due_date, created_at)
        SELECT i.id, i.due_date, i.due_date + 14, :now - (g * 7919 % 129600) * interval '1 minute'
        FROM generate_series(1, :conversations / 20) AS g
-       JOIN invoices AS i ON i.id = (SELECT min(id) FROM invoices) + g * 11 + 1""",
+       JOIN invoices AS i ON i.id = (SELECT min(id) FROM invoices) + g * 11 + 1
+       ON CONFLICT DO NOTHING""",
     """INSERT INTO hardship_reports (customer_id, reported_at)
        SELECT {customer}, :now - (g * 7919 % 129600) * interval '1 minute'
        FROM generate_series(1, :conversations / 50) AS g""",

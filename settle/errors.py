@@ -152,6 +152,10 @@ class AlreadyClaimed(HandoffProblem):
     pass
 
 
+class NoCallbackToMark(HandoffProblem):
+    """The conversation has no callback booked, or it was marked done already."""
+
+
 class NotYours(HandoffProblem):
     pass
 

@@ -533,8 +533,11 @@ class Escalation(Base):
     closed_at = Column(UTCDateTime)
     callback_phone = Column(String(40))
     callback_at = Column(UTCDateTime)
+    #: When an agent marked the booked callback done, and who (recorded from migration 0011 on).
+    callback_done_at = Column(UTCDateTime)
+    callback_done_by = Column(Integer, ForeignKey("agents.id"))
 
-    agent = relationship("Agent")
+    agent = relationship("Agent", foreign_keys=[agent_id])
     customer = relationship("Customer")
 
 

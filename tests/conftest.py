@@ -20,6 +20,9 @@ from settle.tooling.seed import seed
 TODAY = date(2026, 11, 22)
 #: The moment Settle's clock shows in tests (SETTLE_NOW for the actions and servers): the morning of TODAY.
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
+#: The seeded demo history (settle/tooling/history.py) is all before TODAY began in Brussels: a row stored
+#: from this moment on was stored by the test.
+HISTORY_ENDS = datetime(2026, 11, 21, 23, 0, tzinfo=timezone.utc)
 TEST_CUSTOMERS = 40
 
 
@@ -38,12 +41,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def seeded_sqlite(path, customers: int = TEST_CUSTOMERS) -> str:
-    """A new SQLite database file at `path`, migrated and seeded as seen from TODAY."""
+def seeded_sqlite(path, customers: int = TEST_CUSTOMERS, history: bool = True) -> str:
+    """A new SQLite database file at `path`, migrated and seeded as seen from TODAY (with the demo's weeks of
+    history before it, unless `history` is false)."""
     url = f"sqlite:///{path}"
     schema.upgrade(url)
     with session_factory(url).begin() as session:
-        seed(session, TODAY, customers)
+        seed(session, TODAY, customers, history=history)
     return url
 
 

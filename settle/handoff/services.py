@@ -251,6 +251,7 @@ class EscalationSummary:
     agent_name: str | None
     callback_phone: str | None
     callback_at: datetime | None
+    callback_done_at: datetime | None = None
 
     @classmethod
     def of(cls, escalation: Escalation) -> EscalationSummary:
@@ -259,6 +260,7 @@ class EscalationSummary:
             escalation.id, escalation.reason, escalation.status, escalation.conversation_id, escalation.created_at,
             CustomerDetails.of(customer) if customer else None, escalation.agent_id,
             escalation.agent.name if escalation.agent else None, escalation.callback_phone, escalation.callback_at,
+            escalation.callback_done_at,
         )
 
 
@@ -357,6 +359,13 @@ def add_note(uow: UnitOfWork, escalation_id: int, agent_id: int, text: str) -> N
     """An internal note for colleagues; the customer never sees it."""
     with uow:
         takeover.add_note(uow.session, escalation_id, agent_id, text, uow.clock.now())
+        uow.commit()
+
+
+def mark_callback_done(uow: UnitOfWork, escalation_id: int, agent_id: int) -> None:
+    """The agent called the customer back as booked."""
+    with uow:
+        takeover.mark_callback_done(uow.session, escalation_id, agent_id, uow.clock.now())
         uow.commit()
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from settle.clock import DAY_NAMES, format_date
-from settle.errors import AlreadyClaimed, CallbackProblem, EscalationNotFound, HandoffProblem, NotYours
+from settle.errors import AlreadyClaimed, CallbackProblem, EscalationNotFound, HandoffProblem, NoCallbackToMark, NotYours
 from settle.handoff.escalations import escalate
 from settle.handoff.office_hours import OfficeHours
 from settle.identity.privacy import mask_card_numbers, private_events
@@ -190,6 +190,22 @@ def reply(session: Session, escalation_id: int, agent_id: int, text: str, now: d
 def add_note(session: Session, escalation_id: int, agent_id: int, text: str, now: datetime) -> EscalationMessage:
     """An internal note for colleagues; never sent to the customer."""
     return _add(session, find(session, escalation_id), MessageAuthor.NOTE, agent_id, text, now)
+
+
+def mark_callback_done(session: Session, escalation_id: int, agent_id: int, now: datetime) -> Escalation:
+    """Notes that an agent made the callback the customer booked (the agents' figures count these).
+
+    Raises:
+        EscalationNotFound, NoCallbackToMark: with a sentence for the agent.
+    """
+    escalation = find(session, escalation_id)
+    if escalation.callback_at is None:
+        raise NoCallbackToMark("This customer booked no callback.")
+    if escalation.callback_done_at is not None:
+        raise NoCallbackToMark("The callback was marked done already.")
+    escalation.callback_done_at, escalation.callback_done_by = now, agent_id
+    session.flush()
+    return escalation
 
 
 def close(session: Session, escalation_id: int, agent_id: int, outcome: str, now: datetime) -> bool:

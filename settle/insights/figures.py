@@ -194,6 +194,7 @@ class Agents:
     handled_per_agent: tuple[Counted, ...]
     not_claimed: int
     callbacks_booked: int
+    callbacks_done: Share
 
 
 @dataclass(frozen=True)
@@ -383,28 +384,23 @@ def reached_out_first(session: Session, period: Period, now: datetime) -> Reache
         select(Reminder.stage, func.count(), _sum(Reminder.flagged_for_review.is_(True))).where(in_period)
         .group_by(Reminder.stage, Reminder.stage_order).order_by(Reminder.stage_order, Reminder.stage)
     ).all()
-    deliveries = session.execute(
-        select(Reminder.stage, OutboxMessage.channel,
-               _sum(OutboxMessage.status == OutboxStatus.SENT), _sum(OutboxMessage.status == OutboxStatus.FAILED))
-        .join(OutboxMessage, OutboxMessage.reminder_id == Reminder.id)
-        .where(in_period)
-        .group_by(Reminder.stage, Reminder.stage_order, OutboxMessage.channel)
-        .order_by(Reminder.stage_order, Reminder.stage, OutboxMessage.channel)
-    ).all()
     own_messages = OutboxMessage.reminder_id == Reminder.id  # a reminder named in another's message has none
     going = exists().where(own_messages, OutboxMessage.status.in_((OutboxStatus.SENT, OutboxStatus.PENDING)))
+    deliveries, paid_after = _by_stage_and_channel(session, period, now)
     return ReachedOutFirst(
         reminders_by_stage=tuple(Counted(stage, count) for stage, count, _ in by_stage),
-        deliveries=tuple(Deliveries(stage, str(channel), int(sent), int(failed)) for stage, channel, sent, failed in deliveries),
+        deliveries=deliveries,
         reached_nobody=_count(session, Reminder, in_period, exists().where(own_messages), ~going),
         flagged_for_review=sum(int(flagged) for *_, flagged in by_stage),
-        paid_after=_paid_after(session, period, now),
+        paid_after=paid_after,
     )
 
 
-def _paid_after(session: Session, period: Period, now: datetime) -> tuple[PaidAfter, ...]:
-    """Per stage and channel, of the messages sent whose window has passed, those whose bill (or instalment)
-    was paid in full within the window. An instalment paid before its moment was recorded is left out.
+def _by_stage_and_channel(session: Session, period: Period, now: datetime) -> tuple[tuple[Deliveries, ...], tuple[PaidAfter, ...]]:
+    """Per stage and channel, in one pass over the period's messages: messages sent and failed; and of the
+    messages sent whose window has passed, those
+    whose bill (or instalment) was paid in full within the window. An instalment paid before its moment was
+    recorded is left out of the payments after (not of the deliveries).
 
     A bill's last payment counts only when it came after the message, so after the period began: payments
     before it are left out of the search, which keeps it to the period's payments on a large database."""
@@ -419,24 +415,27 @@ def _paid_after(session: Session, period: Period, now: datetime) -> tuple[PaidAf
     )
     paid_at = case((Reminder.subject == ReminderSubject.INVOICE, bills_paid.c.paid_at), else_=Instalment.paid_at)
     unknown = and_(Instalment.paid_at.is_(None), Instalment.paid_cents >= Instalment.amount_cents)
+    counted = and_(OutboxMessage.status == OutboxStatus.SENT, or_(Instalment.id.is_(None), ~unknown))
     after = seconds_between(OutboxMessage.sent_at, paid_at)
-    measures = []
+    measures = [_sum(OutboxMessage.status == OutboxStatus.SENT), _sum(OutboxMessage.status == OutboxStatus.FAILED)]
     for days in PAID_WITHIN_DAYS:
-        window_passed = OutboxMessage.sent_at <= now - timedelta(days=days)
+        window_passed = and_(counted, OutboxMessage.sent_at <= now - timedelta(days=days))
         measures += [_sum(window_passed), _sum(and_(window_passed, after >= 0, after <= days * DAY))]
     rows = session.execute(
         select(Reminder.stage, OutboxMessage.channel, *measures)
-        .join(OutboxMessage, and_(OutboxMessage.reminder_id == Reminder.id, OutboxMessage.status == OutboxStatus.SENT))
+        .join(OutboxMessage, OutboxMessage.reminder_id == Reminder.id)
         .outerjoin(bills_paid, and_(Reminder.subject == ReminderSubject.INVOICE, bills_paid.c.invoice_id == Reminder.subject_id))
         .outerjoin(Instalment, and_(Reminder.subject == ReminderSubject.INSTALMENT, Instalment.id == Reminder.subject_id))
-        .where(in_period, or_(Instalment.id.is_(None), ~unknown))
+        .where(in_period)
         .group_by(Reminder.stage, Reminder.stage_order, OutboxMessage.channel)
         .order_by(Reminder.stage_order, Reminder.stage, OutboxMessage.channel)
     ).all()
-    return tuple(
+    deliveries = tuple(Deliveries(stage, str(channel), int(sent), int(failed)) for stage, channel, sent, failed, *_ in rows)
+    paid_after = tuple(
         PaidAfter(stage, str(channel), *(Share(int(paid), int(sent)) for sent, paid in zip(counts[::2], counts[1::2])))
-        for stage, channel, *counts in rows
+        for stage, channel, sent_at_all, _, *counts in rows if sent_at_all
     )
+    return deliveries, paid_after
 
 
 def cant_pay_now(session: Session, period: Period, today: date, zone: ZoneInfo) -> CantPayNow:
@@ -492,9 +491,10 @@ def agents(session: Session, period: Period) -> Agents:
         .correlate(Escalation)
         .scalar_subquery()
     )
-    handed_over, answered, callbacks, not_claimed = session.execute(
+    handed_over, answered, callbacks, not_claimed, callbacks_done = session.execute(
         select(func.count(), _sum(first_reply.is_not(None)), _sum(Escalation.callback_at.is_not(None)),
-               _sum(Escalation.agent_id.is_(None)))
+               _sum(Escalation.agent_id.is_(None)),
+               _sum(and_(Escalation.callback_at.is_not(None), Escalation.callback_done_at.is_not(None))))
         .where(in_period)
     ).one()
     per_agent = session.execute(
@@ -509,6 +509,7 @@ def agents(session: Session, period: Period) -> Agents:
         handled_per_agent=tuple(Counted(name, count) for name, count in per_agent),
         not_claimed=int(not_claimed or 0),
         callbacks_booked=int(callbacks or 0),
+        callbacks_done=Share(int(callbacks_done or 0), int(callbacks or 0)),
     )
 
 

@@ -66,7 +66,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
     say(f"Seeding {args.customers} demo customers with bills up to {today}")
     try:
         with session_factory(url).begin() as session:
-            seed(session, today, args.customers, progress=lambda done, total: print(f"    {done}/{total} customers", flush=True))
+            seed(session, today, args.customers, progress=lambda done, total: print(f"    {done}/{total} customers", flush=True),
+                 zone=clock_for(settings).zone)
     except ValueError as error:
         print(f"settle seed: {error}. Delete the database file (or use an empty database) to seed again.", file=sys.stderr)
         return 1

@@ -1,4 +1,5 @@
-"""Deterministic demo data: customers with 13 months of seasonal electricity bills.
+"""Deterministic demo data: customers with 13 months of seasonal electricity bills, and six weeks of activity
+before today (settle/tooling/history.py) for the dashboard and the conversation review.
 
 The same `today` and customer count always give the same data. The first customers are the
 personas listed in the README, each built to show one situation.
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from settle.handoff.agents import create_agent
 from settle.models import Channel, Customer, Invoice, InvoiceLine, InvoiceStatus, LineCategory, Payment, Role
 from settle.money import to_cents
+from settle.tooling.history import add_history
 
 MONTHS_OF_BILLS = 13
 DAYS_TO_PAY = 21
@@ -84,6 +87,8 @@ DEMO_OPERATIONS_PASSWORD = "settle-demo-operations"
 DEMO_DESIGNER_EMAIL = "dani@settle.example"
 DEMO_DESIGNER_NAME = "Dani"
 DEMO_DESIGNER_PASSWORD = "settle-demo-designer"
+#: The company's timezone when the caller names none (SETTLE_TIMEZONE's default).
+DEMO_ZONE = ZoneInfo("Europe/Brussels")
 DEMO_USERS = (
     (DEMO_AGENT_EMAIL, DEMO_AGENT_NAME, DEMO_AGENT_PASSWORD, Role.AGENT),
     (DEMO_OPERATIONS_EMAIL, DEMO_OPERATIONS_NAME, DEMO_OPERATIONS_PASSWORD, Role.OPERATIONS),
@@ -91,8 +96,11 @@ DEMO_USERS = (
 )
 
 
-def seed(session: Session, today: date, customers: int = 500, progress: Callable[[int, int], None] | None = None) -> int:
-    """Fills an empty database with demo data and a console user of each role; returns how many customers it made."""
+def seed(session: Session, today: date, customers: int = 500, progress: Callable[[int, int], None] | None = None,
+         zone: ZoneInfo = DEMO_ZONE, history: bool = True) -> int:
+    """Fills an empty database with demo data, a console user of each role and (unless `history` is false)
+    the weeks of activity before `today` (days in `zone`, the company's timezone); returns how many customers
+    it made."""
     if session.execute(select(func.count()).select_from(Customer)).scalar_one():
         raise ValueError("the database already has customers; seed only an empty one")
     rng = random.Random(20261122)
@@ -108,6 +116,8 @@ def seed(session: Session, today: date, customers: int = 500, progress: Callable
             progress(index + 1, customers)
     for email, name, password, role in DEMO_USERS:
         create_agent(session, email, name, password, datetime.combine(today, time(8), timezone.utc), role)
+    if history:
+        add_history(session, today, zone, frozenset(persona.customer_number for persona in PERSONAS))
     return customers
 
 

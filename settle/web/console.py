@@ -226,6 +226,11 @@ def console_router(settings: Settings, console: ConsoleSession) -> APIRouter:
         return act(request, escalation_id, csrf_token,
                    lambda agent: services.add_note(new_unit_of_work(), escalation_id, agent.id, text), None)
 
+    @router.post("/conversations/{escalation_id}/callback-done")
+    def callback_done(request: Request, escalation_id: int, csrf_token: str = Form("")):
+        return act(request, escalation_id, csrf_token,
+                   lambda agent: services.mark_callback_done(new_unit_of_work(), escalation_id, agent.id), None)
+
     @router.post("/conversations/{escalation_id}/close")
     def close(request: Request, escalation_id: int, outcome: str = Form(""), csrf_token: str = Form("")):
         return act(request, escalation_id, csrf_token,

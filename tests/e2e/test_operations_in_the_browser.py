@@ -36,6 +36,7 @@ from tests.conftest import NOW, TEST_CUSTOMERS, seeded_sqlite
 from tests.web.conftest import serve, web_settings, with_reminders_run
 
 SCREENSHOTS = os.environ.get("SETTLE_SCREENSHOTS")
+DASHBOARD_CUSTOMERS = 150
 REASONS = (EscalationReason.ASKED, EscalationReason.REPEATED_FALLBACK, EscalationReason.UPSET)
 
 
@@ -68,7 +69,8 @@ def some_days_of_activity(settings) -> None:
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
-    database_url = seeded_sqlite(tmp_path_factory.mktemp("operations-browser") / "settle.db")
+    # Enough customers that the demo history holds every kind of event in the last 30 days.
+    database_url = seeded_sqlite(tmp_path_factory.mktemp("operations-browser") / "settle.db", customers=DASHBOARD_CUSTOMERS)
     settings = web_settings(database_url)
     some_days_of_activity(settings)
     with_reminders_run(database_url)
@@ -110,7 +112,6 @@ def test_operations_see_every_chart_and_download_the_csv(web, new_page):
         expect(page.locator(f'figure[data-figure="{name}"] svg.chart')).to_be_visible()
     expect(page.locator('figure[data-figure="containment.escalations_by_reason"] svg text')).to_contain_text(["asked"])
     expect(page.locator('figure[data-figure="paying.links_issued"] .kpi-value')).not_to_have_text("0")
-    keep(page, "dashboard.png")
 
     with page.expect_download() as downloading:
         page.get_by_role("link", name="Download these figures as CSV").click()
@@ -122,6 +123,33 @@ def test_operations_see_every_chart_and_download_the_csv(web, new_page):
                         ["period", "to", "", "2026-11-22", "date", "last day, included"]]
     shown_issued = page.locator('figure[data-figure="paying.links_issued"] .kpi-value').inner_text()
     assert ["paying", "links_issued", "", shown_issued, "count", ""] in rows
+
+
+def test_with_the_demo_history_every_chart_of_the_last_30_days_shows_something(web, new_page):
+    """The seed's weeks of history (settle/tooling/history.py) feed every figure: no panel is empty or without a
+    value, and every breakdown draws bars, whose sizes the CSV holds."""
+    page = new_page()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, web.url, DEMO_OPERATIONS_EMAIL, DEMO_OPERATIONS_PASSWORD)
+    page.goto(f"{web.url}/agent/dashboard?days=30")
+    expect(page.get_by_text("From 24 October 2026 to 22 November 2026")).to_be_visible()
+    expect(page.locator("figure.kpi")).to_have_count(len(definitions().figures))
+    expect(page.locator("figure.kpi .empty")).to_have_count(0)
+    shown = dict(zip(page.locator("figure.kpi:has(.kpi-value)").evaluate_all("els => els.map(e => e.dataset.figure)"),
+                     page.locator("figure.kpi .kpi-value").all_inner_texts()))
+    assert shown and not [name for name, value in shown.items() if value.startswith("—")], shown
+    for name in definitions().figures:
+        panel = page.locator(f'figure[data-figure="{name}"]')
+        if name not in shown:  # a breakdown: one bar per row, and at least one longer than nothing
+            widths = panel.locator("svg.chart rect.chart-bar").evaluate_all("els => els.map(e => +e.getAttribute('width'))")
+            assert widths and max(widths) > 0, name
+    keep(page, "dashboard.png")
+
+    with page.expect_download() as downloading:
+        page.get_by_role("link", name="Download these figures as CSV").click()
+    rows = list(csv.reader(io.StringIO(Path(downloading.value.path()).read_text(encoding="utf-8"))))
+    in_csv = {f"{section}.{figure}" for section, figure, *_ in rows[3:]}
+    assert set(definitions().figures) <= in_csv  # every figure, also the callbacks done, with its rows
 
 
 def test_a_wrong_period_is_explained_on_the_page(web, new_page):

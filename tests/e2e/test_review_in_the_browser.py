@@ -8,6 +8,7 @@ Set SETTLE_SCREENSHOTS=docs/screenshots to save the README's screenshot from the
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tests.conftest import NOW, seeded_sqlite
 from tests.web.conftest import serve, web_settings
 
 SCREENSHOTS = os.environ.get("SETTLE_SCREENSHOTS")
+HISTORY_CUSTOMERS = 60
 MISREAD = "Hi, I'm Emma Peeters (50000017), can I spread the 240 euros over 4 months?"
 
 
@@ -114,3 +116,31 @@ def test_an_agent_cannot_open_the_review(web, new_page):
     answer = page.goto(f"{web.url}/agent/review")
     assert answer is not None and answer.status == 403
     expect(page.get_by_role("heading", name="This page is not for your role")).to_be_visible()
+
+
+@pytest.fixture(scope="module")
+def web_with_history(tmp_path_factory):
+    """The demo data as `settle setup` makes it, with its weeks of conversations (settle/tooling/history.py)."""
+    yield from serve(web_settings(seeded_sqlite(tmp_path_factory.mktemp("review-history") / "settle.db", customers=HISTORY_CUSTOMERS)))
+
+
+def test_the_demo_history_gives_the_review_conversations_in_three_languages(web_with_history, new_page):
+    page = new_page()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, web_with_history.url, DEMO_DESIGNER_EMAIL, DEMO_DESIGNER_PASSWORD)
+    page.get_by_role("link", name="Conversation review").click()
+    everything = int(page.locator("#review-count").inner_text().split()[0])
+    assert everything > 20
+    expect(page.locator("#language option")).to_contain_text(["en", "fr", "nl"])
+    keep(page, "conversation-review-list.png")
+
+    page.get_by_label("Fell back").check()
+    page.get_by_label("Language").select_option("fr")
+    page.get_by_role("button", name="Show").click()
+    fell_back_in_french = int(page.locator("#review-count").inner_text().split()[0])
+    assert 0 < fell_back_in_french < everything
+    expect(page.locator("table.review tbody tr td:nth-child(5)").first).to_have_text("fr")
+    page.locator("table.review tbody a").first.click()
+    intents = page.locator(".review-message .intent").all_inner_texts()
+    assert "nlu_fallback" in intents or "out_of_scope" in intents
+    expect(page.locator(".review-message .confidence").first).to_have_text(re.compile(r"^0\.\d\d$"))

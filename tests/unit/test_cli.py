@@ -14,7 +14,7 @@ from settle.payments.incoming import open_cents
 from settle.payments.transfer import structured_communication
 from settle.tooling.cli import main
 from settle.tooling.seed import PERSONAS
-from tests.conftest import seeded_sqlite
+from tests.conftest import HISTORY_ENDS, seeded_sqlite
 from tests.unit.test_bank_statements import Entry, camt053
 
 LUCAS = next(p for p in PERSONAS if p.shape == "overdue")
@@ -81,8 +81,9 @@ def test_remind_dry_run_stores_and_sends_nothing(database, capsys):
     out = capsys.readouterr().out
     assert "Would claim:" in out and "nudge" in out and "nothing was stored or sent" in out
     with session_factory(database).begin() as session:
-        assert session.execute(select(func.count()).select_from(Reminder)).scalar_one() == 0
-        assert session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 0
+        after_the_history = Reminder.created_at >= HISTORY_ENDS
+        assert session.execute(select(func.count()).select_from(Reminder).where(after_the_history)).scalar_one() == 0
+        assert session.execute(select(func.count()).select_from(OutboxMessage).join(Reminder).where(after_the_history)).scalar_one() == 0
 
 
 def test_remind_refuses_a_broken_policy(database, tmp_path, monkeypatch, capsys):

@@ -16,6 +16,7 @@ from settle.errors import (
     CallbackProblem,
     EscalationNotFound,
     HandoffProblem,
+    NoCallbackToMark,
     NotYours,
     TooManyLogins,
 )
@@ -30,6 +31,7 @@ from settle.handoff.takeover import (
     close,
     hand_over,
     last_agent_name,
+    mark_callback_done,
     messages,
     parse_callback_time,
     parse_phone,
@@ -228,6 +230,27 @@ def test_no_callback_is_stored_when_nothing_waits(session, dana):
     assert request_callback(session, "conv-1", "0470 12 34 56", SATURDAY_MORNING + timedelta(days=2)) is None
     assert request_callback(session, "conv-nobody", "0470 12 34 56", SATURDAY_MORNING + timedelta(days=2)) is None
     assert session.get(Escalation, escalation.id).callback_phone is None
+
+
+def test_a_callback_marked_done_keeps_when_and_who_once(session, dana, joris):
+    escalation = waiting_chat(session, "conv-1", now=SATURDAY_MORNING)
+    at = datetime(2026, 11, 30, 10, 0, tzinfo=BRUSSELS)
+    request_callback(session, "conv-1", "0470 12 34 56", at)
+    done = mark_callback_done(session, escalation.id, dana.id, at + timedelta(minutes=12))
+    assert (done.callback_done_at, done.callback_done_by) == (at + timedelta(minutes=12), dana.id)
+    with pytest.raises(NoCallbackToMark, match="marked done already"):
+        mark_callback_done(session, escalation.id, joris.id, at + timedelta(minutes=30))
+    session.expire_all()
+    assert session.get(Escalation, escalation.id).callback_done_by == dana.id
+
+
+def test_without_a_callback_there_is_nothing_to_mark_done(session, dana):
+    escalation = waiting_chat(session, "conv-1", now=SATURDAY_MORNING)
+    with pytest.raises(NoCallbackToMark, match="booked no callback"):
+        mark_callback_done(session, escalation.id, dana.id, SATURDAY_MORNING)
+    with pytest.raises(EscalationNotFound):
+        mark_callback_done(session, 987654, dana.id, SATURDAY_MORNING)
+    assert session.get(Escalation, escalation.id).callback_done_at is None
 
 
 # The queue

@@ -21,7 +21,7 @@ from settle.db import session_factory
 from settle.models import Customer, Escalation, EscalationReason, HardshipReport
 from settle.tooling.seed import MUNICIPALITIES, PERSONAS
 from settle.unit_of_work import UnitOfWork
-from tests.conftest import seeded_sqlite
+from tests.conftest import HISTORY_ENDS, seeded_sqlite
 
 CSV_PATH = Path(settle.__file__).parent / "data" / "social_services.csv"
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
@@ -233,8 +233,8 @@ def emma_id(url: str) -> int:
 def recorded(url: str) -> tuple[list[HardshipReport], list[Escalation]]:
     with session_factory(url)() as session:
         return (
-            session.execute(select(HardshipReport)).scalars().all(),
-            session.execute(select(Escalation).order_by(Escalation.id)).scalars().all(),
+            session.execute(select(HardshipReport).where(HardshipReport.reported_at >= HISTORY_ENDS)).scalars().all(),
+            session.execute(select(Escalation).where(Escalation.created_at >= HISTORY_ENDS).order_by(Escalation.id)).scalars().all(),
         )
 
 

@@ -61,7 +61,7 @@ from settle.payments import services as payments
 from settle.payments.incoming import receive_payment
 from settle.tooling.seed import PERSONAS
 from settle.unit_of_work import UnitOfWork
-from tests.conftest import BACKENDS, NOW, seeded_sqlite
+from tests.conftest import BACKENDS, HISTORY_ENDS, NOW, seeded_sqlite
 from tests.unit.builders import add_invoice
 
 PG_SCHEMA = "insights_unit"
@@ -112,10 +112,13 @@ def build_containment_and_agents(session, ann: Customer) -> None:
     session.flush()
     escalations = {
         "a": Escalation(reason=EscalationReason.ASKED, conversation_id="conv-a", created_at=utc(1), agent_id=dana.id,
-                        callback_phone="+32 470 123456", callback_at=utc(2)),
-        "old": Escalation(reason=EscalationReason.ASKED, conversation_id="conv-not-noted", created_at=utc(3, 10), agent_id=dana.id),
+                        callback_phone="+32 470 123456", callback_at=utc(2), callback_done_at=utc(2, 10), callback_done_by=dana.id),
+        "old": Escalation(reason=EscalationReason.ASKED, conversation_id="conv-not-noted", created_at=utc(3, 10), agent_id=dana.id,
+                          callback_phone="+32 470 654321", callback_at=utc(4)),
         "d": Escalation(reason=EscalationReason.REPEATED_FALLBACK, conversation_id="conv-d", created_at=LAST),
-        "before": Escalation(reason=EscalationReason.UPSET, conversation_id="conv-before", created_at=BEFORE, agent_id=joris.id),
+        "before": Escalation(reason=EscalationReason.UPSET, conversation_id="conv-before", created_at=BEFORE, agent_id=joris.id,
+                             callback_phone="+32 470 111111", callback_at=BEFORE + timedelta(hours=1),
+                             callback_done_at=BEFORE + timedelta(hours=2), callback_done_by=joris.id),
     }
     session.add_all(escalations.values())
     session.flush()
@@ -318,7 +321,8 @@ def test_agents_figures_time_the_first_reply_of_a_person(november):
     assert seen.answered_by_a_person == Share(2, 3)
     assert seen.time_to_first_reply == Median(seconds=(4 * 60 + 10 * 60) // 2, cases=2)
     assert seen.handled_per_agent == (Counted("Dana", 2),)
-    assert (seen.not_claimed, seen.callbacks_booked) == (1, 1)
+    assert (seen.not_claimed, seen.callbacks_booked) == (1, 2)
+    assert seen.callbacks_done == Share(1, 2) and seen.callbacks_done.percent == Decimal("50.0")
 
 
 def test_one_day_holds_exactly_that_day(known_data):
@@ -406,7 +410,7 @@ def test_a_link_notes_when_it_was_first_opened_and_when_it_was_paid(demo_databas
         payment_id = session.execute(select(Checkout.provider_payment_id)).scalar_one()
     payments.sandbox_outcome(uow_on(demo_database, utc(22, 11, 2)), payment_id, succeeded=True)
     with session_factory(demo_database).begin() as session:
-        link = session.execute(select(PaymentLink)).scalar_one()
+        link = session.execute(select(PaymentLink).where(PaymentLink.created_at >= HISTORY_ENDS)).scalar_one()
         assert (link.first_opened_at, link.status, link.paid_at) == (utc(22, 10, 5), LinkStatus.PAID, utc(22, 11, 2))
     seen = services.figures_for(uow_on(demo_database, utc(22, 12)), date(2026, 11, 22), date(2026, 11, 22)).paying
     assert (seen.links_opened, seen.links_paid, seen.time_to_pay) == (Share(1, 1), Share(1, 1), Median(62 * 60, 1))

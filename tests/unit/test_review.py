@@ -53,9 +53,10 @@ def say(url: str, conversation_id: str, moment: datetime, text: str, intent: str
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def url(request, tmp_path_factory) -> str:
-    """A seeded database of this module's own, on each backend (a schema of its own on PostgreSQL)."""
+    """A seeded database of this module's own, on each backend (a schema of its own on PostgreSQL), without the
+    demo history: the tests list exactly the conversations they note."""
     if request.param == "sqlite":
-        yield seeded_sqlite(tmp_path_factory.mktemp("review") / "settle.db", customers=8)
+        yield seeded_sqlite(tmp_path_factory.mktemp("review") / "settle.db", customers=8, history=False)
         return
     base_url = os.environ["TEST_DATABASE_URL"]
     url = f"{base_url}{'&' if '?' in base_url else '?'}options=-csearch_path%3D{PG_SCHEMA}"
@@ -64,7 +65,7 @@ def url(request, tmp_path_factory) -> str:
         connection.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
     schema.upgrade(url)
     with session_factory(url).begin() as session:
-        seed(session, TODAY, 8)
+        seed(session, TODAY, 8, history=False)
     yield url
     engine_for(url).dispose()
     with engine_for(base_url).begin() as connection:

@@ -5,17 +5,41 @@ import hashlib
 import inspect
 import re
 from collections import Counter, defaultdict
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text
 
 from settle import schema
+from settle.clock import FixedClock
+from settle.config import Settings
 from settle.db import session_factory
-from settle.models import Customer, Invoice, InvoiceLine, InvoiceStatus, LineCategory, Payment
+from settle.insights.services import figures_for
+from settle.models import (
+    Conversation,
+    ConversationMessage,
+    Customer,
+    Dispute,
+    DisputeStatus,
+    Escalation,
+    HardshipReport,
+    InstalmentPlan,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    LineCategory,
+    Payment,
+    PaymentLink,
+    PlanStatus,
+    ReceivedPayment,
+    Reminder,
+    plan_invoices,
+)
 from settle.tooling.cli import build_parser
 from settle.tooling.seed import PERSONAS, seed
+from settle.unit_of_work import UnitOfWork
 
 TODAY = date(2026, 11, 22)
 INVOICE_NUMBER = re.compile(r"^INV-\d{4}-\d{6}$")
@@ -244,3 +268,91 @@ def test_invoice_numbers_are_well_formed_and_unique(db):
     for year, count in per_year.items():
         sequence = sorted(int(n[9:]) for n in numbers if n[4:8] == year)
         assert sequence == list(range(1, count + 1))
+
+
+# -- The weeks of history before today ----------------------------------------------------------------------
+
+HISTORY_TABLES = ("conversations", "conversation_messages", "escalations", "escalation_messages", "payment_links",
+                  "received_payments", "reminders", "outbox_messages", "instalment_plans", "instalments", "extensions",
+                  "hardship_reports", "disputes")
+
+
+def _history_digest(url: str) -> str:
+    digest = hashlib.sha256()
+    with session_factory(url)() as session:
+        for table in HISTORY_TABLES + ("payments", "invoices"):
+            for row in session.execute(text(f"SELECT * FROM {table} ORDER BY 1")):
+                digest.update(repr(tuple(row)).encode())
+            digest.update(b"--")
+    return digest.hexdigest()
+
+
+def test_the_history_is_deterministic(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert _history_digest(_seeded(tmp_path / "a", 60)) == _history_digest(_seeded(tmp_path / "b", 60))
+
+
+def test_the_history_fills_every_table_the_figures_read_and_is_all_before_today(db):
+    for table in HISTORY_TABLES:
+        assert db.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() > 0, table
+    today_began = datetime(2026, 11, 21, 23, 0, tzinfo=timezone.utc)  # midnight in Brussels
+    for model, moment in ((Conversation, Conversation.started_at), (ConversationMessage, ConversationMessage.received_at),
+                          (Escalation, Escalation.created_at), (PaymentLink, PaymentLink.created_at),
+                          (Reminder, Reminder.created_at), (ReceivedPayment, ReceivedPayment.received_at)):
+        assert db.execute(select(func.count()).select_from(model).where(moment >= today_began)).scalar_one() == 0, model
+    languages = set(db.execute(select(ConversationMessage.language).distinct()).scalars())
+    assert languages == {"nl", "fr", "en"}
+
+
+def test_the_history_leaves_the_personas_stories_alone(db, tmp_path):
+    """The personas' rows are the same as in a seed without history, and no event of the history is theirs."""
+    bare = f"sqlite:///{tmp_path / 'bare.db'}"
+    schema.upgrade(bare)
+    with session_factory(bare).begin() as session:
+        seed(session, TODAY, 500, history=False)
+
+    def personas_bills(session) -> list[tuple]:
+        return session.execute(
+            select(Invoice.number, Invoice.status, Invoice.due_date, Payment.amount_cents, Payment.paid_at, Payment.method)
+            .join(Customer, Customer.id == Invoice.customer_id).outerjoin(Payment, Payment.invoice_id == Invoice.id)
+            .where(Customer.customer_number.in_(PERSONA_NUMBERS)).order_by(Invoice.number, Payment.id)
+        ).all()
+
+    with session_factory(bare)() as session:
+        assert personas_bills(db) == personas_bills(session)
+    personas = select(Customer.id).where(Customer.customer_number.in_(PERSONA_NUMBERS))
+    for model in (Conversation, Escalation, PaymentLink, Reminder, InstalmentPlan, HardshipReport, Dispute):
+        assert db.execute(select(func.count()).select_from(model).where(model.customer_id.in_(personas))).scalar_one() == 0
+
+
+def test_the_history_keeps_the_bills_consistent(db):
+    """A paid bill is paid in full (test above); a bill in a running plan is in it; an open dispute holds its bill."""
+    in_plan = db.execute(
+        select(Invoice.status).join(plan_invoices, plan_invoices.c.invoice_id == Invoice.id)
+        .join(InstalmentPlan, InstalmentPlan.id == plan_invoices.c.plan_id).where(InstalmentPlan.status == PlanStatus.ACTIVE)
+    ).scalars().all()
+    assert in_plan and set(in_plan) == {InvoiceStatus.IN_PLAN}
+    held = db.execute(select(Invoice.status).join(Dispute, Dispute.invoice_id == Invoice.id)
+                      .where(Dispute.status == DisputeStatus.OPEN)).scalars().all()
+    assert set(held) <= {InvoiceStatus.DISPUTED}
+
+
+def test_the_dashboard_has_something_in_every_section_over_the_last_30_days(default_seed):
+    settings = replace(Settings.from_environment(), database_url=default_seed)
+    now = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
+    figures = figures_for(UnitOfWork(settings, FixedClock(now)), TODAY - timedelta(days=29), TODAY)
+    assert figures.containment.conversations > 100 and figures.containment.escalations_by_reason
+    assert 0 < figures.containment.verified.part < figures.containment.conversations
+    assert figures.paying.links_issued > 50 and 0 < figures.paying.links_paid.part < figures.paying.links_opened.part
+    assert {item.source for item in figures.paying.collected} == {"sandbox", "bank_statement"}
+    assert {count.label for count in figures.reached_out_first.reminders_by_stage} >= {"nudge", "second"}
+    assert any(item.failed for item in figures.reached_out_first.deliveries)
+    assert all(item.within_14_days.whole for item in figures.reached_out_first.paid_after)
+    cant_pay = figures.cant_pay_now
+    assert cant_pay.plans_set_up and cant_pay.instalments_on_time.whole and cant_pay.extensions_granted
+    assert 0 < cant_pay.extensions_kept.part < cant_pay.extensions_kept.whole
+    assert figures.agents.handed_over and figures.agents.time_to_first_reply.seconds and figures.agents.callbacks_booked
+    understanding = figures.understanding
+    assert understanding.messages > 300 and 0 < understanding.fell_back.part < understanding.messages
+    assert len(understanding.top_intents) == 10 and understanding.least_certain_intents

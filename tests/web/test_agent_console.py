@@ -18,8 +18,8 @@ from settle.handoff.agents import create_agent
 from settle.handoff.console_events import is_genuine
 from settle.handoff.escalations import escalate
 from settle.handoff.office_hours import OfficeHours
-from settle.handoff.takeover import hand_over
-from settle.models import Customer, Escalation, EscalationMessage, VerificationFailure, VerificationLockout
+from settle.handoff.takeover import hand_over, request_callback
+from settle.models import Agent, Customer, Escalation, EscalationMessage, VerificationFailure, VerificationLockout
 from settle.tooling.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, PERSONAS
 from tests.conftest import NOW, seeded_sqlite
 from tests.fakes.rasa import running_fake_rasa
@@ -400,3 +400,24 @@ def test_the_rasa_token_never_reaches_the_browser(console):
     for path in ("/agent", f"/agent/conversations/{escalation_id}", f"/agent/conversations/{escalation_id}/messages",
                  "/agent/queue", "/static/console.js"):
         assert RASA_TOKEN not in sam.get(f"{console.url}{path}", timeout=10).text
+
+
+def test_an_agent_marks_the_booked_callback_done_once(console):
+    escalation_id = queue_conversation(console, "web-callback")
+    with session_factory(console.settings.database_url).begin() as session:
+        assert request_callback(session, "web-callback", "0470 12 34 56", NOW + timedelta(days=1)) is not None
+    client = logged_in(console)
+    page = client.get(f"{console.url}/agent/conversations/{escalation_id}", timeout=10).text
+    assert "0470123456" in page and "Mark the callback done" in page
+
+    answer = post(client, console, f"/agent/conversations/{escalation_id}/callback-done")
+    assert answer.status_code == 303
+    page = client.get(f"{console.url}/agent/conversations/{escalation_id}", timeout=10).text
+    assert 'id="callback-done"' in page and "Mark the callback done" not in page
+    again = post(client, console, f"/agent/conversations/{escalation_id}/callback-done")
+    assert again.status_code == 303
+    assert "The callback was marked done already." in client.get(f"{console.url}{again.headers['location']}", timeout=10).text
+    with session_factory(console.settings.database_url)() as session:
+        escalation = session.get(Escalation, escalation_id)
+        sam = session.execute(select(Agent.id).where(Agent.email == DEMO_AGENT_EMAIL)).scalar_one()
+        assert (escalation.callback_done_at, escalation.callback_done_by) == (NOW, sam)
