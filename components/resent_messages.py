@@ -24,7 +24,10 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.data import TrainingType
 
+from settle import metrics
+
 logger = logging.getLogger(__name__)
+NLU_FALLBACK = "nlu_fallback"
 
 def replies_already_given(tracker: DialogueStateTracker, message_id: str | None) -> list[BotUttered] | None:
     """What the bot said after the message with this id, if the conversation already holds it; None if it doesn't
@@ -58,6 +61,7 @@ async def handle_message_once(self: MessageProcessor, message: UserMessage) -> l
                 await message.output_channel.send_response(message.sender_id, reply.message())
     else:
         await self._handle_message_with_tracker(message, tracker)
+        count_turn(tracker, message.input_channel)
         if self.model_metadata.training_type == TrainingType.NLU:
             await self.save_tracker(tracker)
             return None
@@ -68,6 +72,13 @@ async def handle_message_once(self: MessageProcessor, message: UserMessage) -> l
     if isinstance(message.output_channel, CollectingOutputChannel):
         return message.output_channel.messages
     return None
+
+
+def count_turn(tracker: DialogueStateTracker, channel: str | None) -> None:
+    """Settle's turn and fallback counters (settle/metrics.py), once per message: a resent one is not counted."""
+    metrics.TURNS.labels(channel=channel or "unknown").inc()
+    if tracker.latest_message is not None and tracker.latest_message.intent.get("name") == NLU_FALLBACK:
+        metrics.FALLBACKS.labels(channel=channel or "unknown").inc()
 
 
 def install() -> None:

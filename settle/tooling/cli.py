@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from settle import schema
+from settle import metrics, schema
 from settle.clock import FixedClock, clock_for
 from settle.config import Settings, process_settings
 from settle.db import session_factory
@@ -127,6 +127,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     # the parts find each other on the ports given, unless told otherwise (the defaults are Settle's own)
     os.environ.setdefault("SETTLE_RASA_URL", f"http://127.0.0.1:{args.rasa_port}")
     os.environ.setdefault("SETTLE_PUBLIC_URL", f"http://127.0.0.1:{args.web_port}")
+    # every part counts into files there, and the web app's /metrics adds them up (settle/metrics.py)
+    os.environ.setdefault(metrics.MULTIPROCESS_VARIABLE, str(Path("var/metrics").resolve()))
+    metrics.fresh_directory(Path(os.environ[metrics.MULTIPROCESS_VARIABLE]))
     runner.stop_on_sigterm()
     started: list[runner.Part] = []
     try:

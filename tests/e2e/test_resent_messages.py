@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import RASA_API_TOKEN, address_of, signed
 from tests.e2e.test_conversations_over_rest import ASKS_CUSTOMER_NUMBER, conversation
@@ -24,9 +25,18 @@ def stored_events(stack, sender: str) -> list[dict]:
     return [{key: value for key, value in event.items() if key != "timestamp"} for event in tracker.json()["events"]]
 
 
+def turns_counted(stack) -> float:
+    """settle_turns_total on REST, as Prometheus would scrape it from the web app (all processes' counts)."""
+    scraped = requests.get(f"{stack.web_url}/metrics", timeout=10)
+    scraped.raise_for_status()
+    return sum(sample.value for family in text_string_to_metric_families(scraped.text) for sample in family.samples
+               if sample.name == "settle_turns_total" and sample.labels.get("channel") == "rest")
+
+
 def test_a_message_sent_again_with_its_id_is_answered_again_and_stored_once(stack):
     me, message_id = conversation(), uuid.uuid4().hex
     send(stack, me, "hello", None)
+    before = turns_counted(stack)
     first = send(stack, me, "how much do I owe?", message_id)
     events = stored_events(stack, me)
 
@@ -38,6 +48,7 @@ def test_a_message_sent_again_with_its_id_is_answered_again_and_stored_once(stac
     user_turns = [event for event in events if event["event"] == "user"]
     assert [event["message_id"] for event in user_turns][-1] == message_id
     assert [event["text"] for event in user_turns].count("how much do I owe?") == 1
+    assert turns_counted(stack) == before + 1  # Rasa's count, at the web app's /metrics: the resend is not a turn
 
 
 def test_the_same_words_under_a_new_id_are_a_new_message(stack):
