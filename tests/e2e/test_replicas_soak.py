@@ -310,7 +310,8 @@ def test_conversations_survive_a_replica_killed_mid_run_and_it_rejoins(replicate
         f"{len(errors)} errors, {len(interrupted)} turns in flight at the kill sent again "
         f"({', '.join(sorted({interruption.error[:40] for interruption in interrupted}))}), "
         f"{len(stored_wrong)} conversations stored otherwise than answered (lost, duplicated or reordered turns); "
-        f"p50 {statistics.median(seconds):.2f} s, p95 {seconds[int(0.95 * (len(seconds) - 1))]:.2f} s, max {seconds[-1]:.2f} s; "
+        f"p50 {statistics.median(seconds):.2f} s, p95 {seconds[int(0.95 * (len(seconds) - 1))]:.2f} s, "
+        f"p99 {seconds[int(0.99 * (len(seconds) - 1))]:.2f} s, max {seconds[-1]:.2f} s; "
         f"before the kill at {kill:.0f} s: "
         + ", ".join(f"{name} {count / kill:.1f} turns/s" for name, count in sorted(served_before.items()))
         + f"; after: {len(after)} turns, served by {dict(Counter(turn.replica for turn in after))}"
@@ -380,6 +381,7 @@ def test_an_action_server_killed_mid_turn_leaves_no_customer_unanswered_and_rejo
                f"{killed_at[0] - begun:.0f} s: {len(errors)} errors, {len(unanswered)} unanswered, "
                f"{sum(conversation.apologies for conversation in conversations)} polite 'ask again', "
                f"{len(stored_wrong)} stored otherwise than answered; p50 {statistics.median(seconds):.2f} s, "
+               f"p95 {seconds[int(0.95 * (len(seconds) - 1))]:.2f} s, p99 {seconds[int(0.99 * (len(seconds) - 1))]:.2f} s, "
                f"max {seconds[-1]:.2f} s")
     print(f"\naction server killed mid-turn: {figures}")
 
