@@ -102,6 +102,7 @@ def _row(processes: int, kind: str, phase: dict, rasa_cpu_seconds: float) -> dic
         "turns_per_rasa_cpu_second": round(phase["turns"] / rasa_cpu_seconds, 1) if rasa_cpu_seconds > 0 else None,
         "rasa_cpu_share": round(rasa_cpu_seconds / phase["seconds"], 2) if phase["seconds"] else None,
         "p50_ms": phase["p50_ms"], "p95_ms": phase["p95_ms"], "p99_ms": phase["p99_ms"],
+        "failure_examples": phase["failure_examples"],
     }
 
 
@@ -127,4 +128,7 @@ def replicas_markdown(figures: dict) -> str:
         lines.append(f"| {row['rasa_processes']} | {row['traffic']} | {row['turns_per_second']} | {row['per_process']} | "
                      f"{row['per_core']} | {row['turns_per_rasa_cpu_second']} | {row['rasa_cpu_share']} | {row['p50_ms']} | "
                      f"{row['p95_ms']} | {row['p99_ms']} | {row['failed_turns']} |")
+    failures = [example for row in figures["rows"] for example in row.get("failure_examples", [])]
+    if failures:
+        lines += ["", "Examples of failed turns:", "", *(f"- {example}" for example in failures[:5])]
     return "\n".join(lines) + "\n"

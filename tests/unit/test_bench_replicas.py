@@ -6,7 +6,7 @@ import os
 from bench.replicas import _row, cpu_seconds, replicas_markdown
 
 PHASE = {"turns": 300, "seconds": 20.0, "turns_per_second": 15.0, "failed_turns": 0, "p50_ms": 900.0, "p95_ms": 2100.0,
-         "p99_ms": 3000.0}
+         "p99_ms": 3000.0, "failure_examples": []}
 
 
 def test_a_row_says_turns_per_process_per_core_and_per_cpu_second():
@@ -33,3 +33,10 @@ def test_cpu_seconds_grow_with_work_and_a_gone_process_counts_nothing():
     sum(number * number for number in range(2_000_000))
     assert cpu_seconds([os.getpid()]) > before
     assert cpu_seconds([2**22 + 12345]) == 0.0
+
+
+def test_the_table_shows_examples_of_failed_turns():
+    failing = {**PHASE, "failed_turns": 1, "failure_examples": ["birth_date: unexpected reply: Dank u"]}
+    table = replicas_markdown({"concurrency": 20, "seconds_per_phase": 20, "cores": 2, "rows": [_row(1, "journey", failing, 1.0)]})
+
+    assert "Examples of failed turns" in table and "birth_date: unexpected reply" in table
