@@ -5,10 +5,9 @@ client without a reply; the client (or HAProxy, `retry-on empty-response`) sends
 other replica would take it as a new one: a second user turn stored, its actions run twice (a second payment
 link, a second escalation). Rasa gives every message an id (`UserMessage.message_id`, stored on its `user`
 event); Settle's channels take the client's (`message_id` on REST and in a socket.io message's data, checked by
-channels/door.py), so a
-resend carries the same id. Under the conversation's lock, before the message is logged, the tracker is
-searched for a `user` event with that id: if there is one, nothing is run or stored and the replies that
-followed it are said again.
+channels/door.py), so a resend carries the same id. Under the conversation's lock, before the message is logged,
+the tracker is searched for a `user` event with that id: if there is one, nothing is run or stored and the
+replies that followed it are said again. Turns and fallbacks are counted here too (settle/metrics.py), once.
 
 Rasa 3.6's `MessageProcessor.handle_message` is replaced by the same steps with that check between fetching the
 tracker and logging the message (`install`, from components/rasa_main.py).
@@ -28,6 +27,7 @@ from settle import metrics
 
 logger = logging.getLogger(__name__)
 NLU_FALLBACK = "nlu_fallback"
+
 
 def replies_already_given(tracker: DialogueStateTracker, message_id: str | None) -> list[BotUttered] | None:
     """What the bot said after the message with this id, if the conversation already holds it; None if it doesn't
