@@ -84,7 +84,7 @@ test: install train /usr/bin/chromium /usr/bin/dot /usr/sbin/haproxy  ## run eve
 	@echo "==> Running pytest (unit, actions, end-to-end)"
 	@$(BIN)/pytest
 
-bench: install train  ## NLU, dialogue, latency, cost and scale figures (about an hour); report in var/bench/ (wipes the settle_bench PostgreSQL database)
+bench: install train  ## NLU, dialogue, latency, 1 vs 2 replicas, cost and scale figures (about an hour); report in var/bench/ (wipes the settle_bench PostgreSQL database)
 	@$(BIN)/settle bench --train --nlu-test tests/nlu/held_out.yml tests/nlu/held_out_nl.yml tests/nlu/held_out_fr.yml
 
 # The flow diagrams are drawn by Debian's Graphviz.

@@ -43,6 +43,8 @@ HEADLINES = [
     ("messy conversations reaching their goal", ("dialogue", "messy_goal_rate"), True),
     ("p95 per turn over the bare webhook turn's, N = 20", ("load", "targets", "p95_turn_over_p95_bare_webhook_at_20"), False),
     ("best turns/s of one Rasa process", ("load", "targets", "best_turns_per_second"), True),
+    ("journey turns/s, 1 Rasa process (replicas)", ("replicas", "journey_turns_per_second", "1"), True),
+    ("journey turns/s, 2 Rasa processes behind HAProxy", ("replicas", "journey_turns_per_second", "2"), True),
     ("Rasa server start, s", ("cost", "rasa_start_seconds"), False),
     ("training, s", ("cost", "training", "seconds"), False),
     ("p95 per turn, most invoices over fewest", ("scale", "p95_ratio_largest_to_smallest"), False),

@@ -232,12 +232,13 @@ def fresh_seeded_sqlite(path: Path, customers: int = DEMO_CUSTOMERS) -> str:
 
 
 def sample_customers(database_url: str, limit: int = CUSTOMER_SAMPLE) -> list[tuple[str, str, str]]:
-    """(customer number, postcode, date of birth as typed) of up to `limit` random customers that have bills."""
+    """(customer number, postcode, date of birth as typed) of up to `limit` random customers that have bills, among
+    those Settle answers in English once verified (the journeys' replies are checked against English texts)."""
     with session_factory(database_url).begin() as session:
         has_bills = select(Invoice.id).where(Invoice.customer_id == Customer.id).exists()
         rows = session.execute(
             select(Customer.customer_number, Customer.postcode, Customer.date_of_birth)
-            .where(has_bills).order_by(func.random()).limit(limit)
+            .where(has_bills, Customer.language == "en").order_by(func.random()).limit(limit)
         ).all()
     return [(number, postcode, born.strftime("%d/%m/%Y")) for number, postcode, born in rows]
 

@@ -26,6 +26,8 @@ from settle.outreach import texts
 from settle.unit_of_work import unit_of_work
 
 MAX_MESSAGE_CHARACTERS = 2000
+#: The longest message id a client may give (a UUID is 32 to 36 characters).
+MAX_MESSAGE_ID_CHARACTERS = 100
 #: Lone surrogates (a JSON "\ud800" decodes to one), control characters other than tab and newline, and
 #: invisible format characters (zero-width, bidi overrides: "\u200b\u200c" alone reads as "affirm" to the NLU).
 UNPRINTABLE_CATEGORIES = ("Cs", "Cc", "Cf")
@@ -77,6 +79,14 @@ def answer_language(text: str, page_language: object) -> str:
 def page_language(metadata: object) -> object:
     """The page's or app's language the client sent with the message (checked by answer_language)."""
     return metadata.get("language") if isinstance(metadata, dict) else None
+
+
+def message_id(value: object) -> str | None:
+    """The client's id for its message, when usable (printable, not too long): a message sent again with the same
+    id is answered, not handled twice (components/resent_messages.py). None otherwise: Rasa makes one up."""
+    if isinstance(value, str) and 0 < len(value) <= MAX_MESSAGE_ID_CHARACTERS and value.isprintable():
+        return value
+    return None
 
 
 def with_client(metadata: dict[str, Any], client: str | None) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Rasa's REST channel (same name and address, /webhooks/rest/webhook) behind Settle's door.
 
 A client writes only into a conversation Settle issued (`POST /chat/conversations` on the web app) or, with
-a valid app token in the metadata (`auth_token`), into its own: anything else is refused with 403. A body
+a valid app token in the metadata (`auth_token`), into its own: anything else is refused with 403. A client
+may give each message an id (`message_id`): sent again with it, the message is answered again, not handled twice. A body
 that is not what the channel takes gets 400 with a short message, never a stack trace.
 """
 from __future__ import annotations
@@ -67,7 +68,8 @@ class SignedRestInput(InputChannel):
                 return response.json(said)
             collector = CollectingOutputChannel()
             message = UserMessage(checked.text, collector, sender, input_channel=self.name(),
-                                  metadata=door.with_client(metadata, request.remote_addr or request.ip))
+                                  metadata=door.with_client(metadata, request.remote_addr or request.ip),
+                                  message_id=door.message_id(body.get("message_id")))
             try:
                 await on_new_message(message)
             except Exception:  # as Rasa's own REST channel: the client gets what was said, the log the rest

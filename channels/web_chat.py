@@ -5,7 +5,8 @@ Rasa 3.6 calls python-socketio's `enter_room` without `await`; in python-socketi
 an agent's message and a reminder: nothing arrives (RasaHQ/rasa#13027, open). Rasa also lets a client name any
 conversation id, join it and write into it. Here the server issues signed ids (a socket asking for one Settle
 did not issue gets a new conversation), a socket writes only into the conversation it joined, and every
-message passes the same door as on REST (channels/door.py). A message an agent wrote reaches the widget with
+message passes the same door as on REST (channels/door.py), and one sent again with the same `message_id` is
+answered, not handled twice (components/resent_messages.py). A message an agent wrote reaches the widget with
 the agent's name (`agent_name`), so it is shown, and read out, as a person's.
 
 Rasa keeps every socket in its own process's memory: with several Rasa processes, a reply, an agent's message
@@ -68,7 +69,6 @@ class WebChatInput(SocketIOInput):
         redis_url = process_settings().redis_url
         if redis_url:
             share_rooms(sio, redis_url, self.redis_channel)
-        handle_message = sio.handlers[namespace][self.user_message_evt]
 
         async def session_request(sid: str, data: Any = None) -> None:  # a client may send no data at all
             asked = data.get("session_id") if isinstance(data, dict) else None
@@ -91,7 +91,9 @@ class WebChatInput(SocketIOInput):
                 return
             client = _client_address(sio.get_environ(sid, namespace=namespace))
             metadata = door.with_client(metadata if isinstance(metadata, dict) else {}, client)
-            await handle_message(sid, {**data, "message": checked.text, self.metadata_key: metadata})
+            await on_new_message(UserMessage(checked.text, SocketIOOutput(sio, self.bot_message_evt), recipient,
+                                             input_channel=self.name(), metadata=metadata,
+                                             message_id=door.message_id(data.get("message_id"))))
 
         sio.on("session_request", session_request, namespace=namespace)
         sio.on(self.user_message_evt, user_message, namespace=namespace)

@@ -5,7 +5,9 @@ Two arguments are added here, in the process, rather than by whoever starts it: 
 (from RASA_API_TOKEN: a command line is visible to every user of the machine in `ps`), and the origins
 browsers may call Rasa from (SETTLE_PUBLIC_URL and SETTLE_ALLOWED_ORIGINS), never `*`. In the production
 shape it refuses to start, in one line, without the shared secrets (`Settings.missing_secrets_refusal`).
-A long-poll with too many packets is logged in one line (`quiet_oversized_polls`).
+A long-poll with too many packets is logged in one line (`quiet_oversized_polls`); a message sent again is
+answered, not handled twice (components/resent_messages.py); an action server that can't answer gets the
+customer a polite "ask again in a moment" (components/action_outage.py).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import logging
 import os
 import sys
 
-from components import action_validation
+from components import action_outage, action_validation, resent_messages
 from settle.config import process_settings
 
 
@@ -71,4 +73,6 @@ if __name__ == "__main__":
     sys.argv = with_settle_arguments(sys.argv, os.environ)
     quiet_oversized_polls()
     action_validation.install()
+    resent_messages.install()
+    action_outage.install()
     main()

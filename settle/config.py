@@ -59,6 +59,8 @@ class Settings:
     redirects_file: str
     #: Shared state for several processes (conversation locks, answers in the middle of a form): REDIS_URL.
     redis_url: str | None
+    #: The bearer token Prometheus shows at the web app's /metrics (SETTLE_METRICS_TOKEN); unset, only loopback may read it.
+    metrics_token: str | None
     #: For tests and demos only: Settle's clock stands still at this moment (SETTLE_NOW, ISO 8601).
     fixed_now: datetime | None
     #: SETTLE_DEMO=1: the embedded demo is on, the only case where the sandbox payment provider may run.
@@ -138,6 +140,7 @@ class Settings:
             reminder_policy_file=env.get("SETTLE_REMINDER_POLICY_FILE") or "policy/reminders.yml",
             redirects_file=env.get("SETTLE_REDIRECTS_FILE") or "policy/redirects.yml",
             redis_url=env.get("REDIS_URL") or None,
+            metrics_token=env.get("SETTLE_METRICS_TOKEN") or None,
             fixed_now=datetime.fromisoformat(env["SETTLE_NOW"]) if env.get("SETTLE_NOW") else None,
             demo=env.get("SETTLE_DEMO", "").lower() in ("1", "true", "yes"),
             allowed_origins=tuple(

@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from settle import metrics
 from settle.models import Escalation, EscalationReason, EscalationStatus
 
 REASONS = tuple(EscalationReason)
@@ -75,6 +76,7 @@ def escalate(
     )
     session.add(escalation)
     session.flush()
+    metrics.ESCALATIONS.labels(reason=str(reason)).inc()
     return escalation
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, sessionmaker
 
+from settle import metrics
 from settle.arrangements.plans import break_late_plans
 from settle.clock import format_date
 from settle.config import Settings
@@ -509,6 +510,7 @@ def _record(session: Session, message: OutboxMessage, error, now: datetime, poli
     if error is None:
         message.status, message.sent_at, message.last_error = SENT, now, None
         session.flush()
+        metrics.REMINDERS_SENT.labels(channel=message.channel).inc()
         return "sent"
     message.last_error = safe_error(error)
     rules = policy.channels

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from settle import metrics
 from settle.billing.invoices import InvoiceSummary
 from settle.models import (
     InstalmentPlan,
@@ -111,6 +112,7 @@ def receive_payment(
         received.needs_review = True
         overpaid = f"{format_euros(euros(left))} more than was open"
         received.review_reason = f"{review_reason[:REASON_ROOM - len(overpaid) - 2]}; {overpaid}" if review_reason else overpaid
+    metrics.PAYMENTS.labels(source=source).inc()
     return Receipt(received, is_new=True)
 
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from settle import schema
+from settle import metrics, schema
 from settle.clock import FixedClock, clock_for
 from settle.config import Settings, process_settings
 from settle.db import session_factory
@@ -35,7 +35,7 @@ MODEL = "models/settle.tar.gz"
 RUN_PARTS = ("web", "actions", "rasa")
 #: N models load side by side: on 2 busy cores that took 4 minutes and more.
 REPLICAS_START_SECONDS = 900
-BENCH_PARTS = ("nlu", "dialogue", "load", "cost", "scale", "reminders", "kpis")
+BENCH_PARTS = ("nlu", "dialogue", "load", "replicas", "cost", "scale", "reminders", "kpis")
 
 
 def say(message: str) -> None:
@@ -129,6 +129,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     # the parts find each other on the ports given, unless told otherwise (the defaults are Settle's own)
     os.environ.setdefault("SETTLE_RASA_URL", f"http://127.0.0.1:{args.rasa_port}")
     os.environ.setdefault("SETTLE_PUBLIC_URL", f"http://127.0.0.1:{args.web_port}")
+    # every part counts into files there, and the web app's /metrics adds them up (settle/metrics.py)
+    os.environ.setdefault(metrics.MULTIPROCESS_VARIABLE, str(Path("var/metrics").resolve()))
+    metrics.fresh_directory(Path(os.environ[metrics.MULTIPROCESS_VARIABLE]))
     runner.stop_on_sigterm()
     started: list[runner.Part] = []
     try:
@@ -356,11 +359,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from bench import Report
 
     parts = args.only or list(BENCH_PARTS)
-    needs_postgres = {"scale", "reminders", "kpis"} & set(parts)
+    needs_postgres = {"replicas", "scale", "reminders", "kpis"} & set(parts)
     if needs_postgres and not args.database_url.startswith("postgresql"):
         print("settle bench: the scale benchmarks need PostgreSQL (--database-url postgresql://…).", file=sys.stderr)
         return 1
-    if {"nlu", "dialogue", "load", "cost", "scale"} & set(parts) and not os.path.exists(MODEL):
+    if {"nlu", "dialogue", "load", "replicas", "cost", "scale"} & set(parts) and not os.path.exists(MODEL):
         print(f"settle bench: no trained model at {MODEL}; run `make train` first.", file=sys.stderr)
         return 1
     for nlu_test in args.nlu_test or []:
@@ -385,6 +388,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
             from bench.load import run_load
 
             report.add(part, *run_load(model, "", args.concurrency, args.seconds, say_indented))  # a fresh demo database
+        elif part == "replicas":
+            from bench.replicas import run_replicas
+
+            report.add(part, *run_replicas(model, args.database_url, args.redis_url, args.seconds, say_indented))
         elif part == "cost":
             from bench.load import run_cost
 
@@ -498,6 +505,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--only", nargs="+", choices=BENCH_PARTS, help="run only these parts (default: all)")
     bench.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/settle_bench"),
                        help="a PostgreSQL database the scale benchmarks may wipe (default: settle_bench on localhost)")
+    bench.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+                       help="the Redis the replicas benchmark shares its locks and sockets through")
     bench.add_argument("--invoices", type=int, nargs="+", default=[10_000, 1_000_000], help="database sizes for the scale benchmarks")
     bench.add_argument("--folds", type=int, default=3,
                        help="cross-validation folds for the NLU figures (default 3: each fold is a full training of every pipeline)")

@@ -126,10 +126,14 @@ frontend actions
     bind 127.0.0.1:{layout.actions_port}
     default_backend actions
 
+# A call that reached an action server killed mid-action (no answer) goes to another (retry-on empty-response):
+# the action runs there, and the customer gets its answer; with none up, Rasa says "ask again in a moment"
+# (components/action_outage.py).
 backend actions
     balance leastconn
     option httpchk GET /health
     http-check expect status 200
+    http-response set-header X-Settle-Replica %s
 {servers("actions", layout.actions_ports)}
 """
 

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from settle import metrics
 from settle.billing import services as billing
 from settle.clock import clock_for, format_moment
 from settle.config import Settings, process_settings
@@ -129,6 +130,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/health", response_class=PlainTextResponse)
     def health() -> str:
         return "ok"
+
+    @app.get("/metrics")
+    def prometheus_metrics(request: Request) -> Response:
+        """Settle's counters for Prometheus (settle/metrics.py): to the bearer of SETTLE_METRICS_TOKEN, or without
+        one set to loopback clients only (the counts say how much business flows)."""
+        if not metrics.may_scrape(settings.metrics_token, request.headers.get("authorization"), request.client and request.client.host):
+            return PlainTextResponse("Not allowed.", status_code=403)
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     @app.get("/pay/{token}", response_class=HTMLResponse)
     def payment_page(request: Request, token: str):

@@ -12,7 +12,7 @@ from tests.actions.conftest import DOMAIN, placeholders
 
 ROOT = Path(__file__).parents[2]
 ACTION_CODE = "\n".join(path.read_text() for path in (ROOT / "actions").glob("*.py"))
-CORE_CODE = "\n".join(path.read_text() for folder in ("settle", "channels") for path in (ROOT / folder).rglob("*.py"))
+CORE_CODE = "\n".join(path.read_text() for folder in ("settle", "channels", "components") for path in (ROOT / folder).rglob("*.py"))
 #: "utter_action" is the key under which Rasa notes, in a bot message's metadata, the response it came from.
 NAMED_IN_CODE = sorted(set(re.findall(r'"(utter_[a-z_]*[a-z])"', ACTION_CODE + CORE_CODE)) - {"utter_action"})
 REMINDER_POLICY = yaml.safe_load((ROOT / "policy" / "reminders.yml").read_text())

@@ -10,6 +10,7 @@ import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
+from settle import metrics
 from settle.identity import conversations
 from settle.tooling import runner
 from tests.conftest import NOW, free_port, seeded_sqlite
@@ -94,6 +95,8 @@ def stack(tmp_path_factory) -> Stack:
         # A person can always be reached here, so the takeover is tested whatever the day; the
         # callback outside office hours is covered by the action and unit tests.
         "SETTLE_OFFICE_HOURS": "Mon-Sun 00:00-24:00",
+        # every part counts into files there; the web app's /metrics adds them up (settle/metrics.py)
+        metrics.MULTIPROCESS_VARIABLE: str(metrics.fresh_directory(work / "metrics")),
     }
     parts = [
         (runner.web_app(web_port, log_dir=work), web_port),

@@ -6,8 +6,10 @@ checked against its turn (the prompt that turn must bring, the customer's own to
 conversation's tracker must hold exactly the messages sent, in order, each followed by exactly the replies
 REST returned for it: nothing lost, duplicated or reordered, whichever replica took each turn. A turn the
 killed replica was serving may get no answer (HAProxy resends most of them, see the test): the customer's app
-sends it again, once; if the dying replica had already saved it, it is stored twice (at least once, not exactly
-once: counted in the figures).
+sends it again, once, with the same message id; if the dying replica had already saved it, the other answers it
+with the replies stored then and stores nothing (components/resent_messages.py): exactly once.
+Then an action server is killed mid-turn: turns go on through the other, each reply either the right one or
+the polite "ask again in a moment", and the killed one rejoins.
 The figures are printed (run with -s to see them).
 """
 from __future__ import annotations
@@ -29,9 +31,11 @@ import pytest
 import requests
 from sqlalchemy import text
 
+from components.action_outage import APOLOGY
 from settle import schema
 from settle.db import engine_for, session_factory
 from settle.identity.privacy import ANSWER_REMOVED
+from settle.outreach import texts
 from settle.tooling import replicas, runner
 from settle.tooling.seed import PERSONAS, seed
 from tests.components.test_web_chat_across_processes import customer_at
@@ -43,7 +47,7 @@ from tests.e2e.test_conversations_over_rest import ASKS_CUSTOMER_NUMBER, open_am
 pytestmark = pytest.mark.e2e
 
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
-SOAK_DATABASE = "settle_soak"
+SOAK_DATABASE = os.environ.get("TEST_SOAK_DATABASE", "settle_soak")
 REDIS_URL = os.environ.get("TEST_SOAK_REDIS_URL", "redis://127.0.0.1:6379/13")
 CONVERSATIONS = 20
 SOAK_SECONDS = 60
@@ -51,6 +55,9 @@ KILL_AFTER_SECONDS = 25
 #: A turn the killed replica was serving waits this long for its lock ticket on the other (Rasa's default: 60 s).
 LOCK_LIFETIME_SECONDS = 15
 TURN_TIMEOUT_SECONDS = 90
+ACTION_KILL_CONVERSATIONS = 10
+ACTION_SOAK_SECONDS = 40
+ACTION_KILL_AFTER_SECONDS = 20
 #: How long the killed replica may take to load its model again and answer.
 REJOIN_SECONDS = 240
 START_SECONDS = 960  # two models loading side by side on 2 busy cores (settle run waits 900 s)
@@ -63,6 +70,7 @@ CUSTOMERS = [persona for persona in PERSONAS if persona.shape != "all_paid"]
 @dataclass
 class Turn:
     message: str
+    message_id: str
     replies: list[str]
     replica: str
     started: float
@@ -85,6 +93,7 @@ class Conversation:
     turns: list[Turn] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     interrupted: list[Interruption] = field(default_factory=list)
+    apologies: int = 0
 
 
 @dataclass
@@ -97,17 +106,19 @@ class Running:
     database_url: str
     work: Path
 
-    def replica_pid(self, number: int) -> int:
-        """The Rasa replica listening on the layout's `number`th port (0 first), from /proc."""
-        port = str(self.layout.rasa_ports[number])
+    def replica_pid(self, number: int, module: str = "components.rasa_main") -> int:
+        """The Rasa replica (or with `module="components.action_server"` the action server) listening on the layout's
+        `number`th port (0 first), from /proc."""
+        ports = self.layout.rasa_ports if module == "components.rasa_main" else self.layout.actions_ports
+        port = str(ports[number])
         for pid in descendants(self.process.pid):
             try:
                 command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             except OSError:  # ended meanwhile
                 continue
-            if b"components.rasa_main" in command and port.encode() in command:
+            if module.encode() in command and port.encode() in command:
                 return pid
-        raise AssertionError(f"no Rasa replica on port {port}")
+        raise AssertionError(f"no {module} on port {port}")
 
 
 @pytest.fixture(scope="module")
@@ -148,12 +159,12 @@ def replicated(tmp_path_factory):
             process.wait(timeout=60)
 
 
-def served_by(balancer_url: str, requests_made: int = 4) -> set[str]:
+def served_by(balancer_url: str, requests_made: int = 4, path: str = "/") -> set[str]:
     """The replicas HAProxy sends requests to now (round-robin)."""
     served = set()
     for _ in range(requests_made):
         try:
-            served.add(requests.get(f"{balancer_url}/", timeout=10).headers.get("X-Settle-Replica"))
+            served.add(requests.get(f"{balancer_url}{path}", timeout=10).headers.get("X-Settle-Replica"))
         except requests.RequestException:
             pass
     return served - {None}
@@ -181,18 +192,20 @@ def script(persona, total: str) -> list[tuple[str, str]]:
     ], ("how much do I owe?", f"{total} left to pay")
 
 
-def talk(conversation: Conversation, persona, total: str, rasa_url: str, until: float) -> None:
-    """Goes through the script, then asks the balance again until `until`; a turn whose reply does not fit stops it."""
+def talk(conversation: Conversation, persona, total: str, rasa_url: str, until: float, tolerated: str | None = None) -> None:
+    """Goes through the script, then asks the balance again until `until`; a turn whose reply does not fit stops it,
+    but for one that contains `tolerated` (the apology of an action server that could not answer): the customer then
+    says the same again, as a new message."""
     opening, repeated = script(persona, total)
     headers = {"X-Forwarded-For": address_of(conversation.sender)}
     with requests.Session() as http:
-        number = 0
+        number, message_id = 0, uuid.uuid4().hex
         while time.monotonic() < until:
             message, must_contain = opening[number] if number < len(opening) else repeated
             started = time.monotonic()
             try:
-                reply = http.post(f"{rasa_url}/webhooks/rest/webhook", json={"sender": conversation.sender, "message": message},
-                                  headers=headers, timeout=TURN_TIMEOUT_SECONDS)
+                reply = http.post(f"{rasa_url}/webhooks/rest/webhook", headers=headers, timeout=TURN_TIMEOUT_SECONDS,
+                                  json={"sender": conversation.sender, "message": message, "message_id": message_id})
                 reply.raise_for_status()
             except requests.RequestException as error:
                 if conversation.interrupted:
@@ -202,29 +215,21 @@ def talk(conversation: Conversation, persona, total: str, rasa_url: str, until: 
                 conversation.interrupted.append(Interruption(started, time.monotonic(), str(error)))
                 continue
             texts = [item.get("text", "") for item in reply.json()]
-            conversation.turns.append(Turn(message, texts, reply.headers.get("X-Settle-Replica", "?"), started,
+            conversation.turns.append(Turn(message, message_id, texts, reply.headers.get("X-Settle-Replica", "?"), started,
                                            time.monotonic() - started))
+            if tolerated and any(tolerated in said for said in texts):
+                conversation.apologies += 1
+                continue  # the customer asks again, as asked
             if not any(must_contain in said for said in texts):
                 conversation.errors.append(f"turn {number} ({message!r}) got {texts}, wanted {must_contain!r}")
                 return
-            number += 1
+            number, message_id = number + 1, uuid.uuid4().hex
 
 
-def turns_stored_twice(rasa_url: str, conversation: Conversation) -> int | None:
-    """0 when the tracker holds exactly the turns REST answered, in order (the answers to the verification
-    questions are stored masked); 1 when it does but for one turn stored twice, which only a conversation with a
-    turn in flight at the kill may have: the killed replica saved that turn just before it died, unanswered, and
-    the turn sent again was taken once more (Rasa delivers a turn at least once, not exactly once, when its server
-    dies mid-turn); None otherwise: something lost, added or reordered."""
-    stored = tracker_turns(rasa_url, conversation.sender)
-    answered = [(turn.message, turn.replies) for turn in conversation.turns]
-    if _same_turns(stored, answered):
-        return 0
-    if conversation.interrupted and len(stored) == len(answered) + 1:
-        for number in range(len(stored) - 1):
-            if stored[number][0] == stored[number + 1][0] and _same_turns(stored[:number] + stored[number + 1:], answered):
-                return 1
-    return None
+def stored_as_answered(rasa_url: str, conversation: Conversation) -> bool:
+    """Whether the tracker holds exactly the turns REST answered, in order, each once (the answers to the
+    verification questions are stored masked): nothing lost, added, twice or reordered."""
+    return _same_turns(tracker_turns(rasa_url, conversation.sender), [(turn.message, turn.replies) for turn in conversation.turns])
 
 
 def _same_turns(stored: list[tuple[str, list[str]]], answered: list[tuple[str, list[str]]]) -> bool:
@@ -296,9 +301,7 @@ def test_conversations_survive_a_replica_killed_mid_run_and_it_rejoins(replicate
     turns = [turn for conversation in conversations for turn in conversation.turns]
     errors = [f"{conversation.sender}: {error}" for conversation in conversations for error in conversation.errors]
     interrupted = [interruption for conversation in conversations for interruption in conversation.interrupted]
-    stored = {conversation.sender: turns_stored_twice(rasa_url, conversation) for conversation in conversations}
-    stored_wrong = [sender for sender, twice in stored.items() if twice is None]
-    twice = sum(count or 0 for count in stored.values())
+    stored_wrong = [conversation.sender for conversation in conversations if not stored_as_answered(rasa_url, conversation)]
     after = [turn for turn in turns if turn.started >= killed_at[0]]
     seconds = sorted(turn.seconds for turn in turns)
     served_before = Counter(turn.replica for turn in turns if turn.started < killed_at[0])
@@ -306,8 +309,9 @@ def test_conversations_survive_a_replica_killed_mid_run_and_it_rejoins(replicate
         f"{len(turns)} turns in {elapsed:.0f} s by {CONVERSATIONS} conversations ({len(turns) / elapsed:.1f}/s), "
         f"{len(errors)} errors, {len(interrupted)} turns in flight at the kill sent again "
         f"({', '.join(sorted({interruption.error[:40] for interruption in interrupted}))}), "
-        f"{len(stored_wrong)} conversations stored otherwise than answered, {twice} turns in flight at the kill stored twice; "
-        f"p50 {statistics.median(seconds):.2f} s, p95 {seconds[int(0.95 * (len(seconds) - 1))]:.2f} s, max {seconds[-1]:.2f} s; "
+        f"{len(stored_wrong)} conversations stored otherwise than answered (lost, duplicated or reordered turns); "
+        f"p50 {statistics.median(seconds):.2f} s, p95 {seconds[int(0.95 * (len(seconds) - 1))]:.2f} s, "
+        f"p99 {seconds[int(0.99 * (len(seconds) - 1))]:.2f} s, max {seconds[-1]:.2f} s; "
         f"before the kill at {kill:.0f} s: "
         + ", ".join(f"{name} {count / kill:.1f} turns/s" for name, count in sorted(served_before.items()))
         + f"; after: {len(after)} turns, served by {dict(Counter(turn.replica for turn in after))}"
@@ -317,11 +321,11 @@ def test_conversations_survive_a_replica_killed_mid_run_and_it_rejoins(replicate
     assert not errors, f"{figures}\n" + "\n".join(errors[:10])
     # Only turns the killed replica was serving may get no answer: HAProxy resends most of them to the other
     # replica, but one the dying server reset while HAProxy read its answer's headers (SH) it answers 502.
-    # Sent again, each is answered once: the stored conversations below show nothing lost or twice.
-    assert all(it.started < killed_at[0] < it.ended < killed_at[0] + 10 for it in interrupted), figures
+    # Sent again with the same id, each is answered once: the stored conversations below show nothing lost or twice.
+    when = ", ".join(f"{it.started - killed_at[0]:+.1f} s to {it.ended - killed_at[0]:+.1f} s" for it in interrupted)
+    assert all(it.started < killed_at[0] < it.ended < killed_at[0] + 10 for it in interrupted), f"{figures}; unanswered {when}"
     assert len(interrupted) <= CONVERSATIONS // 2, figures
     assert not stored_wrong, figures
-    assert twice <= len(interrupted), figures
     assert set(served_before) == {"rasa0", "rasa1"}, figures  # both replicas took turns
     assert {turn.replica for turn in after if turn.started > killed_at[0] + 5} == {"rasa1"}, figures
     went_on = {conversation.sender for conversation in conversations
@@ -337,6 +341,82 @@ def test_conversations_survive_a_replica_killed_mid_run_and_it_rejoins(replicate
         assert time.monotonic() < deadline, f"HAProxy did not send turns to the killed replica within {REJOIN_SECONDS} s"
         time.sleep(1)
     print(f"replica soak: the killed replica answered again {time.monotonic() - killed_at[0]:.0f} s after the kill")
+
+
+def test_an_action_server_killed_mid_turn_leaves_no_customer_unanswered_and_rejoins(replicated):
+    """Conversations under way while one action server is killed (SIGKILL): a call it was serving is sent to the
+    other by HAProxy, every turn is answered (the right answer, or at worst the polite "ask again in a moment",
+    after which the customer asks again), nothing is lost or twice, and the killed one is started again and gets
+    calls. Then with both killed at once, a customer gets that apology, and the right answer once they are back."""
+    rasa_url, actions_url = (f"http://127.0.0.1:{port}" for port in (replicated.layout.rasa_port, replicated.layout.actions_port))
+    apology = texts.render(APOLOGY, {})
+    personas = {persona.customer_number: persona for persona in CUSTOMERS}
+    totals = {number: open_amount(replicated.database_url, number) for number in personas}
+    conversations = [Conversation(signed(f"actions-{uuid.uuid4()}"), CUSTOMERS[n % len(CUSTOMERS)].customer_number)
+                     for n in range(ACTION_KILL_CONVERSATIONS)]
+    wait_until_served(actions_url, {"actions0", "actions1"})
+    victim = replicated.replica_pid(0, "components.action_server")
+    begun = time.monotonic()
+    killed_at: list[float] = []
+
+    def kill_one_action_server() -> None:
+        time.sleep(ACTION_KILL_AFTER_SECONDS)
+        killed_at.append(time.monotonic())
+        os.killpg(victim, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_one_action_server)
+    killer.start()
+    with ThreadPoolExecutor(len(conversations)) as pool:
+        for conversation in conversations:
+            number = conversation.customer_number
+            pool.submit(talk, conversation, personas[number], totals[number], rasa_url, begun + ACTION_SOAK_SECONDS, apology)
+    killer.join()
+    turns = [turn for conversation in conversations for turn in conversation.turns]
+    errors = [f"{conversation.sender}: {error}" for conversation in conversations for error in conversation.errors]
+    unanswered = [it.error for conversation in conversations for it in conversation.interrupted]
+    stored_wrong = [conversation.sender for conversation in conversations if not stored_as_answered(rasa_url, conversation)]
+    went_on = [conversation for conversation in conversations
+               if any(turn.started > killed_at[0] + 5 for turn in conversation.turns)]
+    seconds = sorted(turn.seconds for turn in turns)
+    figures = (f"{len(turns)} turns by {len(conversations)} conversations, action server killed at "
+               f"{killed_at[0] - begun:.0f} s: {len(errors)} errors, {len(unanswered)} unanswered, "
+               f"{sum(conversation.apologies for conversation in conversations)} polite 'ask again', "
+               f"{len(stored_wrong)} stored otherwise than answered; p50 {statistics.median(seconds):.2f} s, "
+               f"p95 {seconds[int(0.95 * (len(seconds) - 1))]:.2f} s, p99 {seconds[int(0.99 * (len(seconds) - 1))]:.2f} s, "
+               f"max {seconds[-1]:.2f} s")
+    print(f"\naction server killed mid-turn: {figures}")
+
+    assert not errors and not unanswered, f"{figures}\n" + "\n".join(errors[:10] + unanswered[:10])
+    assert not stored_wrong, figures
+    assert len(went_on) == len(conversations), figures
+    wait_until_served(actions_url, {"actions0", "actions1"})  # started again, and HAProxy sends it calls
+
+    verified = conversations[0]
+    persona = personas[verified.customer_number]
+    both = [replicated.replica_pid(number, "components.action_server") for number in (0, 1)]
+    for pid in both:
+        os.killpg(pid, signal.SIGKILL)
+    during = say(rasa_url, verified.sender, "how much do I owe?")
+    wait_until_served(actions_url, {"actions0", "actions1"})
+    after = say(rasa_url, verified.sender, "how much do I owe?")
+
+    assert apology in during and not any("left to pay" in reply for reply in during), during
+    assert any(f"{totals[persona.customer_number]} left to pay" in reply for reply in after), after
+
+
+def say(rasa_url: str, sender: str, message: str) -> list[str]:
+    reply = requests.post(f"{rasa_url}/webhooks/rest/webhook", headers={"X-Forwarded-For": address_of(sender)},
+                          json={"sender": sender, "message": message, "message_id": uuid.uuid4().hex}, timeout=TURN_TIMEOUT_SECONDS)
+    reply.raise_for_status()
+    return [item.get("text", "") for item in reply.json()]
+
+
+def wait_until_served(balancer_url: str, servers: set[str]) -> None:
+    """Until HAProxy sends requests to every one of `servers` (a restarted one passes two health checks first)."""
+    deadline = time.monotonic() + REJOIN_SECONDS
+    while served_by(balancer_url, requests_made=6, path="/health") != servers:
+        assert time.monotonic() < deadline, f"HAProxy did not send requests to all of {servers} within {REJOIN_SECONDS} s"
+        time.sleep(1)
 
 
 def test_sigterm_stops_every_replica_and_the_balancer_and_frees_their_ports(replicated):

@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select, text
 
 from settle import schema
@@ -659,11 +660,15 @@ def test_a_run_sends_retries_falls_back_and_sums_it_up(empty_database, settings)
     sms = FakeSender("sms")
     senders = {"chat": chat, "email": email, "sms": sms}
     lines = []
+    counted_before = {channel: REGISTRY.get_sample_value("settle_reminders_sent_total", {"channel": channel}) or 0
+                      for channel in senders}
 
     summary = run(factory, POLICY, ARRANGEMENTS, senders, settings, at(MONDAY), progress=lines.append)
 
     assert summary.claimed == {"review": 1, "second": 1, "nudge": 2, "heads_up": 1}
     assert summary.sent == {"chat": 1, "email": 1, "sms": 1}
+    assert {channel: REGISTRY.get_sample_value("settle_reminders_sent_total", {"channel": channel}) - counted_before[channel]
+            for channel in senders} == {"chat": 1, "email": 1, "sms": 1}  # Prometheus's count (settle/metrics.py)
     assert (summary.failed, summary.retried, summary.fell_back, summary.cancelled) == (1, 1, 1, 0)
     assert (summary.flagged_for_review, summary.waiting_for_quiet_hours) == (1, 0)
     assert [c.values["first_name"] for c in chat.sent] == ["Ann"]
