@@ -1,6 +1,6 @@
 """How long the KPI figures take on a bulk database: the events they count added in set-based SQL on top
-of `bench.bulk`'s invoices (100,000 conversations, 200,000 reminders, links, plans, ... over the last 90
-days), then every figure for 7, 30 and 90 days, timed as the service computes them, and the console's
+of `bench.bulk`'s invoices (100,000 conversations with their 500,000 customer messages, 200,000 reminders,
+links, plans, ... over the last 90 days), then every figure for 7, 30 and 90 days, timed as the service computes them, and the console's
 dashboard and flagged-accounts pages as the demo operations user gets them over HTTP (`settle bench --only kpis`).
 """
 from __future__ import annotations
@@ -46,7 +46,7 @@ EVENTS = [statement.replace("{customer}", CUSTOMER) for statement in [
               CASE WHEN g % 10 < 3 THEN {customer} END,
               CASE WHEN g % 10 < 3 THEN :now - (g * 7919 % 129600) * interval '1 minute' END
        FROM generate_series(1, :conversations) AS g""",
-    # Each conversation's customer messages, 20 seconds apart, as NLU understood them: one in about eight fell
+    # Each conversation's customer messages, 20 seconds apart, as NLU understood them: one in about twelve fell
     # back, the rest spread over the intents; the last message's actions are not known yet (as in a live chat).
     """INSERT INTO conversation_messages (conversation_id, position, received_at, text, language, intent, confidence,
                                           entities, actions)
@@ -142,7 +142,7 @@ def seed_events(url: str, today: date, say) -> None:
             connection.execute(text(statement), {"now": now, "conversations": CONVERSATIONS})
     with engine_for(url).connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("ANALYZE"))
-    say(f"added {CONVERSATIONS:,} conversations and the links, reminders and arrangements around them "
+    say(f"added {CONVERSATIONS:,} conversations with their messages, and the links, reminders and arrangements around them "
         f"in {timer.perf_counter() - started:.1f} s")
 
 
