@@ -70,6 +70,13 @@ FROM invoices
 WHERE number LIKE 'BENCH-%' AND status = 'paid'
 """
 
+# Each bill's latest payment's moment, as recording a payment keeps it (settle/models.py).
+BULK_LAST_PAYMENTS = """
+UPDATE invoices SET last_payment_at = payments.paid_at
+FROM payments
+WHERE payments.invoice_id = invoices.id AND invoices.number LIKE 'BENCH-%'
+"""
+
 
 def seed_invoices(url: str, invoices: int, say, today: date | None = None, demo_customers: int = DEMO_CUSTOMERS) -> dict:
     """Wipes the PostgreSQL database at `url` and fills it with about `invoices` invoices.
@@ -98,6 +105,7 @@ def seed_invoices(url: str, invoices: int, say, today: date | None = None, demo_
             connection.execute(text(BULK_INVOICES), {"today": today})
             connection.execute(text(BULK_LINES))
             connection.execute(text(BULK_PAYMENTS))
+            connection.execute(text(BULK_LAST_PAYMENTS))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("ANALYZE"))
         counts = {table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()

@@ -1,6 +1,6 @@
 """How long the KPI figures take on a bulk database: the events they count added in set-based SQL on top
-of `bench.bulk`'s invoices (100,000 conversations, 200,000 reminders, links, plans, ... over the last 90
-days), then every figure for 7, 30 and 90 days, timed as the service computes them, and the console's
+of `bench.bulk`'s invoices (100,000 conversations with their 500,000 customer messages, 200,000 reminders,
+links, plans, ... over the last 90 days), then every figure for 7, 30 and 90 days, timed as the service computes them, and the console's
 dashboard and flagged-accounts pages as the demo operations user gets them over HTTP (`settle bench --only kpis`).
 """
 from __future__ import annotations
@@ -41,10 +41,28 @@ PAGES = {f"dashboard_{days}_days": f"/agent/dashboard?days={days}" for days in P
 CUSTOMER = "(SELECT min(id) FROM customers) + g % (SELECT count(*) FROM customers)"
 EVENTS = [statement.replace("{customer}", CUSTOMER) for statement in [
     """INSERT INTO conversations (conversation_id, started_at, last_message_at, messages, customer_id, verified_at)
-       SELECT 'bench-' || g, :now - (g * 7919 % 129600) * interval '1 minute', :now - (g * 7919 % 129600) * interval '1 minute', 1 + g % 9,
+       SELECT 'bench-' || g, :now - (g * 7919 % 129600) * interval '1 minute',
+              :now - (g * 7919 % 129600) * interval '1 minute' + (g % 9) * interval '20 seconds', 1 + g % 9,
               CASE WHEN g % 10 < 3 THEN {customer} END,
               CASE WHEN g % 10 < 3 THEN :now - (g * 7919 % 129600) * interval '1 minute' END
        FROM generate_series(1, :conversations) AS g""",
+    # Each conversation's customer messages, 20 seconds apart, as NLU understood them: one in about twelve fell
+    # back, the rest spread over the intents; the last message's actions are not known yet (as in a live chat).
+    """INSERT INTO conversation_messages (conversation_id, position, received_at, text, language, intent, confidence,
+                                          entities, actions)
+       SELECT c.conversation_id, n, c.started_at + (n - 1) * interval '20 seconds', 'bench message ' || n,
+              (ARRAY['nl','fr','en'])[1 + c.g % 3], intent.name,
+              CASE WHEN intent.name = 'nlu_fallback' THEN 0.3 ELSE 0.31 + ((c.g * 31 + n * 17) % 69) / 100.0 END, CAST('[]' AS json),
+              CASE WHEN n < c.messages THEN CAST('["action_check_message"]' AS json) END
+       FROM (SELECT conversation_id, started_at, messages, CAST(substr(conversation_id, 7) AS integer) AS g
+             FROM conversations WHERE conversation_id LIKE 'bench-%') AS c
+       CROSS JOIN generate_series(1, c.messages) AS n
+       CROSS JOIN LATERAL (SELECT CASE WHEN n = 1 THEN 'greet'
+                                       ELSE (ARRAY['check_balance','pay_bill','check_due_date','list_invoices','nlu_fallback',
+                                                   'explain_bill','inform','affirm','request_instalment_plan','check_payment_status',
+                                                   'out_of_scope','request_payment_extension','deny','thank','request_human',
+                                                   'request_invoice_copy','dispute_bill','report_financial_hardship','goodbye',
+                                                   'ask_payment_methods'])[1 + (c.g * 7 + n * 13) % 20] END AS name) AS intent""",
     """INSERT INTO escalations (reason, conversation_id, context_json, transcript_json, status, created_at, agent_id,
                                 claimed_at, callback_at)
        SELECT (ARRAY['asked','repeated_fallback','upset','dispute','hardship'])[1 + g % 5], 'bench-' || (g * 10),
@@ -124,7 +142,7 @@ def seed_events(url: str, today: date, say) -> None:
             connection.execute(text(statement), {"now": now, "conversations": CONVERSATIONS})
     with engine_for(url).connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("ANALYZE"))
-    say(f"added {CONVERSATIONS:,} conversations and the links, reminders and arrangements around them "
+    say(f"added {CONVERSATIONS:,} conversations with their messages, and the links, reminders and arrangements around them "
         f"in {timer.perf_counter() - started:.1f} s")
 
 

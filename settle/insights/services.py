@@ -33,6 +33,7 @@ def figures_for(uow: UnitOfWork, start: date, end: date) -> Figures:
     period = Period.of(start, end, uow.clock.zone)
     with uow:
         session, now, today = uow.session, uow.clock.now(), uow.clock.today()
+        figures.without_jit(session)
         return Figures(
             period=period,
             containment=figures.containment(session, period),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from settle.arrangements.hardship import report_hardship
@@ -333,7 +333,8 @@ def _owes(session: Session, customer: Customer) -> bool:
 def _forget_payments(session: Session, invoice: Invoice) -> None:
     """The seed's payment goes: the history records how the bill was really paid."""
     session.execute(delete(Payment).where(Payment.invoice_id == invoice.id).execution_options(synchronize_session=False))
-    session.expire(invoice, ["payments"])
+    session.execute(update(Invoice).where(Invoice.id == invoice.id).values(last_payment_at=None))
+    session.expire(invoice, ["payments", "last_payment_at"])
     invoice.status = InvoiceStatus.OPEN
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import func, literal, select, text
 
 from bench.kpis import figures_timing
 from settle import schema
@@ -29,7 +29,7 @@ from settle.identity import services as identity
 from settle.identity.verification import Answers
 from settle.insights import services
 from settle.insights.export import rows, write_csv
-from settle.insights.figures import Counted, Deliveries, Median, PaidAfter, Share
+from settle.insights.figures import DAY, Counted, Deliveries, Median, PaidAfter, Share, seconds_between, seconds_within
 from settle.models import (
     Agent,
     Channel,
@@ -45,6 +45,7 @@ from settle.models import (
     HardshipReport,
     Instalment,
     InstalmentPlan,
+    Invoice,
     InvoiceStatus,
     LinkStatus,
     MessageAuthor,
@@ -56,6 +57,7 @@ from settle.models import (
     ReceivedPayment,
     Reminder,
     ReminderSubject,
+    UTCDateTime,
 )
 from settle.payments import services as payments
 from settle.payments.incoming import receive_payment
@@ -325,6 +327,19 @@ def test_agents_figures_time_the_first_reply_of_a_person(november):
     assert seen.callbacks_done == Share(1, 2) and seen.callbacks_done.percent == Decimal("50.0")
 
 
+@pytest.mark.parametrize("after, counted", [
+    (timedelta(seconds=-0.6), False), (timedelta(seconds=-0.4), True), (timedelta(0), True),
+    (timedelta(days=3, seconds=0.4), True), (timedelta(days=3, seconds=0.6), False), (timedelta(days=3, seconds=1), False),
+])
+def test_a_payment_counts_within_the_window_to_the_rounded_second_on_every_backend(known_data, after, counted):
+    sent = datetime(2026, 11, 3, 9, 0, 0, 250_000, tzinfo=timezone.utc)
+    with session_factory(known_data).begin() as session:
+        paid = literal(sent + after, UTCDateTime())
+        within = session.execute(select(seconds_within(literal(sent, UTCDateTime()), paid, 0, 3 * DAY))).scalar_one()
+        rounded = session.execute(select(seconds_between(literal(sent, UTCDateTime()), paid))).scalar_one()
+    assert bool(within) is counted is (0 <= rounded <= 3 * DAY)
+
+
 def test_one_day_holds_exactly_that_day(known_data):
     last_day = services.figures_for(uow_on(known_data), date(2026, 11, 15), date(2026, 11, 15))
     assert last_day.containment.conversations == 1          # conv-d, at 23:59:59 in Brussels
@@ -435,6 +450,20 @@ def test_an_instalment_notes_when_its_last_cent_came_in(demo_database):
         assert (second.paid_cents, second.paid_at) == (0, None)
 
 
+def test_a_bill_keeps_the_moment_of_its_latest_payment(demo_database):
+    with session_factory(demo_database).begin() as session:
+        latest = dict(session.execute(select(Payment.invoice_id, func.max(Payment.paid_at)).group_by(Payment.invoice_id)).all())
+        kept = dict(session.execute(select(Invoice.id, Invoice.last_payment_at)).all())
+        assert latest and kept == {invoice: latest.get(invoice) for invoice in kept}  # the demo's seed and history
+        ann = customer(session, "81000003")
+        bill = add_invoice(session, ann.id, "LATEST-INV", 10_000, date(2026, 11, 30))
+        assert bill.last_payment_at is None
+        for reference, cents, at in (("bank:first", 3_000, utc(21)), ("bank:second", 7_000, utc(22))):
+            receive_payment(session, external_reference=reference, source="bank_statement", method="bank_transfer",
+                            amount_cents=cents, received_at=at, invoices=[bill], customer_id=ann.id)
+        assert session.execute(select(Invoice.last_payment_at).where(Invoice.id == bill.id)).scalar_one() == utc(22)
+
+
 # -- The benchmark's data ---------------------------------------------------------------------------
 
 
@@ -478,3 +507,25 @@ def test_links_paid_before_migration_0008_get_the_moment_their_money_came_in(tmp
         paid, still_open = session.execute(select(PaymentLink).order_by(PaymentLink.id)).scalars()
         assert (paid.paid_at, still_open.paid_at) == (utc(1, 9, 7), None)
         assert paid.first_opened_at is None  # never recorded, so not guessed
+
+
+def test_migration_0012_gives_every_paid_bill_the_moment_of_its_latest_payment(tmp_path):
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    command.upgrade(schema.alembic_config(url), "0011")
+    with engine_for(url).begin() as connection:
+        connection.execute(text(
+            "INSERT INTO customers (id, customer_number, first_name, last_name, postcode, date_of_birth, preferred_channel,"
+            " language, municipality, region) VALUES (1, '81000009', 'Old', 'Bills', '1000', '1980-01-01', 'chat', 'en',"
+            " 'Brussel', 'Brussels')"))
+        for invoice, status in ((1, "paid"), (2, "open")):
+            connection.execute(text(
+                "INSERT INTO invoices (id, number, customer_id, period_start, period_end, issue_date, due_date, total_cents, status)"
+                f" VALUES ({invoice}, 'OLD-{invoice}', 1, '2026-10-01', '2026-10-31', '2026-11-01', '2026-11-15', 5000, '{status}')"))
+        for reference, at in (("P1", "2026-11-02 09:00:00.000000"), ("P2", "2026-11-09 17:30:00.000000")):
+            connection.execute(text(
+                "INSERT INTO payments (invoice_id, amount_cents, paid_at, method, reference)"
+                f" VALUES (1, 2500, '{at}', 'bank_transfer', '{reference}')"))
+    schema.upgrade(url)
+    with session_factory(url).begin() as session:
+        paid, still_open = session.execute(select(Invoice).order_by(Invoice.id)).scalars()
+        assert (paid.last_payment_at, still_open.last_payment_at) == (utc(9, 17, 30), None)
