@@ -30,9 +30,9 @@ ALL = "all"
 _TOKEN = re.compile(r"^(?P<customer>[0-9]{1,12})\.(?P<channel>[a-z]{3,5})\.(?P<signature>[A-Za-z0-9_-]{20,64})$")
 #: Words that name a channel in a message, in English, Dutch and French ("sms'jes", "texto", "courriel" ...).
 _CHANNEL_WORDS = {
-    "sms": re.compile(r"\b(sms\w*|texto?s?|text messages?|texts?|gsm|berichtjes?)\b", re.IGNORECASE),
-    "email": re.compile(r"\b(e-?mails?|mails?|courriels?|mailtjes?)\b", re.IGNORECASE),
-    "chat": re.compile(r"\b(chat\w*|app)\b", re.IGNORECASE),
+    "sms": re.compile(r"\b(\w*sms\w*|text\w*|gsm|berichtjes?)\b", re.IGNORECASE),
+    "email": re.compile(r"\b(e-?mail\w*|\w*mails?|courriels?|mailtjes?)\b", re.IGNORECASE),
+    "chat": re.compile(r"\b(chat\w*|app|appli\w*)\b", re.IGNORECASE),
 }
 
 
@@ -94,10 +94,10 @@ def choices(session: Session, customer_id: int) -> list[Choice]:
             for row in rows]
 
 
-def channel_named(text: str) -> str:
-    """The channel a message names ("no more SMS please" → sms), or "all" when it names none or several."""
-    named = [channel for channel, words in _CHANNEL_WORDS.items() if words.search(text or "")]
-    return named[0] if len(named) == 1 else ALL
+def channels_named(text: str) -> tuple[str, ...]:
+    """The channels a message names ("no more SMS please" → sms; "no texts or e-mails" → sms, email), or ("all",)
+    when it names none."""
+    return tuple(channel for channel, words in _CHANNEL_WORDS.items() if words.search(text or "")) or (ALL,)
 
 
 # -- the link in a reminder --------------------------------------------------------------------------
