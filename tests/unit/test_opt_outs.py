@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from settle.db import session_factory
-from settle.errors import LinkProblem, UnknownChannel
+from settle.errors import LinkProblem, SendError, UnknownChannel
 from settle.models import OptOutSource
 from settle.outreach.opt_outs import (
     channels_named,
@@ -21,6 +21,7 @@ from settle.outreach.opt_outs import (
 )
 from settle.outreach.reminders import content_for, record_attempt, run
 from settle.outreach.senders import EmailSender, SmsSender
+from tests.unit import test_reminders
 from tests.unit.test_reminders import (
     ARRANGEMENTS,
     MONDAY,
@@ -28,14 +29,15 @@ from tests.unit.test_reminders import (
     FakeSender,
     at,
     due_on,
-    empty_database,  # noqa: F401 (a fixture)
     messages_of,
     new_customer,
     new_invoice,
     queued,
-    settings,  # noqa: F401 (a fixture)
 )
-from settle.errors import SendError
+
+#: The reminder tests' fixtures: their settings (link secret, public address) and an empty database on each backend.
+settings = test_reminders.settings
+empty_database = test_reminders.empty_database
 
 LINK, CHAT, CONSOLE = OptOutSource.LINK, OptOutSource.CHAT, OptOutSource.CONSOLE
 
