@@ -190,6 +190,10 @@ class FlaggedAccountNotFound(LookupError):
     """No account flagged for review (and not yet reviewed) has this customer id."""
 
 
+class UnknownChannel(ValueError):
+    """A reminder channel Settle does not have (chat, email, sms, or all of them); nothing was recorded."""
+
+
 class ReviewProblem(ValueError):
     """What a person tried on a flagged account can't be done (an empty note); nothing changed."""
 

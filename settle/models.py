@@ -192,6 +192,14 @@ class ReviewAction(StrEnum):
     REVIEWED = "reviewed"
 
 
+class OptOutSource(StrEnum):
+    """Where a customer's choice about reminders came from."""
+
+    CHAT = "chat"  # said so in a verified chat
+    LINK = "link"  # the link in an e-mail or SMS reminder (or the mail program's unsubscribe button)
+    CONSOLE = "console"  # a person recorded it on the customer's request
+
+
 class ReminderSubject(StrEnum):
     INVOICE = "invoice"
     INSTALMENT = "instalment"
@@ -668,6 +676,23 @@ class AccountReviewEntry(Base):
     action = Column(_enum(ReviewAction), nullable=False)
     note = Column(Text)
     created_at = Column(UTCDateTime, nullable=False)
+
+    agent = relationship("Agent")
+
+
+class ReminderChoice(Base):
+    """One opt-out from reminders, or back in, on one channel or on all of them (`channel` "all"): kept, never
+    overwritten, so the latest choice per channel decides and the figures count every one."""
+
+    __tablename__ = "reminder_choices"
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
+    channel = Column(String(10), nullable=False)
+    opted_out = Column(Boolean, nullable=False)
+    source = Column(_enum(OptOutSource, length=10), nullable=False)
+    agent_id = Column(Integer, ForeignKey("agents.id"))
+    created_at = Column(UTCDateTime, nullable=False, index=True)
 
     agent = relationship("Agent")
 

@@ -83,6 +83,9 @@ class Stage(BaseModel):
     several_bills_response: str | None = Field(None, regex=r"^utter_[a-z_]+$")
     only_if_opted_in: bool = False
     flag_for_review: bool = False
+    #: The formal notice before any further step about an unpaid bill: still sent, by e-mail, to a customer who
+    #: opted out of every channel (docs/reminders-opt-out.md).
+    formal_notice: bool = False
 
     class Config:
         extra = "forbid"

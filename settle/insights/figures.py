@@ -39,6 +39,7 @@ from settle.models import (
     PlanStatus,
     ReceivedPayment,
     Reminder,
+    ReminderChoice,
     ReminderSubject,
     UTCDateTime,
 )
@@ -133,6 +134,15 @@ class Deliveries:
 
 
 @dataclass(frozen=True)
+class ChoiceCount:
+    """Opt-outs (or opt-ins) on one channel ("all" for every channel at once) from one source."""
+
+    channel: str
+    source: str
+    count: int
+
+
+@dataclass(frozen=True)
 class PaidAfter:
     """Of the reminders one stage sent on one channel, the share paid in full within 3, 7 and 14 days."""
 
@@ -170,6 +180,8 @@ class ReachedOutFirst:
     reached_nobody: int
     flagged_for_review: int
     paid_after: tuple[PaidAfter, ...]
+    opt_outs: tuple[ChoiceCount, ...]
+    opt_ins: tuple[ChoiceCount, ...]
 
 
 @dataclass(frozen=True)
@@ -438,7 +450,19 @@ def reached_out_first(session: Session, period: Period, now: datetime) -> Reache
         reached_nobody=_count(session, Reminder, in_period, stopped, ~going),
         flagged_for_review=sum(int(flagged) for *_, flagged in by_stage),
         paid_after=paid_after,
+        opt_outs=_choices(session, period, opted_out=True),
+        opt_ins=_choices(session, period, opted_out=False),
     )
+
+
+def _choices(session: Session, period: Period, opted_out: bool) -> tuple[ChoiceCount, ...]:
+    """Customers' opt-outs from reminders (or back in) made in the period, by channel and source."""
+    rows = session.execute(
+        select(ReminderChoice.channel, ReminderChoice.source, func.count())
+        .where(period.holds(ReminderChoice.created_at), ReminderChoice.opted_out.is_(opted_out))
+        .group_by(ReminderChoice.channel, ReminderChoice.source).order_by(ReminderChoice.channel, ReminderChoice.source)
+    ).all()
+    return tuple(ChoiceCount(channel, str(source), count) for channel, source, count in rows)
 
 
 def _by_stage_and_channel(session: Session, period: Period, now: datetime) -> tuple[tuple[Deliveries, ...], tuple[PaidAfter, ...]]:

@@ -13,6 +13,10 @@ one link that pays them all (or, for a late instalment, the instalment's link).
 Delivery goes through an outbox: each reminder gets one message per channel tried, retried with backoff,
 then handed to the next channel of the customer's order. One transaction per message, so a crash loses at
 most the message being sent, and nothing is sent during quiet hours or after the bill was settled.
+
+A channel the customer opted out of (settle.outreach.opt_outs) is left out of their order, also for a message
+queued before they opted out: it goes to the next allowed channel, or nowhere. A customer who opted out of every
+channel gets no message, except a formal notice (`formal_notice` in the policy), which then goes by e-mail.
 `stage_order` is the stage's `offset_days`: a later stage always has a higher order, whatever the list.
 """
 from __future__ import annotations
@@ -50,6 +54,7 @@ from settle.models import (
     UTCDateTime,
 )
 from settle.money import euros, format_euros
+from settle.outreach.opt_outs import opt_out_link, opted_out_channels
 from settle.outreach.senders import ReminderContent, Sender
 from settle.payments.incoming import open_cents
 from settle.payments.links import offer_instalment_link, offer_link, payable_invoices
@@ -80,6 +85,7 @@ class RunSummary:
     retried: int = 0
     fell_back: int = 0
     cancelled: int = 0
+    opted_out: int = 0
     flagged_for_review: int = 0
     waiting_for_quiet_hours: int = 0
     dry_run: bool = False
@@ -102,6 +108,7 @@ class RunSummary:
             f"Handed to the next channel: {self.fell_back}",
             f"Failed on every usable channel: {self.failed}",
             f"Cancelled (paid, disputed, in a plan or extended since): {self.cancelled}",
+            f"Not sent (opted out of every channel): {self.opted_out}",
             f"Waiting for the end of quiet hours: {self.waiting_for_quiet_hours}",
         ]
 
@@ -257,7 +264,7 @@ def _queue_first_messages(session: Session, reminder_ids: list[int], policy: Rem
     """One first message per customer, for their most advanced new reminder, on the first channel that
     reaches them; the customer's other new reminders are recorded and go in the same message."""
     rows = session.execute(
-        select(Reminder.id, Reminder.subject, Reminder.stage_order, Customer, ChatConversation.conversation_id)
+        select(Reminder.id, Reminder.subject, Reminder.stage_order, Reminder.stage, Customer, ChatConversation.conversation_id)
         .join(Customer, Customer.id == Reminder.customer_id)
         .outerjoin(ChatConversation, ChatConversation.customer_id == Customer.id)
         .where(Reminder.id.in_(reminder_ids))
@@ -268,17 +275,22 @@ def _queue_first_messages(session: Session, reminder_ids: list[int], policy: Rem
         lead = leads.get(row.Customer.id)
         if lead is None or _precedence(row.stage_order, row.subject) > _precedence(lead.stage_order, lead.subject):
             leads[row.Customer.id] = row
+    opted_out = opted_out_channels(session, leads)
     messages = []
-    for reminder_id, _subject, _order, customer, conversation_id in leads.values():
+    for reminder_id, _subject, _order, stage, customer, conversation_id in leads.values():
         order = channel_order(policy, customer.preferred_channel)
-        usable = [channel for channel in order if _reachable(channel, customer, conversation_id)]
+        usable = allowed_channels(order, customer, conversation_id, opted_out.get(customer.id, frozenset()),
+                                  _is_formal(policy, stage))
         if usable:
             messages.append(dict(reminder_id=reminder_id, channel=usable[0], status=PENDING, attempts=0,
                                  next_attempt_at=due_at, last_error=None))
+        elif any(_reachable(channel, customer, conversation_id) for channel in order):
+            continue  # reachable, but opted out of every channel that reaches them: nothing is sent
         else:
             messages.append(dict(reminder_id=reminder_id, channel=order[0], status=FAILED, attempts=0,
                                  next_attempt_at=due_at, last_error=_unreachable(customer, conversation_id)))
-    session.execute(insert(OutboxMessage), messages)
+    if messages:
+        session.execute(insert(OutboxMessage), messages)
 
 
 def _precedence(stage_order: int, subject: str) -> tuple[int, bool]:
@@ -294,6 +306,22 @@ def channel_order(policy: ReminderPolicy, preferred) -> list[str]:
         order.remove(preferred)
         order.insert(0, preferred)
     return order
+
+
+def allowed_channels(order: list[str], customer: Customer, conversation_id: str | None, opted_out: frozenset[str],
+                     formal: bool) -> list[str]:
+    """The channels of `order` that reach the customer and that they did not opt out of; for a formal notice to a
+    customer who opted out of every channel that reaches them, e-mail (when it reaches them)."""
+    reachable = [channel for channel in order if _reachable(channel, customer, conversation_id)]
+    allowed = [channel for channel in reachable if channel not in opted_out]
+    if not allowed and formal and "email" in reachable:
+        return ["email"]
+    return allowed
+
+
+def _is_formal(policy: ReminderPolicy, stage_name: str) -> bool:
+    stage = next((s for s in policy.stages + policy.instalment_stages if s.name == stage_name), None)
+    return bool(stage and stage.formal_notice)
 
 
 def _reachable(channel: str, customer: Customer, conversation_id: str | None) -> bool:
@@ -390,6 +418,8 @@ def _subject_still_due(session: Session, reminder: Reminder) -> bool:
     return instalment.paid_cents < instalment.amount_cents and instalment.plan.status == PlanStatus.ACTIVE
 
 
+#: The last line of an e-mail or SMS reminder: how to stop them on that channel, with a signed link.
+OPT_OUT_FOOTERS = {"email": "utter_reminder_opt_out_footer_email", "sms": "utter_reminder_opt_out_footer_sms"}
 #: How long a chat reminder's signature holds: it is delivered at once, or not at all.
 REMINDER_TOKEN_LIFETIME = timedelta(hours=1)
 #: What the engine signs in a chat reminder, in order (the conversation and the expiry come last).
@@ -464,6 +494,14 @@ def content_for(
         "language": language,
         "expires": str(int((now + REMINDER_TOKEN_LIFETIME).timestamp())),
     }
+    opted_out = message.channel in opted_out_channels(session, [customer.id]).get(customer.id, frozenset())
+    # E-mail and SMS end with the way to stop them; in the chat the customer just says so. A formal notice sent
+    # despite an opt-out says why it still came instead.
+    footer, stop_link = None, None
+    if opted_out:
+        footer = "utter_reminder_formal_notice_footer"
+    elif message.channel in OPT_OUT_FOOTERS:
+        footer, stop_link = OPT_OUT_FOOTERS[message.channel], opt_out_link(settings, customer.id, str(message.channel))
     return ReminderContent(
         customer_name=f"{customer.first_name} {customer.last_name}",
         email=customer.email,
@@ -474,6 +512,8 @@ def content_for(
         values=values,
         reminder_token=_reminder_token(settings, values, conversation_id or ""),
         language=language,
+        footer_response=footer,
+        opt_out_link=stop_link,
     )
 
 
@@ -539,7 +579,36 @@ def _next_channel(session: Session, message: OutboxMessage, policy: ReminderPoli
     order = channel_order(policy, customer.preferred_channel)
     after = order[order.index(message.channel) + 1:] if message.channel in order else order
     conversation_id = conversation.conversation_id if conversation else None
-    return next((c for c in after if c not in tried and _reachable(c, customer, conversation_id)), None)
+    allowed = allowed_channels(order, customer, conversation_id, opted_out_channels(session, [customer.id]).get(customer.id, frozenset()),
+                               _is_formal(policy, reminder.stage))
+    return next((c for c in after if c not in tried and c in allowed), None)
+
+
+def _opted_out_since(session: Session, message: OutboxMessage, policy: ReminderPolicy) -> bool:
+    """Whether the customer opted out of this message's channel after it was queued (a formal notice's e-mail to a
+    customer who opted out of everything excepted)."""
+    reminder = session.get(Reminder, message.reminder_id)
+    customer = session.get(Customer, reminder.customer_id)
+    opted_out = opted_out_channels(session, [customer.id]).get(customer.id, frozenset())
+    if message.channel not in opted_out:
+        return False
+    conversation = session.get(ChatConversation, customer.id)
+    allowed = allowed_channels(channel_order(policy, customer.preferred_channel), customer,
+                               conversation.conversation_id if conversation else None, opted_out,
+                               _is_formal(policy, reminder.stage))
+    return message.channel not in allowed
+
+
+def _skip_opted_out(session: Session, message: OutboxMessage, policy: ReminderPolicy, now: datetime) -> str:
+    """Cancels a message on a channel the customer opted out of since it was queued, handing it to the next allowed
+    channel if there is one: "fell_back", else "opted_out"."""
+    message.status, message.last_error = CANCELLED, f"the customer opted out of {message.channel} reminders"
+    channel = _next_channel(session, message, policy)
+    if channel is not None:
+        session.add(OutboxMessage(reminder_id=message.reminder_id, channel=channel, status=PENDING, attempts=0,
+                                  next_attempt_at=now))
+    session.flush()
+    return "fell_back" if channel else "opted_out"
 
 
 def safe_error(error: Exception) -> str:
@@ -602,6 +671,11 @@ def _count_claimed(session: Session, summary: RunSummary, claimed: Iterable[Remi
     for reminder in claimed:
         summary.claimed[reminder.stage] = summary.claimed.get(reminder.stage, 0) + 1
     summary.flagged_for_review = sum(1 for reminder in claimed if reminder.flagged_for_review)
+    with_message = set(session.execute(
+        select(Reminder.customer_id).join(OutboxMessage, OutboxMessage.reminder_id == Reminder.id)
+        .where(Reminder.id.in_([reminder.id for reminder in claimed]))
+    ).scalars()) if claimed else set()
+    summary.opted_out += len({reminder.customer_id for reminder in claimed} - with_message)
     if claimed:
         summary.failed += session.execute(
             select(func.count()).select_from(OutboxMessage).where(
@@ -624,6 +698,11 @@ def _deliver(session_factory, message_id, policy, senders, settings, now, summar
         if not still_wanted(session, message):
             summary.cancelled += 1
             say(f"{label}: cancelled, no longer wanted")
+            return
+        if _opted_out_since(session, message, policy):
+            outcome = _skip_opted_out(session, message, policy, now)
+            setattr(summary, outcome, getattr(summary, outcome) + 1)
+            say(f"{label}: not sent, the customer opted out of {message.channel} reminders; {outcome.replace('_', ' ')}")
             return
         try:
             content = content_for(session, message, settings, now, policy)

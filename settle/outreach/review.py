@@ -31,6 +31,7 @@ from settle.models import (
     ReviewAction,
 )
 from settle.money import to_cents
+from settle.outreach.opt_outs import Choice, choices, opted_out_channels
 from settle.payments.links import LinkOffer, offer_instalment_link
 from settle.policy import ArrangementPolicy
 
@@ -144,6 +145,9 @@ class AccountReview:
     entries: tuple[ReviewEntry, ...]
     more_time: tuple[MoreTime, ...]
     plan: PlanChoice
+    #: The channels the customer opted out of now, and every opt-out and opt-in, newest first.
+    opted_out: frozenset[str]
+    reminder_choices: tuple[Choice, ...]
 
 
 def _waiting_for_review(customer_id: int | None = None):
@@ -231,6 +235,8 @@ def account_review(session: Session, customer_id: int, today: date, policy: Arra
         more_time=tuple(_more_time(session, customer.id, bill, policy, today) for bill in open_bills
                         if bill.status in (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)),
         plan=_plan_choice(session, customer.id, policy, today),
+        opted_out=opted_out_channels(session, [customer.id]).get(customer.id, frozenset()),
+        reminder_choices=tuple(choices(session, customer.id)),
     )
 
 

@@ -53,6 +53,10 @@ class ReminderContent:
     reminder_token: str
     #: The customer's language (customers.language): the e-mail and SMS use that variation of the texts.
     language: str = "en"
+    #: The line e-mail and SMS end with (not the chat, where the customer can just say so): how to stop these
+    #: reminders, with `opt_out_link`; or, for a formal notice sent despite an opt-out, why it still came.
+    footer_response: str | None = None
+    opt_out_link: str | None = None
 
 
 class Sender(Protocol):
@@ -191,6 +195,9 @@ class EmailSender:
     def message(self, content: ReminderContent) -> EmailMessage:
         """The e-mail: plain text first, HTML as the preferred alternative, with the link as a real link."""
         text = _text(content.response, content.values, self.domain_path, content.language)
+        footer = _footer(content, self.domain_path)
+        if footer:
+            text = f"{text}\n\n{footer}"
         subject = " ".join(_text(content.subject_response, content.values, self.domain_path, content.language).split())
         domain = parseaddr(self.sender)[1].rpartition("@")[2] or "settle.invalid"
         message = EmailMessage()
@@ -201,16 +208,22 @@ class EmailSender:
             message["Date"] = formatdate(usegmt=True)
             message["Message-ID"] = make_msgid(domain=domain)
             message["Auto-Submitted"] = "auto-generated"
+            if content.opt_out_link:  # the mail program's own "unsubscribe" button, in one click (RFC 8058)
+                message["List-Unsubscribe"] = f"<{content.opt_out_link}>"
+                message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         except (ValueError, TypeError) as error:
             raise SendError(f"the e-mail headers can't be written: {error}", retryable=False) from None
         message.set_content(text)
-        message.add_alternative(self._html(text, subject, content.values.get("link"), content.language), subtype="html")
+        message.add_alternative(self._html(text, subject, [content.values.get("link"), content.opt_out_link],
+                                           content.language), subtype="html")
         return message
 
-    def _html(self, text: str, subject: str, link: str | None, language: str) -> str:
-        """The same text, escaped, in a plain readable page; the link becomes an <a> (only http and https)."""
+    def _html(self, text: str, subject: str, links: list[str | None], language: str) -> str:
+        """The same text, escaped, in a plain readable page; the links become <a>s (only http and https)."""
         body = html.escape(text)
-        if link and urlsplit(link).scheme in ("http", "https"):
+        for link in links:
+            if not link or urlsplit(link).scheme not in ("http", "https"):
+                continue
             anchor = f'<a href="{html.escape(link)}">{html.escape(link)}</a>'
             if html.escape(link) in body:
                 body = body.replace(html.escape(link), anchor)
@@ -280,7 +293,11 @@ class SmsSender:
             raise SendError("the customer has no mobile number", retryable=False)
         if not self.api_key:
             raise SendError("no SMS API key is set (SETTLE_SMS_API_KEY), so no SMS can be sent", retryable=False)
-        text = sms_text(_text(content.response, content.values, self.domain_path, content.language))
+        footer = _footer(content, self.domain_path)
+        room = SMS_MAX_CHARS - (len(footer) + 1 if footer else 0)  # the way to stop is never cut off
+        text = sms_text(_text(content.response, content.values, self.domain_path, content.language), room)
+        if footer:
+            text = f"{text}\n{footer}"
         _post(
             self.http,
             self.api_url,
@@ -327,6 +344,14 @@ def _text(response: str, values: Mapping[str, Any], domain_path: str | Path, lan
         return render(response, values, domain_path, language)
     except TextError as error:
         raise SendError(f"the reminder text can't be made: {error}", retryable=False) from None
+
+
+def _footer(content: ReminderContent, domain_path: str | Path) -> str:
+    """The reminder's last line in the customer's language, or "" when it has none."""
+    if not content.footer_response:
+        return ""
+    return _text(content.footer_response, {**content.values, "opt_out_link": content.opt_out_link or ""}, domain_path,
+                 content.language)
 
 
 def _post(http: requests.Session, url: str, **kwargs: Any) -> None:

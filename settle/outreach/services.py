@@ -1,16 +1,18 @@
-"""Reaching out first, one function per use case: the reminder run, a reminder arriving in a chat, and a
-person reviewing the accounts the reminders flagged."""
+"""Reaching out first, one function per use case: the reminder run, a reminder arriving in a chat, a person
+reviewing the accounts the reminders flagged, and customers opting out of reminders (and back in)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 
 from settle.db import session_factory
-from settle.models import ReviewAction
-from settle.outreach import reminders, review
+from settle.models import OptOutSource, ReviewAction
+from settle.outreach import opt_outs, reminders, review
 from settle.outreach.reminders import RunSummary
 from settle.outreach.senders import Sender
 from settle.payments.links import LinkOffer
+from settle.policy import CHANNELS
 from settle.unit_of_work import UnitOfWork
 
 
@@ -83,3 +85,49 @@ def agree_plan(uow: UnitOfWork, customer_id: int, agent_id: int, months: int, st
                                  uow.settings, uow.clock.today(), uow.clock.now())
         uow.commit()
         return link
+
+
+def choose_reminders(uow: UnitOfWork, customer_id: int, channel: str, opted_out: bool, source: OptOutSource,
+                     agent_id: int | None = None) -> frozenset[str]:
+    """Keeps a customer's opt-out from reminders on `channel` ("all" for every one), or back in, as of the clock;
+    gives the channels now opted out. UnknownChannel for anything but chat, email, sms or all."""
+    with uow:
+        left_out = opt_outs.record_choice(uow.session, customer_id, channel, opted_out, source, uow.clock.now(), agent_id)
+        uow.commit()
+        return left_out
+
+
+def reminder_choices(uow: UnitOfWork, customer_id: int) -> tuple[frozenset[str], list[opt_outs.Choice]]:
+    """The channels a customer opted out of now, and every choice they made, newest first."""
+    with uow:
+        now_out = opt_outs.opted_out_channels(uow.session, [customer_id]).get(customer_id, frozenset())
+        return now_out, opt_outs.choices(uow.session, customer_id)
+
+
+@dataclass(frozen=True)
+class OptOutPage:
+    """What the page of an opt-out link shows: the channel the link came on, in the customer's language, and
+    whether reminders on it (and everywhere) are stopped already. No name, amount or address: the link is enough."""
+
+    channel: str
+    language: str
+    stopped_here: bool
+    stopped_everywhere: bool
+
+
+def opt_out_page(uow: UnitOfWork, token: str) -> OptOutPage:
+    """The state behind an opt-out link (LinkProblem "unknown" when Settle did not sign it)."""
+    with uow:
+        customer, channel = opt_outs.customer_of_link(uow.session, uow.settings, token)
+        now_out = opt_outs.opted_out_channels(uow.session, [customer.id]).get(customer.id, frozenset())
+        return OptOutPage(channel, customer.language, channel in now_out, now_out >= set(CHANNELS))
+
+
+def choose_by_link(uow: UnitOfWork, token: str, everywhere: bool, opted_out: bool = True) -> OptOutPage:
+    """Stops (or restarts) the reminders on the link's channel, or everywhere, as the customer clicked."""
+    with uow:
+        customer, channel = opt_outs.customer_of_link(uow.session, uow.settings, token)
+        now_out = opt_outs.record_choice(uow.session, customer.id, opt_outs.ALL if everywhere else channel, opted_out,
+                                         OptOutSource.LINK, uow.clock.now())
+        uow.commit()
+        return OptOutPage(channel, customer.language, channel in now_out, now_out >= set(CHANNELS))

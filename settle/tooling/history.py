@@ -1,7 +1,7 @@
 """Six weeks of past activity for the demo data, so the dashboard and the conversation review show something
 on a fresh machine: chats in three languages with what NLU made of each message, hand-overs answered by the
 demo agent, payment links issued, opened and paid, reminders by stage and channel, extensions, plans,
-hardship reports and disputes.
+hardship reports and disputes, and opt-outs from reminders (and some back in).
 
 Each event is written to the table the product writes it to, through the product's own functions where they
 work at a past moment (a payment received, a hand-over, a hardship report), so the figures count them as
@@ -10,6 +10,7 @@ stories and today's reminder run finds the same accounts. The same `today` and c
 """
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,12 +42,14 @@ from settle.models import (
     InvoiceStatus,
     LinkStatus,
     MessageAuthor,
+    OptOutSource,
     OutboxMessage,
     OutboxStatus,
     Payment,
     PaymentLink,
     PlanStatus,
     Reminder,
+    ReminderChoice,
     ReminderSubject,
     Role,
 )
@@ -308,6 +311,7 @@ def add_history(session: Session, today: date, zone: ZoneInfo, personas: frozens
             _asked_a_question(history, customer, language)
     for _ in range(len(ordinary) // 3):
         _anonymous_chat(history, rng.choice(("nl", "nl", "fr", "fr", "en")))
+    _opted_out(history, [customer for customer in ordinary if not _owes(session, customer)])
     _note_chats(session, history.chats)
 
 
@@ -471,6 +475,28 @@ def _asked_a_question(history: _History, customer: Customer, language: str) -> N
         reason = EscalationReason.UPSET if ending == "express_frustration" else EscalationReason.ASKED
         history.hand_over(chat, reason, started + timedelta(minutes=4), answered=rng.random() < 0.85,
                           callback=rng.random() < 0.6)
+
+
+#: How customers opt out in the history, in turn: mostly SMS from the link in an SMS, some e-mail, a few everything.
+OPT_OUTS = (("sms", OptOutSource.LINK), ("email", OptOutSource.LINK), ("sms", OptOutSource.CHAT), ("sms", OptOutSource.LINK),
+            ("all", OptOutSource.CHAT), ("sms", OptOutSource.LINK), ("email", OptOutSource.LINK), ("all", OptOutSource.CONSOLE))
+
+
+def _opted_out(history: _History, customers: list[Customer]) -> None:
+    """About one in five customers with nothing open opted out of reminders in the last four weeks, one in three of
+    them came back later: only they take part, so today's reminder run is the same as without the history. A
+    generator of its own keeps the rest of the history as it was."""
+    rng = random.Random(f"settle-opt-outs-{history.today.isoformat()}")
+    ways = itertools.cycle(OPT_OUTS)
+    for number, customer in enumerate(customer for customer in customers if rng.random() < 0.2):
+        channel, source = next(ways)
+        moment = history.at(history.today - timedelta(days=rng.randrange(4, 29)), rng.randrange(8, 21), rng.randrange(60))
+        by = history.agent.id if source == OptOutSource.CONSOLE and history.agent else None
+        history.session.add(ReminderChoice(customer_id=customer.id, channel=channel, opted_out=True, source=source,
+                                           agent_id=by, created_at=moment))
+        if number % 3 == 2:  # one in three changed their mind a few days later, in the chat
+            history.session.add(ReminderChoice(customer_id=customer.id, channel=channel, opted_out=False,
+                                               source=OptOutSource.CHAT, created_at=moment + timedelta(days=rng.randrange(1, 4))))
 
 
 def _anonymous_chat(history: _History, language: str) -> None:

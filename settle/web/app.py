@@ -20,6 +20,7 @@ from settle.config import Settings, process_settings
 from settle.errors import LinkProblem, ProviderError
 from settle.identity.language import supported
 from settle.locales import language_name
+from settle.outreach import services as reminder_choices
 from settle.payments import services
 from settle.signing import session_secret
 from settle.unit_of_work import UnitOfWork
@@ -199,6 +200,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return PlainTextResponse("try again later", status_code=503)
         log.info("webhook %s %s: %s", provider_name, id, outcome)
         return "ok"
+
+    def stop_page(request: Request, token: str, work, status_code: int = 200, **values) -> HTMLResponse:
+        """The opt-out link's page in its customer's language; a link Settle did not sign gets a 404 that says so."""
+        try:
+            shown = work(new_unit_of_work())
+        except LinkProblem:
+            return page(request, "stop_reminders.html", page_language(request), 404, unknown=True)
+        return page(request, "stop_reminders.html", page_language(request, shown.language), status_code, token=token,
+                    page=shown, **values)
+
+    @app.get("/reminders/stop/{token}", response_class=HTMLResponse)
+    def stop_reminders_page(request: Request, token: str):
+        return stop_page(request, token, lambda uow: reminder_choices.opt_out_page(uow, token))
+
+    @app.post("/reminders/stop/{token}", response_class=HTMLResponse)
+    def stop_reminders(request: Request, token: str, where: str = Form("here")):
+        """The page's buttons, and a mail program's one-click unsubscribe (RFC 8058: "List-Unsubscribe=One-Click",
+        no `where`), which stops the reminders on the link's channel."""
+        everywhere = where == "everywhere"
+        return stop_page(request, token, lambda uow: reminder_choices.choose_by_link(uow, token, everywhere),
+                         outcome="stopped")
+
+    @app.post("/reminders/stop/{token}/restart", response_class=HTMLResponse)
+    def restart_reminders(request: Request, token: str, where: str = Form("here")):
+        everywhere = where == "everywhere"
+        return stop_page(request, token, lambda uow: reminder_choices.choose_by_link(uow, token, everywhere, opted_out=False),
+                         outcome="restarted", everywhere=everywhere)
 
     @app.get("/invoices/{token}.pdf")
     def invoice_copy(request: Request, token: str):

@@ -19,12 +19,13 @@ from settle.errors import (
     NotEligibleForPlan,
     OutOfRange,
     ReviewProblem,
+    UnknownChannel,
 )
 from settle.handoff.services import AgentInfo
 from settle.insights import dashboard
 from settle.insights import services as insights
 from settle.insights.export import write_csv
-from settle.models import ReviewAction
+from settle.models import OptOutSource, ReviewAction
 from settle.money import format_euros
 from settle.outreach import services as outreach
 from settle.web.console import ConsoleSession
@@ -180,6 +181,28 @@ def operations_router(console: ConsoleSession) -> APIRouter:
                                        _count(agreed_total_cents))
             return f"The plan is set up. The link for its first instalment, to give the customer: {link.url}"
         return arrange(request, customer_id, csrf_token, work)
+
+    @router.post("/flagged/{customer_id}/reminder-choice")
+    def reminder_choice(request: Request, customer_id: int, channel: str = Form(""), choice: str = Form(""),
+                        csrf_token: str = Form("")):
+        """A customer's opt-out from reminders (or back in), told to a person on the phone or by letter."""
+        if not console.csrf_ok(request, csrf_token):
+            return console.refused(request)
+        user = allowed(request, lambda user: user.reviews_flagged_accounts)
+        if not isinstance(user, AgentInfo):
+            return user
+        if choice not in ("out", "in"):
+            request.session["flash"] = "Choose whether the customer opts out or back in. Nothing changed."
+            return RedirectResponse(f"/agent/flagged/{customer_id}", status_code=303)
+        try:
+            now_out = outreach.choose_reminders(new_unit_of_work(), customer_id, channel, choice == "out",
+                                                OptOutSource.CONSOLE, user.id)
+        except UnknownChannel:
+            request.session["flash"] = "Choose a channel (chat, email, sms or all). Nothing changed."
+        else:
+            request.session["flash"] = ("Recorded. Reminders are now stopped on: " + ", ".join(sorted(now_out)) + "."
+                                        if now_out else "Recorded. Reminders go out on every channel again.")
+        return RedirectResponse(f"/agent/flagged/{customer_id}", status_code=303)
 
     @router.post("/flagged/{customer_id}/{action}")
     def act(request: Request, customer_id: int, action: str, note: str = Form(""), csrf_token: str = Form("")):

@@ -29,7 +29,17 @@ from settle.identity import services as identity
 from settle.identity.verification import Answers
 from settle.insights import services
 from settle.insights.export import rows, write_csv
-from settle.insights.figures import DAY, Counted, Deliveries, Median, PaidAfter, Share, seconds_between, seconds_within
+from settle.insights.figures import (
+    DAY,
+    ChoiceCount,
+    Counted,
+    Deliveries,
+    Median,
+    PaidAfter,
+    Share,
+    seconds_between,
+    seconds_within,
+)
 from settle.models import (
     Agent,
     Channel,
@@ -49,6 +59,7 @@ from settle.models import (
     InvoiceStatus,
     LinkStatus,
     MessageAuthor,
+    OptOutSource,
     OutboxMessage,
     OutboxStatus,
     Payment,
@@ -56,6 +67,7 @@ from settle.models import (
     PlanStatus,
     ReceivedPayment,
     Reminder,
+    ReminderChoice,
     ReminderSubject,
     UTCDateTime,
 )
@@ -177,6 +189,22 @@ def build_reminders(session, ann: Customer, plan_instalment: Instalment) -> None
                                       next_attempt_at=created, sent_at=sent_at))
 
 
+def build_reminder_choices(session, ann: Customer, ben: Customer) -> None:
+    """Opt-outs and back in, inside and just outside the period."""
+    for person, channel, opted_out, source, moment in (
+        (ann, "sms", True, OptOutSource.LINK, OPENS),           # the period's first moment
+        (ben, "sms", True, OptOutSource.LINK, utc(3)),
+        (ann, "email", True, OptOutSource.CHAT, utc(4)),
+        (ben, "all", True, OptOutSource.CONSOLE, utc(6)),
+        (ann, "sms", False, OptOutSource.CHAT, LAST),           # back in, at the period's last moment
+        (ann, "all", True, OptOutSource.CHAT, BEFORE),          # outside: before
+        (ben, "email", True, OptOutSource.LINK, AFTER),         # outside: after
+    ):
+        session.add(ReminderChoice(customer_id=person.id, channel=channel, opted_out=opted_out, source=source,
+                                   created_at=moment))
+    session.flush()
+
+
 def build_cant_pay_now(session, ann: Customer) -> Instalment:
     """Plans, instalments, extensions, hardship and disputes; returns the instalment a reminder was sent for."""
     plans = {
@@ -243,6 +271,7 @@ def known_data(request, tmp_path_factory) -> str:
         build_paying(session, ann)
         instalment = build_cant_pay_now(session, ann)
         build_reminders(session, ann, instalment)
+        build_reminder_choices(session, ann, customer(session, "81000002"))
     yield url
     if request.param != "sqlite":
         engine_for(url).dispose()
@@ -307,6 +336,16 @@ def test_paid_after_a_reminder_counts_only_windows_that_have_passed(november):
     assert november.reached_out_first.paid_after[-1].within_14_days.percent is None
 
 
+def test_opt_outs_are_counted_by_channel_and_source_inside_the_period(november):
+    seen = november.reached_out_first
+    assert seen.opt_outs == (
+        ChoiceCount("all", "console", 1),
+        ChoiceCount("email", "chat", 1),
+        ChoiceCount("sms", "link", 2),
+    )
+    assert seen.opt_ins == (ChoiceCount("sms", "chat", 1),)
+
+
 def test_cant_pay_now_says_what_was_agreed_and_whether_it_held(november):
     seen = november.cant_pay_now
     assert (seen.plans_set_up, seen.plans_completed, seen.plans_broken) == (2, 1, 1)
@@ -354,6 +393,7 @@ def test_an_empty_period_has_no_percentages_and_no_medians(known_data):
     assert empty.paying.links_paid == Share(0, 0) and empty.paying.time_to_pay == Median(None, 0)
     assert empty.paying.collected == () and empty.paying.collected_total == Decimal("0.00")
     assert empty.reached_out_first.paid_after == ()
+    assert empty.reached_out_first.opt_outs == () and empty.reached_out_first.opt_ins == ()
     assert empty.cant_pay_now.instalments_on_time.percent is None
     assert empty.agents.time_to_first_reply == Median(None, 0)
 
@@ -379,6 +419,8 @@ def test_the_csv_holds_every_figure_with_its_breakdown(november):
     waiting = by_name[("reached_out_first", "paid_after.within_14_days", "review / email")]
     assert (waiting["value"], waiting["note"]) == ("", "no cases: nothing to divide by")
     assert by_name[("agents", "time_to_first_reply", "")]["value"] == "420"
+    assert by_name[("reached_out_first", "opt_outs", "sms / link")]["value"] == "2"
+    assert by_name[("reached_out_first", "opt_ins", "sms / chat")]["unit"] == "count"
     assert len(table) == len(rows(november)) + 2
 
 

@@ -349,6 +349,8 @@ def test_the_dashboard_has_something_in_every_section_over_the_last_30_days(defa
     assert {count.label for count in figures.reached_out_first.reminders_by_stage} >= {"nudge", "second"}
     assert any(item.failed for item in figures.reached_out_first.deliveries)
     assert all(item.within_14_days.whole for item in figures.reached_out_first.paid_after)
+    assert {item.source for item in figures.reached_out_first.opt_outs} >= {"link", "chat"}
+    assert {item.channel for item in figures.reached_out_first.opt_outs} >= {"sms", "email"}
     cant_pay = figures.cant_pay_now
     assert cant_pay.plans_set_up and cant_pay.instalments_on_time.whole and cant_pay.extensions_granted
     assert 0 < cant_pay.extensions_kept.part < cant_pay.extensions_kept.whole

@@ -239,3 +239,36 @@ def test_operations_give_more_time_and_set_up_a_plan_by_the_chats_rules(console,
                         r"http://127\.0\.0\.1:\d+/pay/\S+", done)
     account = operations.get(f"{console.url}/agent/flagged/{customer_id}", timeout=10).text
     assert "gave more time" in account and "set up a plan" in account and "No plan: a plan is running already." in account
+
+
+def test_operations_record_a_customers_opt_out_and_see_it_on_the_account(console, operations):
+    customer_id = sorted(flagged(operations, console), key=int)[-1]
+    assert 'id="opted-out">Reminders go out on every channel.<' in operations.get(
+        f"{console.url}/agent/flagged/{customer_id}", timeout=10).text
+    assert act(operations, console, customer_id, "reminder-choice", channel="sms", choice="out").status_code == 303
+    account = operations.get(f"{console.url}/agent/flagged/{customer_id}", timeout=10)
+    assert alert(account) == "Recorded. Reminders are now stopped on: sms."
+    assert re.search(r"<td>sms</td><td>opted out</td><td>console \(Olga[^)]*\)</td>", account.text)
+
+    assert act(operations, console, customer_id, "reminder-choice", channel="all", choice="out").status_code == 303
+    account = operations.get(f"{console.url}/agent/flagged/{customer_id}", timeout=10)
+    assert "Stopped on: chat, email, sms. Only the formal notice still goes out, by e-mail." in account.text
+
+    assert act(operations, console, customer_id, "reminder-choice", channel="all", choice="in").status_code == 303
+    account = operations.get(f"{console.url}/agent/flagged/{customer_id}", timeout=10)
+    assert alert(account) == "Recorded. Reminders go out on every channel again."
+
+    assert act(operations, console, customer_id, "reminder-choice", channel="pigeon", choice="out").status_code == 303
+    account = operations.get(f"{console.url}/agent/flagged/{customer_id}", timeout=10)
+    assert alert(account) == "Choose a channel (chat, email, sms or all). Nothing changed."
+    assert account.text.count("<td>console (") == 3
+
+
+def test_an_agent_cannot_record_an_opt_out_from_the_review(console, operations):
+    customer_id = next(iter(flagged(operations, console)))
+    agent = logged_in(console, DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD)
+    token = CSRF.search(agent.get(f"{console.url}/agent", timeout=10).text).group(1)
+    answer = agent.post(f"{console.url}/agent/flagged/{customer_id}/reminder-choice",
+                        data={"csrf_token": token, "channel": "all", "choice": "out"}, timeout=10)
+    assert answer.status_code == 403
+    assert "Reminders go out on every channel." in operations.get(f"{console.url}/agent/flagged/{customer_id}", timeout=10).text
