@@ -1,7 +1,7 @@
 """Which bill a customer means when they name one in their own words: by number ("INV-2026-000021"), by month
 ("the september one", "de factuur van september", "celle d'août"), by "last month" ("vorige maand", "le mois
-dernier") or as "the previous one" ("de vorige", "la précédente"). Every place a bill is chosen (a copy, the
-link to pay, the explanation, a dispute) asks here, so they all understand the same words."""
+dernier"), as the latest ("my last bill") or as "the previous one" ("de vorige", "la précédente"). Every place a
+bill is chosen (a copy, the link to pay, the explanation, a dispute) asks here, so they all understand the same words."""
 from __future__ import annotations
 
 import re
@@ -30,6 +30,11 @@ _LAST_MONTH = re.compile(
     r"\b(?:last|previous)\s+month(?:'s)?\b|\bvorige\s+maand\b|\b(?:le\s+)?mois\s+(?:dernier|passe|precedent)\b"
 )
 _THIS_MONTH = re.compile(r"\bthis\s+month(?:'s)?\b|\bdeze\s+maand\b|\bce\s+mois(?:[\s-]ci)?\b")
+#: "my last bill", "the latest invoice", "mijn laatste factuur", "ma dernière facture": the newest bill.
+_LATEST = re.compile(
+    r"\b(?:last|latest|newest|most\s+recent)\s+(?:bill|invoice)\b|\blaatste\s+(?:factuur|rekening)\b"
+    r"|\b(?:derniere|plus\s+recente)\s+facture\b"
+)
 _PREVIOUS_ONE = re.compile(
     r"\b(?:the\s+)?(?:previous|one\s+before|bill\s+before|invoice\s+before)\b|\bde\s+vorige\b|\bdie\s+ervoor\b"
     r"|\b(?:la\s+)?precedente?\b|\bcelle\s+d'avant\b|\bd'avant\b"
@@ -83,6 +88,8 @@ def choose_bill(bills: Sequence[Bill], text: str, today: date, current: str | No
         if meant is None:
             return BillChoice(missing_month=month, months_with_bills=months)
         return BillChoice(number=meant.number, months_with_bills=months)
+    if _LATEST.search(words) and newest_first:
+        return BillChoice(number=newest_first[0].number, months_with_bills=months)
     if _PREVIOUS_ONE.search(words) and newest_first:
         numbers = [bill.number for bill in newest_first]
         position = numbers.index(current) if current in numbers else 0

@@ -128,3 +128,12 @@ def test_a_month_said_as_when_to_pay_names_no_bill(said):
 ])
 def test_a_bill_s_month_is_still_read_when_paying_it(said, number):
     assert choose_bill(YEAR_OF_BILLS, said, TODAY).number == number
+
+
+@pytest.mark.parametrize("said", [
+    "my last bill is wrong, you charged me for a meter replacement i never had",
+    "the latest invoice", "mijn laatste factuur klopt niet", "ma dernière facture est fausse",
+])
+def test_the_last_bill_is_the_newest(said):
+    assert choose_bill(BILLS, said, TODAY).number == "INV-2026-000011"
+    assert choose_bill(BILLS, "did you get my last payment?", TODAY).named_nothing
