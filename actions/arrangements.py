@@ -371,9 +371,24 @@ class ValidateDisputeForm(FormValidationAction):
         return "validate_dispute_form"
 
     async def extract_dispute_invoice(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
-        """The bill the conversation is already about (named earlier, or a reminder's) needs no question."""
+        """The bill the conversation is already about (named earlier, a reminder's, or in the request: "my last
+        bill is wrong") needs no question."""
+        if tracker.get_slot("dispute_invoice"):
+            return {}
         known = tracker.get_slot("invoice_number")
-        return {"dispute_invoice": known} if known and not tracker.get_slot("dispute_invoice") else {}
+        if not known and _asking_to_dispute(tracker):
+            try:
+                known = services.match_disputable_bill(unit_of_work(), verified_customer_id(tracker), _said(tracker))
+            except NoBillForMonth:
+                known = None  # asked with the bills to choose from
+        return {"dispute_invoice": known} if known else {}
+
+    async def extract_dispute_reason(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
+        """What is wrong, when the request already said it, is not asked again."""
+        if tracker.get_slot("dispute_reason") or not _asking_to_dispute(tracker):
+            return {}
+        reason = services.dispute_reason_in_request(_said(tracker))
+        return {"dispute_reason": reason} if reason else {}
 
     def validate_dispute_invoice(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
         """A number from the buttons or typed, or the bill named in words ("the october one")."""
@@ -392,6 +407,15 @@ class ValidateDisputeForm(FormValidationAction):
         except UnusableDisputeReason as refused:
             dispatcher.utter_message(response=REASON_PROBLEMS[refused.problem])
             return {"dispute_reason": None}
+
+
+def _said(tracker: Tracker) -> str:
+    return tracker.latest_message.get("text") or ""
+
+
+def _asking_to_dispute(tracker: Tracker) -> bool:
+    """Whether the latest message is the request that started the dispute (not an answer to its questions)."""
+    return (tracker.latest_message.get("intent") or {}).get("name") == "dispute_bill"
 
 
 class ActionFinishDispute(AccountAction):

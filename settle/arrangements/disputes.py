@@ -2,6 +2,7 @@
 default payment links skip disputed invoices) and a person is asked to look at it."""
 from __future__ import annotations
 
+import re
 import secrets
 import string
 from datetime import datetime
@@ -21,6 +22,10 @@ DISPUTABLE_LIMIT = 6
 MAX_REASON_LENGTH = 1000
 #: The shortest reason taken: "no" or "?" tells the person who looks at the bill nothing.
 MIN_REASON_LENGTH = 3
+#: What joins "my bill is wrong" to what is wrong with it: "my last bill is wrong, you charged me twice".
+_SAYS_WHY = re.compile(r"[,:;]|\s-\s|\b(?:because|since|as|omdat|want|aangezien|parce\s+que|car|puisque)\b")
+#: How many words after it make a description a person can act on ("you charged me twice" has four).
+MIN_WORDS_OF_WHY = 3
 REFERENCE_PREFIX = "DSP-"
 _REFERENCE_ALPHABET = string.ascii_uppercase + string.digits
 
@@ -45,6 +50,15 @@ def matching_invoice_number(numbers: list[str], typed: str) -> str | None:
     """The bill the customer means among `numbers`: typed exactly, or inside what they typed, any case."""
     typed = (typed or "").strip().upper()
     return next((number for number in numbers if number == typed or number in typed), None)
+
+
+def reason_in_request(message: str) -> str | None:
+    """The whole message as the reason when the request to dispute already says what is wrong ("my last bill is
+    wrong, you charged me for a meter replacement i never had"), so it is not asked again; None for a request alone."""
+    joined = _SAYS_WHY.search(message or "")
+    if joined is None or len(message[joined.end():].split()) < MIN_WORDS_OF_WHY:
+        return None
+    return message.strip()
 
 
 def check_reason(reason: str) -> str:

@@ -280,6 +280,11 @@ def match_disputable_bill(uow: UnitOfWork, customer_id: int | None, typed: str) 
         return named if named in numbers else None
 
 
+def dispute_reason_in_request(message: str) -> str | None:
+    """What is wrong, when the customer said it while asking to dispute; None when they only asked. Needs no database."""
+    return disputes.reason_in_request(message)
+
+
 def check_dispute_reason(reason: str) -> str:
     """The reason as typed, if it can be kept; UnusableDisputeReason says why not. Needs no database."""
     return disputes.check_reason(reason)

@@ -10,7 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from settle.arrangements import disputes, services
-from settle.arrangements.disputes import check_reason, disputable_invoices, matching_invoice_number, open_dispute
+from settle.arrangements.disputes import (
+    check_reason,
+    disputable_invoices,
+    matching_invoice_number,
+    open_dispute,
+    reason_in_request,
+)
 from settle.clock import FixedClock
 from settle.config import Settings
 from settle.db import session_factory
@@ -326,3 +332,16 @@ def test_a_dispute_is_kept_and_a_second_one_gives_its_reference(fresh_uow):
     with session_factory(fresh_uow.settings.database_url)() as session:
         assert session.execute(select(Invoice.status).where(Invoice.number == number)).scalar_one() == InvoiceStatus.DISPUTED
         assert count(session, Escalation) == 1
+
+
+@pytest.mark.parametrize("said, kept", [
+    ("my last bill is wrong, you charged me for a meter replacement i never had", True),
+    ("the bill is wrong because i was away all of october", True),
+    ("mijn factuur klopt niet, de meterstand is veel te hoog", True),
+    ("ma facture est fausse car je n'habite plus là depuis août", True),
+    ("i think my bill is wrong", False),
+    ("this bill is not right, why?", False),
+    ("je conteste ma facture", False),
+])
+def test_what_is_wrong_said_with_the_request_is_kept_as_the_reason(said, kept):
+    assert reason_in_request(said) == (said if kept else None)
