@@ -375,10 +375,14 @@ class ValidateDisputeForm(FormValidationAction):
         bill is wrong") needs no question."""
         if tracker.get_slot("dispute_invoice"):
             return {}
+        customer_id = verified_customer_id(tracker)
+        asked_about = _asking_to_dispute(tracker) and services.dispute_asked_about(unit_of_work(), customer_id, _said(tracker))
+        if asked_about:  # "whats happening with my complaint": the finish action says it is being looked at
+            return {"dispute_invoice": asked_about, "dispute_reason": _said(tracker)}
         known = tracker.get_slot("invoice_number")
         if not known and _asking_to_dispute(tracker):
             try:
-                known = services.match_disputable_bill(unit_of_work(), verified_customer_id(tracker), _said(tracker))
+                known = services.match_disputable_bill(unit_of_work(), customer_id, _said(tracker))
             except NoBillForMonth:
                 known = None  # asked with the bills to choose from
         return {"dispute_invoice": known} if known else {}
@@ -397,6 +401,8 @@ class ValidateDisputeForm(FormValidationAction):
         except NoBillForMonth as missing:
             say_no_bill_for_month(dispatcher, missing, language_of(tracker))
             return {"dispute_invoice": None}
+        if match is None and services.is_under_open_dispute(unit_of_work(), verified_customer_id(tracker), str(value)):
+            return {"dispute_invoice": str(value).strip().upper()}  # the finish action says it is looked at already
         if match is None:
             dispatcher.utter_message(response="utter_invalid_dispute_invoice")
         return {"dispute_invoice": match}
@@ -430,7 +436,10 @@ class ActionFinishDispute(AccountAction):
             reason = tracker.get_slot("dispute_reason") or ""
             reference = services.open_dispute(uow, customer_id, number, reason, tracker.sender_id)
         except AlreadyDisputed as existing:
-            dispatcher.utter_message(response="utter_dispute_already_open", invoice_number=number, reference=existing.reference)
+            if existing.reference is None:  # on hold without a record of the dispute (older data)
+                dispatcher.utter_message(response="utter_dispute_already_open_no_reference", invoice_number=number)
+            else:
+                dispatcher.utter_message(response="utter_dispute_already_open", invoice_number=number, reference=existing.reference)
         except (InvoiceNotFound, UnusableDisputeReason):
             dispatcher.utter_message(response="utter_invalid_dispute_invoice")
         else:

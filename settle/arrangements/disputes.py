@@ -15,6 +15,7 @@ from settle.handoff.escalations import escalate
 from settle.identity.privacy import mask_card_numbers
 from settle.models import Dispute, DisputeStatus, EscalationReason, Invoice, InvoiceStatus
 from settle.money import euros
+from settle.words import plain
 
 #: How many bills to offer when asking "which bill?".
 DISPUTABLE_LIMIT = 6
@@ -26,6 +27,14 @@ MIN_REASON_LENGTH = 3
 _SAYS_WHY = re.compile(r"[,:;]|\s-\s|\b(?:because|since|as|omdat|want|aangezien|parce\s+que|car|puisque)\b")
 #: How many words after it make a description a person can act on ("you charged me twice" has four).
 MIN_WORDS_OF_WHY = 3
+#: "whats happening with my complaint", "hoe staat het met mijn klacht", "où en est ma réclamation".
+_ONE_OF_THEIRS = re.compile(
+    r"\b(?:my|mijn|ma|mon)\s+(?:complaint|dispute|claim|klacht|betwisting|plainte|contestation|reclamation)\b"
+)
+_HOW_IT_STANDS = re.compile(
+    r"\b(?:happening|happened|status|news|update|heard|going\s+on|gebeurt|gebeurd|nieuws|staat|stand|"
+    r"nouvelles|ou\s+en\s+est|suivi|avance)\b"
+)
 REFERENCE_PREFIX = "DSP-"
 _REFERENCE_ALPHABET = string.ascii_uppercase + string.digits
 
@@ -59,6 +68,21 @@ def reason_in_request(message: str) -> str | None:
     if joined is None or len(message[joined.end():].split()) < MIN_WORDS_OF_WHY:
         return None
     return message.strip()
+
+
+def asks_how_a_dispute_stands(message: str) -> bool:
+    """Whether the message asks about a complaint already made rather than making one."""
+    words = plain(message or "")
+    return bool(_ONE_OF_THEIRS.search(words) and _HOW_IT_STANDS.search(words))
+
+
+def under_open_dispute(session: Session, customer_id: int) -> list[str]:
+    """The numbers of the customer's bills on hold for a dispute, the newest bill first."""
+    return list(session.execute(
+        select(Invoice.number)
+        .where(Invoice.customer_id == customer_id, Invoice.status == InvoiceStatus.DISPUTED)
+        .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+    ).scalars())
 
 
 def check_reason(reason: str) -> str:

@@ -345,3 +345,15 @@ def test_a_dispute_is_kept_and_a_second_one_gives_its_reference(fresh_uow):
 ])
 def test_what_is_wrong_said_with_the_request_is_kept_as_the_reason(said, kept):
     assert reason_in_request(said) == (said if kept else None)
+
+
+@pytest.mark.parametrize("said, asks", [
+    ("whats happening with my complaint about the bill?", True),
+    ("any news on my dispute?", True),
+    ("hoe staat het met mijn klacht?", True),
+    ("où en est ma réclamation ?", True),
+    ("I want to file a complaint", False),
+    ("my complaint is that you charged me twice", False),
+])
+def test_a_question_about_a_complaint_already_made_is_told_apart(said, asks):
+    assert disputes.asks_how_a_dispute_stands(said) is asks
