@@ -371,9 +371,28 @@ class ValidateDisputeForm(FormValidationAction):
         return "validate_dispute_form"
 
     async def extract_dispute_invoice(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
-        """The bill the conversation is already about (named earlier, or a reminder's) needs no question."""
+        """The bill the conversation is already about (named earlier, a reminder's, or in the request: "my last
+        bill is wrong") needs no question."""
+        if tracker.get_slot("dispute_invoice"):
+            return {}
+        customer_id = verified_customer_id(tracker)
+        asked_about = _asking_to_dispute(tracker) and services.dispute_asked_about(unit_of_work(), customer_id, _said(tracker))
+        if asked_about:  # "whats happening with my complaint": the finish action says it is being looked at
+            return {"dispute_invoice": asked_about, "dispute_reason": _said(tracker)}
         known = tracker.get_slot("invoice_number")
-        return {"dispute_invoice": known} if known and not tracker.get_slot("dispute_invoice") else {}
+        if not known and _asking_to_dispute(tracker):
+            try:
+                known = services.match_disputable_bill(unit_of_work(), customer_id, _said(tracker))
+            except NoBillForMonth:
+                known = None  # asked with the bills to choose from
+        return {"dispute_invoice": known} if known else {}
+
+    async def extract_dispute_reason(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
+        """What is wrong, when the request already said it, is not asked again."""
+        if tracker.get_slot("dispute_reason") or not _asking_to_dispute(tracker):
+            return {}
+        reason = services.dispute_reason_in_request(_said(tracker))
+        return {"dispute_reason": reason} if reason else {}
 
     def validate_dispute_invoice(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
         """A number from the buttons or typed, or the bill named in words ("the october one")."""
@@ -382,6 +401,8 @@ class ValidateDisputeForm(FormValidationAction):
         except NoBillForMonth as missing:
             say_no_bill_for_month(dispatcher, missing, language_of(tracker))
             return {"dispute_invoice": None}
+        if match is None and services.is_under_open_dispute(unit_of_work(), verified_customer_id(tracker), str(value)):
+            return {"dispute_invoice": str(value).strip().upper()}  # the finish action says it is looked at already
         if match is None:
             dispatcher.utter_message(response="utter_invalid_dispute_invoice")
         return {"dispute_invoice": match}
@@ -392,6 +413,15 @@ class ValidateDisputeForm(FormValidationAction):
         except UnusableDisputeReason as refused:
             dispatcher.utter_message(response=REASON_PROBLEMS[refused.problem])
             return {"dispute_reason": None}
+
+
+def _said(tracker: Tracker) -> str:
+    return tracker.latest_message.get("text") or ""
+
+
+def _asking_to_dispute(tracker: Tracker) -> bool:
+    """Whether the latest message is the request that started the dispute (not an answer to its questions)."""
+    return (tracker.latest_message.get("intent") or {}).get("name") == "dispute_bill"
 
 
 class ActionFinishDispute(AccountAction):
@@ -406,7 +436,10 @@ class ActionFinishDispute(AccountAction):
             reason = tracker.get_slot("dispute_reason") or ""
             reference = services.open_dispute(uow, customer_id, number, reason, tracker.sender_id)
         except AlreadyDisputed as existing:
-            dispatcher.utter_message(response="utter_dispute_already_open", invoice_number=number, reference=existing.reference)
+            if existing.reference is None:  # on hold without a record of the dispute (older data)
+                dispatcher.utter_message(response="utter_dispute_already_open_no_reference", invoice_number=number)
+            else:
+                dispatcher.utter_message(response="utter_dispute_already_open", invoice_number=number, reference=existing.reference)
         except (InvoiceNotFound, UnusableDisputeReason):
             dispatcher.utter_message(response="utter_invalid_dispute_invoice")
         else:

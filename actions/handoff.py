@@ -92,8 +92,13 @@ class ValidateCallbackForm(FormValidationAction):
         try:
             return {"callback_phone": services.check_callback_phone(value)}
         except CallbackProblem:
-            dispatcher.utter_message(response="utter_invalid_callback_phone")
-            return {"callback_phone": None}
+            pass
+        when = services.check_callback_time(unit_of_work(), str(value), language_of(tracker))
+        if when.at is not None:  # "tomorrow morning around 10" where the number was asked: kept, not asked again
+            dispatcher.utter_message(response="utter_callback_time_noted")
+            return {"callback_phone": None, "callback_time": when.at.isoformat()}
+        dispatcher.utter_message(response="utter_invalid_callback_phone")
+        return {"callback_phone": None}
 
     def validate_callback_time(self, value, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         checked = services.check_callback_time(unit_of_work(), value, language_of(tracker))

@@ -187,5 +187,7 @@ class ValidateVerifyCustomerForm(FormValidationAction):
         if result.outcome == Outcome.LOCKED and result.lockout is not None:
             _say_paused(dispatcher, result.lockout, language_of(tracker))
             return {**cleared, "verification": "locked"}
-        dispatcher.utter_message(response="utter_verification_failed", attempts_left=result.attempts_left)
+        last_try = result.attempts_left == 1  # "(1 tries left)" reads wrong in all three languages
+        dispatcher.utter_message(response="utter_verification_failed_last_try" if last_try else "utter_verification_failed",
+                                 attempts_left=result.attempts_left)
         return cleared

@@ -2,6 +2,7 @@
 default payment links skip disputed invoices) and a person is asked to look at it."""
 from __future__ import annotations
 
+import re
 import secrets
 import string
 from datetime import datetime
@@ -14,6 +15,7 @@ from settle.handoff.escalations import escalate
 from settle.identity.privacy import mask_card_numbers
 from settle.models import Dispute, DisputeStatus, EscalationReason, Invoice, InvoiceStatus
 from settle.money import euros
+from settle.words import plain
 
 #: How many bills to offer when asking "which bill?".
 DISPUTABLE_LIMIT = 6
@@ -21,6 +23,18 @@ DISPUTABLE_LIMIT = 6
 MAX_REASON_LENGTH = 1000
 #: The shortest reason taken: "no" or "?" tells the person who looks at the bill nothing.
 MIN_REASON_LENGTH = 3
+#: What joins "my bill is wrong" to what is wrong with it: "my last bill is wrong, you charged me twice".
+_SAYS_WHY = re.compile(r"[,:;]|\s-\s|\b(?:because|since|as|omdat|want|aangezien|parce\s+que|car|puisque)\b")
+#: How many words after it make a description a person can act on ("you charged me twice" has four).
+MIN_WORDS_OF_WHY = 3
+#: "whats happening with my complaint", "hoe staat het met mijn klacht", "où en est ma réclamation".
+_ONE_OF_THEIRS = re.compile(
+    r"\b(?:my|mijn|ma|mon)\s+(?:complaint|dispute|claim|klacht|betwisting|plainte|contestation|reclamation)\b"
+)
+_HOW_IT_STANDS = re.compile(
+    r"\b(?:happening|happened|status|news|update|heard|going\s+on|gebeurt|gebeurd|nieuws|staat|stand|"
+    r"nouvelles|ou\s+en\s+est|suivi|avance)\b"
+)
 REFERENCE_PREFIX = "DSP-"
 _REFERENCE_ALPHABET = string.ascii_uppercase + string.digits
 
@@ -45,6 +59,30 @@ def matching_invoice_number(numbers: list[str], typed: str) -> str | None:
     """The bill the customer means among `numbers`: typed exactly, or inside what they typed, any case."""
     typed = (typed or "").strip().upper()
     return next((number for number in numbers if number == typed or number in typed), None)
+
+
+def reason_in_request(message: str) -> str | None:
+    """The whole message as the reason when the request to dispute already says what is wrong ("my last bill is
+    wrong, you charged me for a meter replacement i never had"), so it is not asked again; None for a request alone."""
+    joined = _SAYS_WHY.search(message or "")
+    if joined is None or len(message[joined.end():].split()) < MIN_WORDS_OF_WHY:
+        return None
+    return message.strip()
+
+
+def asks_how_a_dispute_stands(message: str) -> bool:
+    """Whether the message asks about a complaint already made rather than making one."""
+    words = plain(message or "")
+    return bool(_ONE_OF_THEIRS.search(words) and _HOW_IT_STANDS.search(words))
+
+
+def under_open_dispute(session: Session, customer_id: int) -> list[str]:
+    """The numbers of the customer's bills on hold for a dispute, the newest bill first."""
+    return list(session.execute(
+        select(Invoice.number)
+        .where(Invoice.customer_id == customer_id, Invoice.status == InvoiceStatus.DISPUTED)
+        .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+    ).scalars())
 
 
 def check_reason(reason: str) -> str:

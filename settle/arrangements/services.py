@@ -280,6 +280,28 @@ def match_disputable_bill(uow: UnitOfWork, customer_id: int | None, typed: str) 
         return named if named in numbers else None
 
 
+def dispute_asked_about(uow: UnitOfWork, customer_id: int | None, message: str) -> str | None:
+    """The bill of the customer's newest open dispute when the message asks how their complaint stands; None
+    when it asks something else or there is no open dispute (then a new one is started)."""
+    if customer_id is None or not disputes.asks_how_a_dispute_stands(message):
+        return None
+    with uow:
+        return next(iter(disputes.under_open_dispute(uow.session, customer_id)), None)
+
+
+def is_under_open_dispute(uow: UnitOfWork, customer_id: int | None, typed: str) -> bool:
+    """Whether the customer typed the number of one of their bills already under an open dispute."""
+    if customer_id is None:
+        return False
+    with uow:
+        return disputes.matching_invoice_number(disputes.under_open_dispute(uow.session, customer_id), typed) is not None
+
+
+def dispute_reason_in_request(message: str) -> str | None:
+    """What is wrong, when the customer said it while asking to dispute; None when they only asked. Needs no database."""
+    return disputes.reason_in_request(message)
+
+
 def check_dispute_reason(reason: str) -> str:
     """The reason as typed, if it can be kept; UnusableDisputeReason says why not. Needs no database."""
     return disputes.check_reason(reason)

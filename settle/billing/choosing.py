@@ -1,7 +1,7 @@
 """Which bill a customer means when they name one in their own words: by number ("INV-2026-000021"), by month
 ("the september one", "de factuur van september", "celle d'août"), by "last month" ("vorige maand", "le mois
-dernier") or as "the previous one" ("de vorige", "la précédente"). Every place a bill is chosen (a copy, the
-link to pay, the explanation, a dispute) asks here, so they all understand the same words."""
+dernier"), as the latest ("my last bill") or as "the previous one" ("de vorige", "la précédente"). Every place a
+bill is chosen (a copy, the link to pay, the explanation, a dispute) asks here, so they all understand the same words."""
 from __future__ import annotations
 
 import re
@@ -19,10 +19,22 @@ _MAY_AS_MONTH = re.compile(r"\b(?:in|from|of|for|the)\s+may\b|\bmay(?:'s)?\s+(?:
 #: Month names as words, without the verb "may" and without two-letter abbreviations.
 _MONTHS = {name: number for name, number in month_names().items() if name != "may" and len(name) >= 3}
 _MONTH = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _MONTHS), key=len, reverse=True)) + r")\b(?:\s+(\d{4}))?")
+#: A month said as when to pay ("pay in march", "betalen in maart", "payer en mars", "pay by the end of march"):
+#: a date, not a bill's month. A month after "from", "of", "van", "de" still names a bill.
+_PAY_WORD = re.compile(r"\b(?:pay|paying|betalen|betaal|afbetalen|payer|paie|regler|solder)\b")
+_WHEN = re.compile(
+    r"\b(?:in|on|by|before|until|till|after|starting|end\s+of|early|mid|late|op|tegen|voor|tot|vanaf|na|eind|begin|"
+    r"en|avant|apres|jusqu'en|d'ici|fin|debut|a\s+partir\s+de)\s+(?:(?:the\s+)?\d{1,2}(?:st|nd|rd|th|e|er|de|ste)?\s+)?$"
+)
 _LAST_MONTH = re.compile(
     r"\b(?:last|previous)\s+month(?:'s)?\b|\bvorige\s+maand\b|\b(?:le\s+)?mois\s+(?:dernier|passe|precedent)\b"
 )
 _THIS_MONTH = re.compile(r"\bthis\s+month(?:'s)?\b|\bdeze\s+maand\b|\bce\s+mois(?:[\s-]ci)?\b")
+#: "my last bill", "the latest invoice", "mijn laatste factuur", "ma dernière facture": the newest bill.
+_LATEST = re.compile(
+    r"\b(?:last|latest|newest|most\s+recent)\s+(?:bill|invoice)\b|\blaatste\s+(?:factuur|rekening)\b"
+    r"|\b(?:derniere|plus\s+recente)\s+facture\b"
+)
 _PREVIOUS_ONE = re.compile(
     r"\b(?:the\s+)?(?:previous|one\s+before|bill\s+before|invoice\s+before)\b|\bde\s+vorige\b|\bdie\s+ervoor\b"
     r"|\b(?:la\s+)?precedente?\b|\bcelle\s+d'avant\b|\bd'avant\b"
@@ -76,6 +88,8 @@ def choose_bill(bills: Sequence[Bill], text: str, today: date, current: str | No
         if meant is None:
             return BillChoice(missing_month=month, months_with_bills=months)
         return BillChoice(number=meant.number, months_with_bills=months)
+    if _LATEST.search(words) and newest_first:
+        return BillChoice(number=newest_first[0].number, months_with_bills=months)
     if _PREVIOUS_ONE.search(words) and newest_first:
         numbers = [bill.number for bill in newest_first]
         position = numbers.index(current) if current in numbers else 0
@@ -91,7 +105,7 @@ def _month_named(words: str, today: date) -> date | None:
         return _month_before(this_month)
     if _THIS_MONTH.search(words):
         return this_month
-    found = _MONTH.search(words)
+    found = next((month for month in _MONTH.finditer(words) if not _when_to_pay(words, month.start())), None)
     number = _MONTHS[found[1]] if found else (5 if _MAY_AS_MONTH.search(words) else None)
     if number is None:
         return None
@@ -99,6 +113,11 @@ def _month_named(words: str, today: date) -> date | None:
         return date(int(found[2]), number, 1)
     year = today.year if number <= today.month else today.year - 1
     return date(year, number, 1)
+
+
+def _when_to_pay(words: str, start: int) -> bool:
+    """Whether the month starting at `start` says when the customer will pay rather than which bill."""
+    return bool(_PAY_WORD.search(words)) and bool(_WHEN.search(words[:start]))
 
 
 def _month_before(first: date) -> date:

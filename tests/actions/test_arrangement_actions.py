@@ -347,3 +347,47 @@ async def test_slots_the_offer_cleared_are_not_refused_when_the_form_starts(fres
     assert form.validate_plan_months(None, dispatcher, tracker, domain) == {"plan_months": None}
     assert form.validate_plan_start(None, dispatcher, tracker, domain) == {"plan_start": None}
     assert dispatcher.messages == []
+
+
+async def test_the_bill_and_what_is_wrong_said_in_the_request_are_not_asked_again(fresh_actions_database, dispatcher, domain):
+    said = "my last bill is wrong, you charged me for a meter replacement i never had"
+    tracker, customer_id = verified(fresh_actions_database, "usage_up")
+    tracker.latest_message.update(text=said, intent={"name": "dispute_bill", "confidence": 0.9})
+    with session_factory(fresh_actions_database).begin() as session:
+        newest = session.execute(select(Invoice.number).where(Invoice.customer_id == customer_id, Invoice.status != InvoiceStatus.DISPUTED)
+                                 .order_by(Invoice.issue_date.desc())).scalars().first()
+    form = ValidateDisputeForm()
+    assert await form.extract_dispute_invoice(dispatcher, tracker, domain) == {"dispute_invoice": newest}
+    assert await form.extract_dispute_reason(dispatcher, tracker, domain) == {"dispute_reason": said}
+
+
+@pytest.mark.parametrize("said", ["i think my bill is wrong", "this bill is not right, why?", "je conteste ma facture"])
+async def test_a_request_that_does_not_say_what_is_wrong_gets_the_question(fresh_actions_database, dispatcher, domain, said):
+    tracker, _ = verified(fresh_actions_database, "usage_up")
+    tracker.latest_message.update(text=said, intent={"name": "dispute_bill", "confidence": 0.9})
+    assert await ValidateDisputeForm().extract_dispute_reason(dispatcher, tracker, domain) == {}
+    assert await ValidateDisputeForm().extract_dispute_invoice(dispatcher, tracker, domain) == {}  # "which bill?" is asked
+
+
+async def test_an_answer_inside_the_dispute_is_not_taken_as_the_request(fresh_actions_database, dispatcher, domain):
+    tracker, _ = verified(fresh_actions_database, "usage_up", requested_slot="dispute_invoice")
+    tracker.latest_message.update(text="my last bill, you charged me for a meter replacement i never had")
+    assert await ValidateDisputeForm().extract_dispute_reason(dispatcher, tracker, domain) == {}
+
+
+async def test_asking_how_a_complaint_stands_gets_its_reference_not_a_new_dispute(fresh_actions_database, dispatcher, domain):
+    said = "whats happening with my complaint about the bill?"
+    tracker, customer_id = verified(fresh_actions_database, "disputed")
+    tracker.latest_message.update(text=said, intent={"name": "dispute_bill", "confidence": 0.9})
+    with session_factory(fresh_actions_database).begin() as session:
+        disputed = session.execute(select(Invoice.number).where(Invoice.customer_id == customer_id,
+                                                                Invoice.status == InvoiceStatus.DISPUTED)).scalar_one()
+    form = ValidateDisputeForm()
+    slots = await form.extract_dispute_invoice(dispatcher, tracker, domain)
+    assert slots == {"dispute_invoice": disputed, "dispute_reason": said}
+    assert form.validate_dispute_invoice(disputed, dispatcher, tracker, domain) == {"dispute_invoice": disputed}
+    tracker.slots.update(slots)
+    await ActionFinishDispute().run(dispatcher, tracker, domain)
+    [message] = dispatcher.messages  # the demo's disputed bill has no dispute record, so no reference to give
+    assert message["response"] == "utter_dispute_already_open_no_reference" and message["invoice_number"] == disputed
+    assert fills_its_text(domain, message)

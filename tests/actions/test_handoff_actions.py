@@ -217,6 +217,13 @@ def test_an_invalid_phone_number_is_explained(handoff_database, dispatcher, doma
     assert responses(dispatcher) == ["utter_invalid_callback_phone"]
 
 
+def test_a_time_given_where_the_number_was_asked_is_kept_and_the_number_asked_again(handoff_database, dispatcher, domain):
+    result = ValidateCallbackForm().validate_callback_phone("tomorrow morning around 10", dispatcher, make_tracker(), domain)
+    at = datetime.fromisoformat(result["callback_time"]).astimezone(BRUSSELS)
+    assert result["callback_phone"] is None and (at.date(), at.hour) == (LOCAL_NOW.date() + timedelta(days=1), 10)
+    assert responses(dispatcher) == ["utter_callback_time_noted"]
+
+
 def test_a_time_in_office_hours_is_kept(handoff_database, dispatcher, domain):
     result = ValidateCallbackForm().validate_callback_time("tomorrow at 15:00", dispatcher, make_tracker(), domain)
     at = datetime.fromisoformat(result["callback_time"]).astimezone(BRUSSELS)

@@ -85,6 +85,16 @@ async def test_the_right_postcode_with_a_wrong_date_of_birth_does_not_verify(act
     assert responses(dispatcher) == ["utter_verification_failed"]
 
 
+async def test_the_last_try_is_announced_as_such(actions_database, domain):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    first, second = CollectingDispatcher(), CollectingDispatcher()
+    await answer_birth_date(first, domain, born="15/02/1985", sender="last-try")
+    await answer_birth_date(second, domain, born="16/02/1985", sender="last-try")
+    assert responses(first) == ["utter_verification_failed"] and first.messages[0]["attempts_left"] == 2
+    assert responses(second) == ["utter_verification_failed_last_try"]
+
+
 async def test_unknown_number_and_wrong_answers_get_the_same_reply(actions_database, domain):
     from rasa_sdk.executor import CollectingDispatcher
 

@@ -11,10 +11,13 @@ from sqlalchemy import func, select
 from settle.clock import format_date
 from settle.db import session_factory
 from settle.models import Customer, Extension, InstalmentPlan, Invoice, InvoiceStatus, Payment
+from settle.policy import load_redirects
 from settle.tooling.seed import PERSONAS
 from tests.conftest import TODAY
 
 ARTHUR = next(p for p in PERSONAS if p.shape == "all_paid")
+EMMA = next(p for p in PERSONAS if p.shape == "usage_up")
+LUCAS = next(p for p in PERSONAS if p.shape == "overdue")
 PERSONA_NUMBERS = {persona.customer_number for persona in PERSONAS}
 
 
@@ -156,3 +159,46 @@ def test_no_wait_the_day_after_corrects_the_extension_instead_of_cancelling(stac
     assert any(f"is now due on {format_date(corrected)}" in reply for reply in replies), replies
     replies = stack.say(me, "when is it due now?")
     assert any("the new date we agreed" in reply for reply in replies), replies
+
+
+def test_a_bill_chosen_by_month_then_the_other_month_as_a_follow_up(stack):
+    me, replies = verified(stack, EMMA, "send me my invoice from september")
+    assert any(reply.startswith("Here is a copy of bill") and "(September 2026)" in reply for reply in replies), replies
+    replies = stack.say(me, "and the august one?")
+    assert any(reply.startswith("Here is a copy of bill") and "(August 2026)" in reply for reply in replies), replies
+    replies = stack.say(me, "and the sept one?")  # a short month name
+    assert any("(September 2026)" in reply for reply in replies), replies
+
+
+def test_two_questions_in_one_message_are_both_answered(stack):
+    me, _ = verified(stack, LUCAS, "hello")
+    replies = stack.say(me, "i want to pay and also know why its so high")
+    assert any("more than the one before" in reply for reply in replies), replies
+    assert any("personal link to pay" in reply and "/pay/" in reply for reply in replies), replies
+
+
+def test_leaving_the_plan_form_and_coming_back_keeps_the_months(stack):
+    customer = unused_customer(stack.database_url, 6000, 25000)
+    me, replies = verified(stack, customer, "can I pay in instalments?")
+    assert any("Over how many months" in reply for reply in replies), replies
+    replies = stack.say(me, "3")
+    assert any("When would you like to pay the first part?" in reply for reply in replies), replies
+    replies = stack.say(me, "how much is it in total?")
+    assert any("left to pay" in reply for reply in replies), replies
+    replies = stack.say(me, "ok go back to the plan")
+    assert not any("Over how many months" in reply for reply in replies), replies  # the 3 months are kept
+    assert any("When would you like to pay the first part?" in reply for reply in replies), replies
+    replies = stack.say(me, "next friday")
+    assert [reply for reply in replies if reply.startswith("Part ")][-1].startswith("Part 3"), replies
+
+
+def test_where_to_go_is_answered_inside_the_plan_form_and_the_plan_goes_on(stack):
+    customer = unused_customer(stack.database_url, 6000, 25000)
+    me, _ = verified(stack, customer, "can I pay in instalments?")
+    stack.say(me, "2")
+    replies = stack.say(me, "oh and i'm moving house next month")
+    moving = load_redirects("policy/redirects.yml").topics["moving_house"]
+    assert any(moving.phone in reply and moving.page_in("en") in reply for reply in replies), replies
+    assert any("When would you like to pay the first part?" in reply for reply in replies), replies
+    replies = stack.say(me, "next friday")
+    assert sum(reply.startswith("Part ") for reply in replies) == 2, replies

@@ -86,3 +86,54 @@ def test_a_month_is_matched_on_the_issue_date_when_no_bill_is_for_that_period():
 
 def test_the_number_is_returned_as_typed_even_when_not_theirs():
     assert choose_bill(BILLS, "INV-2025-000001", TODAY).number == "INV-2025-000001"
+
+
+YEAR_OF_BILLS = [monthly(month) for month in range(1, 12)]
+
+
+@pytest.mark.parametrize("said, number", [
+    ("send me my sept invoice", "INV-2026-000009"),
+    ("the sep. one", "INV-2026-000009"),
+    ("and the jan one?", "INV-2026-000001"),
+    ("can i get a copy of the déc bill", "INV-2026-000011"),  # issued in December, for November
+    ("la facture de déc.", "INV-2026-000011"),
+    ("de factuur van mrt", "INV-2026-000003"),
+    ("die van okt", "INV-2026-000010"),
+    ("celle de févr", "INV-2026-000002"),
+    ("la facture de juil", "INV-2026-000007"),
+])
+def test_a_month_in_short_or_without_accents_names_its_bill(said, number):
+    assert choose_bill(YEAR_OF_BILLS, said, TODAY).number == number
+
+
+@pytest.mark.parametrize("said", [
+    "i want to pay in march",
+    "can i pay by the end of march?",
+    "ik wil betalen in maart",
+    "kan ik op 15 maart betalen",
+    "betalen tegen eind mrt",
+    "je veux payer en mars",
+    "je peux régler début mars ?",
+])
+def test_a_month_said_as_when_to_pay_names_no_bill(said):
+    assert choose_bill(YEAR_OF_BILLS, said, TODAY).named_nothing
+
+
+@pytest.mark.parametrize("said, number", [
+    ("can i pay the bill from march", "INV-2026-000003"),
+    ("i want to pay my march bill", "INV-2026-000003"),
+    ("i want to pay my bill of march in april", "INV-2026-000003"),
+    ("ik wil de factuur van maart betalen", "INV-2026-000003"),
+    ("je veux payer la facture de mars en avril", "INV-2026-000003"),
+])
+def test_a_bill_s_month_is_still_read_when_paying_it(said, number):
+    assert choose_bill(YEAR_OF_BILLS, said, TODAY).number == number
+
+
+@pytest.mark.parametrize("said", [
+    "my last bill is wrong, you charged me for a meter replacement i never had",
+    "the latest invoice", "mijn laatste factuur klopt niet", "ma dernière facture est fausse",
+])
+def test_the_last_bill_is_the_newest(said):
+    assert choose_bill(BILLS, said, TODAY).number == "INV-2026-000011"
+    assert choose_bill(BILLS, "did you get my last payment?", TODAY).named_nothing

@@ -221,3 +221,38 @@ def test_run_refuses_a_redirects_file_without_a_topic(database, monkeypatch, cap
     assert main(["run"]) == 1
     error = capsys.readouterr().err
     assert "redirects.yml: topics: missing: moving_house" in error and "Fix the policy file" in error
+
+
+def test_settle_remind_over_the_demo_data_sends_each_customer_one_message_whatever_their_bills(tmp_path, monkeypatch, capsys):
+    from collections import Counter
+    from email.utils import parseaddr
+
+    from settle.models import Reminder
+    from tests.fakes.rasa import running_fake_rasa
+    from tests.fakes.sms import running_fake_sms
+    from tests.fakes.smtp import running_smtp_server
+
+    url = seeded_sqlite(tmp_path / "demo.db", customers=200)
+    with session_factory(url).begin() as session:  # demo namesakes share an address: give each their own
+        for customer in session.execute(select(Customer)).scalars():
+            customer.email, customer.phone = f"customer{customer.id}@example.test", f"+32470{customer.id:06d}"
+    with running_fake_rasa("cli-rasa-token") as rasa, running_smtp_server() as smtp, running_fake_sms("cli-sms-key") as sms:
+        for name, value in (("DATABASE_URL", url), ("SETTLE_RASA_URL", rasa.url), ("RASA_API_TOKEN", "cli-rasa-token"),
+                            ("SETTLE_SMTP_HOST", smtp.host), ("SETTLE_SMTP_PORT", str(smtp.port)),
+                            ("SETTLE_SMS_API_URL", sms.url), ("SETTLE_SMS_API_KEY", "cli-sms-key")):
+            monkeypatch.setenv(name, value)
+        assert main(["remind", "--now", "2026-11-23T09:00"]) == 0  # Monday morning after the demo's Sunday
+        with session_factory(url).begin() as session:
+            by_address = {address: customer_id for customer_id, email, phone in
+                          session.execute(select(Customer.id, Customer.email, Customer.phone)) for address in (email, phone)}
+            stages = {}
+            for customer_id, stage in session.execute(select(Reminder.customer_id, Reminder.stage).where(Reminder.created_at >= HISTORY_ENDS)):
+                stages.setdefault(customer_id, set()).add(stage)
+        reached = Counter(int(body["entities"]["customer_id"]) for _, body in rasa.triggered)
+        reached.update(by_address[parseaddr(message["To"])[1]] for message in smtp.messages)
+        reached.update(by_address[message["to"]] for message in sms.messages)
+
+    assert len(reached) > 50 and max(reached.values()) == 1, reached.most_common(3)
+    several_stages = [customer_id for customer_id, named in stages.items() if len(named) > 1]
+    assert several_stages and all(reached[customer_id] == 1 for customer_id in several_stages)
+    assert "Sent:" in capsys.readouterr().out

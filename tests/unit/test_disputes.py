@@ -10,7 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from settle.arrangements import disputes, services
-from settle.arrangements.disputes import check_reason, disputable_invoices, matching_invoice_number, open_dispute
+from settle.arrangements.disputes import (
+    check_reason,
+    disputable_invoices,
+    matching_invoice_number,
+    open_dispute,
+    reason_in_request,
+)
 from settle.clock import FixedClock
 from settle.config import Settings
 from settle.db import session_factory
@@ -326,3 +332,28 @@ def test_a_dispute_is_kept_and_a_second_one_gives_its_reference(fresh_uow):
     with session_factory(fresh_uow.settings.database_url)() as session:
         assert session.execute(select(Invoice.status).where(Invoice.number == number)).scalar_one() == InvoiceStatus.DISPUTED
         assert count(session, Escalation) == 1
+
+
+@pytest.mark.parametrize("said, kept", [
+    ("my last bill is wrong, you charged me for a meter replacement i never had", True),
+    ("the bill is wrong because i was away all of october", True),
+    ("mijn factuur klopt niet, de meterstand is veel te hoog", True),
+    ("ma facture est fausse car je n'habite plus là depuis août", True),
+    ("i think my bill is wrong", False),
+    ("this bill is not right, why?", False),
+    ("je conteste ma facture", False),
+])
+def test_what_is_wrong_said_with_the_request_is_kept_as_the_reason(said, kept):
+    assert reason_in_request(said) == (said if kept else None)
+
+
+@pytest.mark.parametrize("said, asks", [
+    ("whats happening with my complaint about the bill?", True),
+    ("any news on my dispute?", True),
+    ("hoe staat het met mijn klacht?", True),
+    ("où en est ma réclamation ?", True),
+    ("I want to file a complaint", False),
+    ("my complaint is that you charged me twice", False),
+])
+def test_a_question_about_a_complaint_already_made_is_told_apart(said, asks):
+    assert disputes.asks_how_a_dispute_stands(said) is asks
