@@ -48,7 +48,7 @@ db: install  ## create and seed the demo database if it is missing
 	@$(BIN)/settle setup
 
 $(MODEL): $(TRAINING_FILES) | $(BIN)/.installed
-	@echo "==> Training the model, because data/, domain.yml or config.yml changed (4 to 5 minutes on 2 cores)"
+	@echo "==> Training the model, because data/, domain.yml or config.yml changed (about 6 minutes on 2 cores)"
 	@$(BIN)/rasa train --fixed-model-name settle --out models --quiet \
 	  || { echo "Training failed: the lines above say why; 'make validate' checks the data." >&2; exit 1; }
 

@@ -19,7 +19,7 @@ from tests.e2e.conftest import signed
 from tests.e2e.test_security_channels import chat_socket, run
 
 MAX_MESSAGES = 3000
-BUDGET_SECONDS = 100  # for REST; the socket part adds about 20 s
+BUDGET_SECONDS = 50  # for REST; the socket part adds about 20 s
 WORKERS = 6
 CONVERSATIONS = 40
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", 'File "/')
@@ -132,7 +132,7 @@ def test_fuzzing_both_channels_breaks_nothing(stack):
     assert not [text for text in socket_said if any(marker in text for marker in TRACEBACK_MARKERS)]
     new_in_logs = Counter(logged_tracebacks(stack)) - logged_before
     assert not new_in_logs, new_in_logs
-    assert sum(statuses.values()) >= 500, "the budget ran out early: the servers are too slow for a meaningful fuzz"
+    assert sum(statuses.values()) >= 250, "the budget ran out early: the servers are too slow for a meaningful fuzz"
 
     # Still alive and still making sense, on both channels.
     assert any("customer number" in reply for reply in stack.say(f"e2e-fuzz-after-{seed}", "how much do I owe?"))

@@ -10,7 +10,7 @@ sends it again, once, with the same message id; if the dying replica had already
 with the replies stored then and stores nothing (components/resent_messages.py): exactly once.
 Then an action server is killed mid-turn: turns go on through the other, each reply either the right one or
 the polite "ask again in a moment", and the killed one rejoins.
-The figures are printed (run with -s to see them).
+The figures are printed in the test log even when the tests pass (the issue's note quotes them).
 """
 from __future__ import annotations
 
@@ -273,7 +273,7 @@ def test_what_one_replica_says_reaches_a_widget_connected_to_the_other(replicate
         assert [message["text"] for message in widget.wait_for(2)] == [greeting, greeting]
 
 
-def test_conversations_survive_a_replica_killed_mid_run_and_it_rejoins(replicated):
+def test_conversations_survive_a_replica_killed_mid_run_and_it_rejoins(replicated, capsys):
     rasa_url = f"http://127.0.0.1:{replicated.layout.rasa_port}"
     victim = replicated.replica_pid(0)
     personas = {persona.customer_number: persona for persona in CUSTOMERS}
@@ -316,7 +316,7 @@ def test_conversations_survive_a_replica_killed_mid_run_and_it_rejoins(replicate
         + ", ".join(f"{name} {count / kill:.1f} turns/s" for name, count in sorted(served_before.items()))
         + f"; after: {len(after)} turns, served by {dict(Counter(turn.replica for turn in after))}"
     )
-    print(f"\nreplica soak: {figures}")
+    show(capsys, f"replica soak: {figures}")
 
     assert not errors, f"{figures}\n" + "\n".join(errors[:10])
     # Only turns the killed replica was serving may get no answer: HAProxy resends most of them to the other
@@ -340,10 +340,10 @@ def test_conversations_survive_a_replica_killed_mid_run_and_it_rejoins(replicate
     while served_by(rasa_url) != {"rasa0", "rasa1"}:  # HAProxy sees it up after two checks
         assert time.monotonic() < deadline, f"HAProxy did not send turns to the killed replica within {REJOIN_SECONDS} s"
         time.sleep(1)
-    print(f"replica soak: the killed replica answered again {time.monotonic() - killed_at[0]:.0f} s after the kill")
+    show(capsys, f"replica soak: the killed replica answered again {time.monotonic() - killed_at[0]:.0f} s after the kill")
 
 
-def test_an_action_server_killed_mid_turn_leaves_no_customer_unanswered_and_rejoins(replicated):
+def test_an_action_server_killed_mid_turn_leaves_no_customer_unanswered_and_rejoins(replicated, capsys):
     """Conversations under way while one action server is killed (SIGKILL): a call it was serving is sent to the
     other by HAProxy, every turn is answered (the right answer, or at worst the polite "ask again in a moment",
     after which the customer asks again), nothing is lost or twice, and the killed one is started again and gets
@@ -384,7 +384,7 @@ def test_an_action_server_killed_mid_turn_leaves_no_customer_unanswered_and_rejo
                f"{len(stored_wrong)} stored otherwise than answered; p50 {statistics.median(seconds):.2f} s, "
                f"p95 {seconds[int(0.95 * (len(seconds) - 1))]:.2f} s, p99 {seconds[int(0.99 * (len(seconds) - 1))]:.2f} s, "
                f"max {seconds[-1]:.2f} s")
-    print(f"\naction server killed mid-turn: {figures}")
+    show(capsys, f"action server killed mid-turn: {figures}")
 
     assert not errors and not unanswered, f"{figures}\n" + "\n".join(errors[:10] + unanswered[:10])
     assert not stored_wrong, figures
@@ -402,6 +402,12 @@ def test_an_action_server_killed_mid_turn_leaves_no_customer_unanswered_and_rejo
 
     assert apology in during and not any("left to pay" in reply for reply in during), during
     assert any(f"{totals[persona.customer_number]} left to pay" in reply for reply in after), after
+
+
+def show(capsys, line: str) -> None:
+    """Writes a figure line to the terminal past pytest's capture, so a passing run shows it too."""
+    with capsys.disabled():
+        print(f"\n{line}", flush=True)
 
 
 def say(rasa_url: str, sender: str, message: str) -> list[str]:

@@ -202,10 +202,10 @@ def test_a_rasa_json_test_file_reads_like_the_same_examples_in_yaml(tmp_path):
 def test_tuning_the_threshold_reuses_finished_runs_but_a_pipeline_change_does_not(tmp_path):
     base = (ROOT / "config.yml").read_text()
     retuned = tmp_path / "retuned.yml"
-    retuned.write_text("# a designer's note\n" + base.replace("threshold: 0.25", "threshold: 0.4")
+    retuned.write_text("# a designer's note\n" + base.replace("threshold: 0.3", "threshold: 0.4")
                        .replace("max_history: 5", "max_history: 8"))
     changed = tmp_path / "changed.yml"
-    changed.write_text(base.replace("epochs: 60", "epochs: 80"))
+    changed.write_text(base.replace("    C: 30\n", "    C: 10\n"))
     assert retuned.read_text() != base and changed.read_text() != base
     assert trained_settings(retuned) == trained_settings(ROOT / "config.yml")
     assert trained_settings(changed) != trained_settings(ROOT / "config.yml")
