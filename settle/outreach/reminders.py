@@ -560,28 +560,39 @@ def _record(session: Session, message: OutboxMessage, error, now: datetime, poli
         session.flush()
         return "retried"
     message.status = FAILED
+    return "fell_back" if _hand_to_next_channel(session, message, policy, now) else "failed"
+
+
+def _hand_to_next_channel(session: Session, message: OutboxMessage, policy: ReminderPolicy, now: datetime) -> str | None:
+    """Queues the reminder on the next channel that may carry it, if any, and returns that channel."""
     channel = _next_channel(session, message, policy)
     if channel is not None:
         session.add(OutboxMessage(reminder_id=message.reminder_id, channel=channel, status=PENDING, attempts=0,
                                   next_attempt_at=now))
     session.flush()
-    return "fell_back" if channel else "failed"
+    return channel
 
 
 def _next_channel(session: Session, message: OutboxMessage, policy: ReminderPolicy) -> str | None:
     """The next channel in the customer's order after this one that can reach them and wasn't tried."""
     reminder = session.get(Reminder, message.reminder_id)
     customer = session.get(Customer, reminder.customer_id)
-    conversation = session.get(ChatConversation, customer.id)
     tried = set(session.execute(
         select(OutboxMessage.channel).where(OutboxMessage.reminder_id == message.reminder_id)
     ).scalars()) | {message.channel}
     order = channel_order(policy, customer.preferred_channel)
     after = order[order.index(message.channel) + 1:] if message.channel in order else order
-    conversation_id = conversation.conversation_id if conversation else None
-    allowed = allowed_channels(order, customer, conversation_id, opted_out_channels(session, [customer.id]).get(customer.id, frozenset()),
-                               _is_formal(policy, reminder.stage))
+    allowed = _allowed_for(session, reminder, customer, policy)
     return next((c for c in after if c not in tried and c in allowed), None)
+
+
+def _allowed_for(session: Session, reminder: Reminder, customer: Customer, policy: ReminderPolicy) -> list[str]:
+    """The channels that may carry this reminder to this customer now, in their order."""
+    conversation = session.get(ChatConversation, customer.id)
+    return allowed_channels(channel_order(policy, customer.preferred_channel), customer,
+                            conversation.conversation_id if conversation else None,
+                            opted_out_channels(session, [customer.id]).get(customer.id, frozenset()),
+                            _is_formal(policy, reminder.stage))
 
 
 def _opted_out_since(session: Session, message: OutboxMessage, policy: ReminderPolicy) -> bool:
@@ -589,26 +600,16 @@ def _opted_out_since(session: Session, message: OutboxMessage, policy: ReminderP
     customer who opted out of everything excepted)."""
     reminder = session.get(Reminder, message.reminder_id)
     customer = session.get(Customer, reminder.customer_id)
-    opted_out = opted_out_channels(session, [customer.id]).get(customer.id, frozenset())
-    if message.channel not in opted_out:
+    if message.channel not in opted_out_channels(session, [customer.id]).get(customer.id, frozenset()):
         return False
-    conversation = session.get(ChatConversation, customer.id)
-    allowed = allowed_channels(channel_order(policy, customer.preferred_channel), customer,
-                               conversation.conversation_id if conversation else None, opted_out,
-                               _is_formal(policy, reminder.stage))
-    return message.channel not in allowed
+    return message.channel not in _allowed_for(session, reminder, customer, policy)
 
 
 def _skip_opted_out(session: Session, message: OutboxMessage, policy: ReminderPolicy, now: datetime) -> str:
     """Cancels a message on a channel the customer opted out of since it was queued, handing it to the next allowed
     channel if there is one: "fell_back", else "opted_out"."""
     message.status, message.last_error = CANCELLED, f"the customer opted out of {message.channel} reminders"
-    channel = _next_channel(session, message, policy)
-    if channel is not None:
-        session.add(OutboxMessage(reminder_id=message.reminder_id, channel=channel, status=PENDING, attempts=0,
-                                  next_attempt_at=now))
-    session.flush()
-    return "fell_back" if channel else "opted_out"
+    return "fell_back" if _hand_to_next_channel(session, message, policy, now) else "opted_out"
 
 
 def safe_error(error: Exception) -> str:
