@@ -74,15 +74,22 @@ lint: install  ## ruff (mistakes, import order) and mypy (types of the core and 
 	@$(BIN)/ruff check .
 	@$(BIN)/mypy
 
-test: install train /usr/bin/chromium /usr/bin/dot /usr/sbin/haproxy  ## run every test: lint, data validation, unit, actions, conversations, end-to-end
+# Training keeps about one core busy for its five minutes, so the checks that need no model run beside it (each
+# one's output is shown whole when it ends); then the tests that need the model.
+test: install /usr/bin/chromium /usr/bin/dot /usr/sbin/haproxy  ## run every test: lint, data validation, unit, actions, conversations, end-to-end
+	@$(MAKE) --no-print-directory -j2 --output-sync=target train checks
+	@echo "==> Running the conversation tests"
+	@$(BIN)/rasa test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out var/results --quiet
+	@echo "==> Running the end-to-end tests (the trained model in real servers)"
+	@$(BIN)/pytest -m e2e
+
+checks: install /usr/bin/chromium /usr/bin/dot /usr/sbin/haproxy  ## what needs no trained model: lint, data validation, unit, actions, components and web tests
 	@echo "==> Linting and type-checking"
 	@$(MAKE) --no-print-directory lint
 	@echo "==> Checking the training data"
 	@$(RASA_VALIDATE)
-	@echo "==> Running the conversation tests"
-	@$(BIN)/rasa test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out var/results --quiet
-	@echo "==> Running pytest (unit, actions, end-to-end)"
-	@$(BIN)/pytest
+	@echo "==> Running pytest (unit, actions, components, web)"
+	@$(BIN)/pytest -m "not e2e"
 
 bench: install train  ## NLU, dialogue, latency, 1 vs 2 replicas, cost and scale figures (about an hour); report in var/bench/ (wipes the settle_bench PostgreSQL database)
 	@$(BIN)/settle bench --train --nlu-test tests/nlu/held_out.yml tests/nlu/held_out_nl.yml tests/nlu/held_out_fr.yml
@@ -100,4 +107,4 @@ clean:  ## remove the demo database, models and logs (keeps the virtualenv)
 	rm -rf var models/*.tar.gz
 	rm -rf settle/web/static/vendor settle/web/widget/node_modules
 
-.PHONY: help install db train run shell validate lint test bench flows clean
+.PHONY: help install db train run shell validate lint checks test bench flows clean

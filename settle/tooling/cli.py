@@ -363,14 +363,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if needs_postgres and not args.database_url.startswith("postgresql"):
         print("settle bench: the scale benchmarks need PostgreSQL (--database-url postgresql://…).", file=sys.stderr)
         return 1
-    if {"nlu", "dialogue", "load", "replicas", "cost", "scale"} & set(parts) and not os.path.exists(MODEL):
-        print(f"settle bench: no trained model at {MODEL}; run `make train` first.", file=sys.stderr)
-        return 1
     for nlu_test in args.nlu_test or []:
         problem = _nlu_test_problem(nlu_test)
         if problem:
             print(f"settle bench: {problem}", file=sys.stderr)
             return 1
+    if {"nlu", "dialogue", "load", "replicas", "cost", "scale"} & set(parts) and not os.path.exists(MODEL):
+        print(f"settle bench: no trained model at {MODEL}; run `make train` first.", file=sys.stderr)
+        return 1
     model = Path(MODEL)
     report = Report()
     for part in parts:

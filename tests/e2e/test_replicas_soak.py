@@ -55,6 +55,8 @@ KILL_AFTER_SECONDS = 25
 #: A turn the killed replica was serving waits this long for its lock ticket on the other (Rasa's default: 60 s).
 LOCK_LIFETIME_SECONDS = 15
 TURN_TIMEOUT_SECONDS = 90
+#: How long a replica killed with SIGKILL may still take connections on its port before it is gone.
+DYING_SECONDS = 2
 ACTION_KILL_CONVERSATIONS = 10
 ACTION_SOAK_SECONDS = 40
 ACTION_KILL_AFTER_SECONDS = 20
@@ -219,7 +221,8 @@ def talk(conversation: Conversation, persona, total: str, rasa_url: str, until: 
                                            time.monotonic() - started))
             if tolerated and any(tolerated in said for said in texts):
                 conversation.apologies += 1
-                continue  # the customer asks again, as asked
+                message_id = uuid.uuid4().hex  # the customer asks again, as asked: a new message (the same id is answered
+                continue  # with the stored apology again, components/resent_messages.py)
             if not any(must_contain in said for said in texts):
                 conversation.errors.append(f"turn {number} ({message!r}) got {texts}, wanted {must_contain!r}")
                 return
@@ -322,8 +325,11 @@ def test_conversations_survive_a_replica_killed_mid_run_and_it_rejoins(replicate
     # Only turns the killed replica was serving may get no answer: HAProxy resends most of them to the other
     # replica, but one the dying server reset while HAProxy read its answer's headers (SH) it answers 502.
     # Sent again with the same id, each is answered once: the stored conversations below show nothing lost or twice.
+    # SIGKILL is not instant: until the dying replica's memory is freed, the kernel still takes connections on its
+    # port, so a turn sent just after the signal may be one it was serving too.
     when = ", ".join(f"{it.started - killed_at[0]:+.1f} s to {it.ended - killed_at[0]:+.1f} s" for it in interrupted)
-    assert all(it.started < killed_at[0] < it.ended < killed_at[0] + 10 for it in interrupted), f"{figures}; unanswered {when}"
+    assert all(it.started < killed_at[0] + DYING_SECONDS and killed_at[0] < it.ended < killed_at[0] + 10
+               for it in interrupted), f"{figures}; unanswered {when}"
     assert len(interrupted) <= CONVERSATIONS // 2, figures
     assert not stored_wrong, figures
     assert set(served_before) == {"rasa0", "rasa1"}, figures  # both replicas took turns
