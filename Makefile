@@ -88,8 +88,8 @@ checks: install /usr/bin/chromium /usr/bin/dot /usr/sbin/haproxy  ## what needs 
 	@$(MAKE) --no-print-directory lint
 	@echo "==> Checking the training data"
 	@$(RASA_VALIDATE)
-	@echo "==> Running pytest (unit, actions, components, web)"
-	@$(BIN)/pytest -m "not e2e"
+	@echo "==> Running pytest (unit, actions, components, web) in two processes, each with its own databases"
+	@$(BIN)/pytest -m "not e2e" -n 2 --dist loadfile
 
 bench: install train  ## NLU, dialogue, latency, 1 vs 2 replicas, cost and scale figures (about an hour); report in var/bench/ (wipes the settle_bench PostgreSQL database)
 	@$(BIN)/settle bench --train --nlu-test tests/nlu/held_out.yml tests/nlu/held_out_nl.yml tests/nlu/held_out_fr.yml

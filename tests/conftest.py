@@ -6,9 +6,11 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from functools import cache
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from settle import schema
@@ -54,10 +56,27 @@ def seeded_sqlite(path, customers: int = TEST_CUSTOMERS, history: bool = True) -
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
+@cache
+def postgres_url(database: str | None = None) -> str:
+    """The PostgreSQL database of TEST_DATABASE_URL, or the one named `database` on the same server, as this test
+    process's own: `make test` runs the tests in several processes (pytest-xdist), and each gets its own copy,
+    named after it (settle_test_gw0, …), so processes side by side never share tables. TEST_DATABASE_URL's
+    database is made when missing; another one is made by the code under test."""
+    url = make_url(os.environ["TEST_DATABASE_URL"])
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    own = url.set(database=f"{database or url.database}{'_' + worker if worker else ''}")
+    if worker and database is None:
+        with engine_for(url.set(database="postgres").render_as_string(hide_password=False)).connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            if connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}).first() is None:
+                connection.execute(text(f'CREATE DATABASE "{own.database}"'))
+    return own.render_as_string(hide_password=False)
+
+
 def _fresh_database(backend: str, tmp_path_factory) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'settle.db'}"
-    url = os.environ["TEST_DATABASE_URL"]
+    url = postgres_url()
     with engine_for(url).begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from components.private_tracker_store import ANSWER_SECONDS, AnswersInRedis, PrivateSQLTrackerStore
 from settle.config import process_settings
 from settle.identity.privacy import ANSWER_REMOVED, CARD_NUMBER_REMOVED
+from tests.conftest import postgres_url
 
 ROOT = Path(__file__).parents[2]
 PROJECT_DOMAIN = Domain.load(ROOT / "domain.yml")
@@ -61,7 +62,7 @@ def options(request, tmp_path):
     if request.param == "sqlite":
         yield {"dialect": "sqlite", "db": str(tmp_path / "trackers.db")}
         return
-    url = make_url(os.environ["TEST_DATABASE_URL"])
+    url = make_url(postgres_url())
     yield {"dialect": "postgresql", "host": url.host, "port": url.port, "db": url.database, "username": url.username,
            "password": url.password}
     with create_engine(url).begin() as connection:

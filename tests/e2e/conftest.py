@@ -30,6 +30,14 @@ ACTION_TOKEN = "e2e-action-token"
 CONVERSATION_KEY = conversations.conversation_key(LINK_SECRET.encode())
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """Every test here is end-to-end (marked `e2e`): `make test` runs the others while the model trains, these after."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 def signed(sender: str) -> str:
     """The conversation id the servers issue for this name (as `POST /chat/conversations` would, with a name
     a test can read); an id that is already signed stays as it is."""

@@ -22,8 +22,6 @@ from settle.models import UNPAID_STATUSES, Customer, InstalmentPlan, Invoice, In
 from settle.money import euros, format_euros
 from tests.e2e.conftest import RASA_API_TOKEN, signed
 
-pytestmark = pytest.mark.e2e
-
 
 @dataclass(frozen=True)
 class Demo:

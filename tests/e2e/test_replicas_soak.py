@@ -44,8 +44,6 @@ from tests.e2e.conftest import ACTION_TOKEN, LINK_SECRET, MODEL, RASA_API_TOKEN,
 from tests.e2e.test_clean_stops import descendants, running
 from tests.e2e.test_conversations_over_rest import ASKS_CUSTOMER_NUMBER, open_amount
 
-pytestmark = pytest.mark.e2e
-
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 SOAK_DATABASE = os.environ.get("TEST_SOAK_DATABASE", "settle_soak")
 REDIS_URL = os.environ.get("TEST_SOAK_REDIS_URL", "redis://127.0.0.1:6379/13")

@@ -10,8 +10,6 @@ import requests
 
 from tests.e2e.conftest import RASA_API_TOKEN
 
-pytestmark = pytest.mark.e2e
-
 ONCE_MISREAD = [
     ("pay my utility bill from my bank account", "pay_bill"),
     ("I want to pay my last bill", "pay_bill"),

@@ -6,12 +6,13 @@ import os
 import pytest
 
 from bench.reminders import reminder_selection
+from tests.conftest import postgres_url
 
 pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="the scale benchmark runs on PostgreSQL")
 
 
 def test_the_bulk_data_yields_reminders_once():
-    url = os.environ["TEST_DATABASE_URL"].rsplit("/", 1)[0] + "/settle_bench_test"
+    url = postgres_url("settle_bench_test")
     lines = []
     figures = reminder_selection(url, 1200, say=lines.append)
     assert figures["first_run_claimed"] > 0 and figures["second_run_claimed"] == 0

@@ -20,6 +20,7 @@ from bench.load import (
     turns_per_second,
 )
 from settle.db import engine_for
+from tests.conftest import postgres_url
 
 
 def replies(*texts: str) -> list[dict]:
@@ -153,7 +154,7 @@ def test_conversation_accuracy_is_read_from_the_story_report(tmp_path: Path):
 
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="the bulk seeding runs on PostgreSQL")
 def test_bulk_seeding_adds_consistent_bills_up_to_the_size():
-    url = os.environ["TEST_DATABASE_URL"].rsplit("/", 1)[0] + "/settle_bench_test"
+    url = postgres_url("settle_bench_test")
     lines = []
     counts = bulk.seed_invoices(url, 1300, lines.append, demo_customers=10)
     assert 1300 - bulk.MONTHS < counts["invoices"] <= 1300

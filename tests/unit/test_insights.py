@@ -75,7 +75,7 @@ from settle.payments import services as payments
 from settle.payments.incoming import receive_payment
 from settle.tooling.seed import PERSONAS
 from settle.unit_of_work import UnitOfWork
-from tests.conftest import BACKENDS, HISTORY_ENDS, NOW, seeded_sqlite
+from tests.conftest import BACKENDS, HISTORY_ENDS, NOW, postgres_url, seeded_sqlite
 from tests.unit.builders import add_invoice
 
 PG_SCHEMA = "insights_unit"
@@ -259,7 +259,7 @@ def known_data(request, tmp_path_factory) -> str:
     if request.param == "sqlite":
         url = seeded_sqlite(tmp_path_factory.mktemp("insights") / "insights.db", customers=0)
     else:
-        base_url = os.environ["TEST_DATABASE_URL"]
+        base_url = postgres_url()
         url = f"{base_url}{'&' if '?' in base_url else '?'}options=-csearch_path%3D{PG_SCHEMA}"
         with engine_for(base_url).begin() as connection:
             connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
@@ -275,7 +275,7 @@ def known_data(request, tmp_path_factory) -> str:
     yield url
     if request.param != "sqlite":
         engine_for(url).dispose()
-        with engine_for(os.environ["TEST_DATABASE_URL"]).begin() as connection:
+        with engine_for(postgres_url()).begin() as connection:
             connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
 
 
@@ -512,7 +512,7 @@ def test_a_bill_keeps_the_moment_of_its_latest_payment(demo_database):
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="the bulk data is PostgreSQL's")
 def test_the_benchmark_times_figures_over_every_kind_of_event(monkeypatch):
     monkeypatch.setenv("SETTLE_NOW", NOW.isoformat())
-    url = os.environ["TEST_DATABASE_URL"].rsplit("/", 1)[0] + "/settle_kpis_bench_test"
+    url = postgres_url("settle_kpis_bench_test")
     timing = figures_timing(url, 2_400, say=lambda line: None)
     assert set(timing) == {"invoices", "7_days_seconds", "30_days_seconds", "90_days_seconds", "dashboard_7_days_page_seconds",
                            "dashboard_30_days_page_seconds", "dashboard_90_days_page_seconds", "flagged_accounts_page_seconds"}

@@ -9,7 +9,6 @@ quiet 20:00–09:00 and Sundays; hardship pause 30 days), never copied from a ru
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 from collections import Counter
 from dataclasses import replace
@@ -53,7 +52,7 @@ from settle.outreach.senders import ReminderContent
 from settle.payments.links import open_link
 from settle.policy import load_policy, load_reminder_policy
 from settle.signing import sign
-from tests.conftest import BACKENDS, HISTORY_ENDS, TODAY, seeded_sqlite
+from tests.conftest import BACKENDS, HISTORY_ENDS, TODAY, postgres_url, seeded_sqlite
 from tests.unit.builders import add_invoice
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -620,7 +619,7 @@ def empty_database(request, tmp_path):
     if request.param == "sqlite":
         yield seeded_sqlite(tmp_path / "reminders.db", customers=0)
         return
-    base_url = os.environ["TEST_DATABASE_URL"]
+    base_url = postgres_url()
     url = f"{base_url}{'&' if '?' in base_url else '?'}options=-csearch_path%3D{PG_SCHEMA}"
     with engine_for(base_url).begin() as connection:
         connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))

@@ -5,7 +5,6 @@ The conversations are noted through the same service the action after every mess
 November 2026 (Brussels is UTC+1 then)."""
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -31,7 +30,7 @@ from settle.models import Agent, ConversationMessage, Customer, EscalationReason
 from settle.tooling import cli
 from settle.tooling.seed import DEMO_DESIGNER_EMAIL, seed
 from settle.unit_of_work import UnitOfWork
-from tests.conftest import BACKENDS, NOW, TODAY, seeded_sqlite
+from tests.conftest import BACKENDS, NOW, TODAY, postgres_url, seeded_sqlite
 
 PG_SCHEMA = "review_unit"
 NAMES = review.DomainNames(("pay_bill", "check_balance", "request_instalment_plan", "out_of_scope", "inform"),
@@ -58,7 +57,7 @@ def url(request, tmp_path_factory) -> str:
     if request.param == "sqlite":
         yield seeded_sqlite(tmp_path_factory.mktemp("review") / "settle.db", customers=8, history=False)
         return
-    base_url = os.environ["TEST_DATABASE_URL"]
+    base_url = postgres_url()
     url = f"{base_url}{'&' if '?' in base_url else '?'}options=-csearch_path%3D{PG_SCHEMA}"
     with engine_for(base_url).begin() as connection:
         connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
