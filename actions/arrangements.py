@@ -127,7 +127,8 @@ class ValidateInstalmentPlanForm(FormValidationAction):
             return {**found, "plan_months": str(details.months)}
         if asked and details.start and not details.months_said:
             return {**found, "plan_months": None}  # the date is kept; the months are asked next
-        if asked or details.months_said:
+        if (asked or details.months_said) and not said_this_turn(tracker, "utter_plan_possible_other_months"):
+            # (the offer just now said which months are possible: once is enough)
             dispatcher.utter_message(response="utter_invalid_plan_months", min=details.min_months, max=details.max_months)
         return {**found, "plan_months": None if asked else _before_this_message(tracker, "plan_months")}
 
@@ -376,22 +377,24 @@ class ValidateDisputeForm(FormValidationAction):
         if tracker.get_slot("dispute_invoice"):
             return {}
         customer_id = verified_customer_id(tracker)
-        asked_about = _asking_to_dispute(tracker) and services.dispute_asked_about(unit_of_work(), customer_id, _said(tracker))
+        request = _dispute_request(tracker)
+        asked_about = request is not None and services.dispute_asked_about(unit_of_work(), customer_id, request)
         if asked_about:  # "whats happening with my complaint": the finish action says it is being looked at
-            return {"dispute_invoice": asked_about, "dispute_reason": _said(tracker)}
+            return {"dispute_invoice": asked_about, "dispute_reason": request}
         known = tracker.get_slot("invoice_number")
-        if not known and _asking_to_dispute(tracker):
+        if not known and request is not None:
             try:
-                known = services.match_disputable_bill(unit_of_work(), customer_id, _said(tracker))
+                known = services.match_disputable_bill(unit_of_work(), customer_id, request)
             except NoBillForMonth:
                 known = None  # asked with the bills to choose from
         return {"dispute_invoice": known} if known else {}
 
     async def extract_dispute_reason(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
         """What is wrong, when the request already said it, is not asked again."""
-        if tracker.get_slot("dispute_reason") or not _asking_to_dispute(tracker):
+        request = _dispute_request(tracker)
+        if tracker.get_slot("dispute_reason") or request is None:
             return {}
-        reason = services.dispute_reason_in_request(_said(tracker))
+        reason = services.dispute_reason_in_request(request)
         return {"dispute_reason": reason} if reason else {}
 
     def validate_dispute_invoice(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> dict:
@@ -419,9 +422,20 @@ def _said(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
 
 
-def _asking_to_dispute(tracker: Tracker) -> bool:
-    """Whether the latest message is the request that started the dispute (not an answer to its questions)."""
-    return (tracker.latest_message.get("intent") or {}).get("name") == "dispute_bill"
+def _dispute_request(tracker: Tracker) -> str | None:
+    """The customer's words that asked for the dispute while the form starts, None when answering its questions:
+    the latest message, or, when verification came first, the request it held back ("my bill is wrong, you charged
+    me for a meter replacement i never had", then number, postcode and date of birth)."""
+    if (tracker.latest_message.get("intent") or {}).get("name") == "dispute_bill":
+        return _said(tracker)
+    if tracker.get_slot("requested_slot") is not None or tracker.get_slot("account_question") != "dispute_bill":
+        return None
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") == "action_finish_dispute":
+            return None  # that request was answered already
+        if event.get("event") == "user" and ((event.get("parse_data") or {}).get("intent") or {}).get("name") == "dispute_bill":
+            return event.get("text") or None
+    return None
 
 
 class ActionFinishDispute(AccountAction):

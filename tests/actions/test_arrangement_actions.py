@@ -246,9 +246,11 @@ async def test_six_months_when_two_to_three_are_allowed_is_one_clear_message(fre
     assert (message["months"], message["min_months"], message["max_months"]) == ("6 months", 2, 3)
     assert slot_events(events)["plan_months"] is None and slot_events(events)["plan_eligible"] is True
 
-    # The form then asks for the months: not again, the offer just did.
+    # The form then reads the 6 months from the same message and asks for the months: neither refuses or asks
+    # again, the offer just did.
     tracker.events.append({"event": "bot", "text": "...", "metadata": {"utter_action": message["response"]}})
     dispatcher.messages.clear()
+    assert ValidateInstalmentPlanForm().validate_plan_months("6", dispatcher, tracker, domain)["plan_months"] is None
     await ActionAskPlanMonths().run(dispatcher, tracker, domain)
     assert dispatcher.messages == []
 
@@ -359,6 +361,24 @@ async def test_the_bill_and_what_is_wrong_said_in_the_request_are_not_asked_agai
     form = ValidateDisputeForm()
     assert await form.extract_dispute_invoice(dispatcher, tracker, domain) == {"dispute_invoice": newest}
     assert await form.extract_dispute_reason(dispatcher, tracker, domain) == {"dispute_reason": said}
+
+
+async def test_what_is_wrong_said_before_verification_is_not_asked_again_after_it(fresh_actions_database, dispatcher, domain):
+    """The request came first, then the customer number, postcode and date of birth: the form starts after them."""
+    said = "my latest bill is wrong, you charged me for a meter replacement i never had"
+    tracker, customer_id = verified(fresh_actions_database, "one_off", account_question="dispute_bill")
+    tracker.events[:0] = [{"event": "user", "text": said, "parse_data": {"intent": {"name": "dispute_bill", "confidence": 0.9}}},
+                          {"event": "action", "name": "verify_customer_form"}]
+    tracker.latest_message.update(text="30/05/1990", intent={"name": "inform", "confidence": 0.9})
+    with session_factory(fresh_actions_database).begin() as session:
+        newest = session.execute(select(Invoice.number).where(Invoice.customer_id == customer_id, Invoice.status != InvoiceStatus.DISPUTED)
+                                 .order_by(Invoice.issue_date.desc())).scalars().first()
+    form = ValidateDisputeForm()
+    assert await form.extract_dispute_invoice(dispatcher, tracker, domain) == {"dispute_invoice": newest}
+    assert await form.extract_dispute_reason(dispatcher, tracker, domain) == {"dispute_reason": said}
+
+    tracker.events.append({"event": "action", "name": "action_finish_dispute"})  # that one was filed: a new dispute asks
+    assert await form.extract_dispute_reason(dispatcher, tracker, domain) == {}
 
 
 @pytest.mark.parametrize("said", ["i think my bill is wrong", "this bill is not right, why?", "je conteste ma facture"])

@@ -202,3 +202,23 @@ def test_where_to_go_is_answered_inside_the_plan_form_and_the_plan_goes_on(stack
     assert any("When would you like to pay the first part?" in reply for reply in replies), replies
     replies = stack.say(me, "next friday")
     assert sum(reply.startswith("Part ") for reply in replies) == 2, replies
+
+
+def test_what_is_wrong_said_before_verification_is_not_asked_again_after_it(stack):
+    customer = unused_customer(stack.database_url, 3000, 30000)
+    me, replies = verified(stack, customer, "my latest bill is wrong, you charged me for a meter replacement i never had")
+    assert not any("What seems wrong with it?" in reply or "Which bill" in reply for reply in replies), replies
+    assert any("I've passed it on as" in reply and "is on hold" in reply for reply in replies), replies
+
+
+def test_asking_how_a_complaint_stands_before_verification_gets_the_open_one(stack):
+    customer = unused_customer(stack.database_url, 3000, 30000)
+    _, filed = verified(stack, customer, "my latest bill is wrong, i was charged twice for the same month")
+    assert any("I've passed it on as" in reply for reply in filed), filed
+    later = conversation()
+    stack.say(later, "whats happening with my complaint about the bill?")
+    stack.say(later, customer.customer_number)
+    stack.say(later, customer.postcode)
+    replies = stack.say(later, born(customer))
+    assert not any("Which bill" in reply or "What seems wrong" in reply for reply in replies), replies
+    assert any("already" in reply.lower() for reply in replies), replies
