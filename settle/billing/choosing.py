@@ -30,10 +30,11 @@ _LAST_MONTH = re.compile(
     r"\b(?:last|previous)\s+month(?:'s)?\b|\bvorige\s+maand\b|\b(?:le\s+)?mois\s+(?:dernier|passe|precedent)\b"
 )
 _THIS_MONTH = re.compile(r"\bthis\s+month(?:'s)?\b|\bdeze\s+maand\b|\bce\s+mois(?:[\s-]ci)?\b")
-#: "my last bill", "the latest invoice", "mijn laatste factuur", "ma dernière facture": the newest bill.
+#: "my last bill", "the latest one", "mijn laatste factuur", "de laatste", "ma dernière facture", "la dernière": the
+#: newest bill (not "the last time", "de laatste keer", "la dernière fois").
 _LATEST = re.compile(
-    r"\b(?:last|latest|newest|most\s+recent)\s+(?:bill|invoice)\b|\blaatste\s+(?:factuur|rekening)\b"
-    r"|\b(?:derniere|plus\s+recente)\s+facture\b"
+    r"\b(?:last|latest|newest|most\s+recent)\s+(?:bill|invoice|one)\b|\blaatste\s+(?:factuur|rekening|afrekening)\b"
+    r"|\bde\s+laatste\b(?!\s+(?:keer|maal))|\b(?:derniere|plus\s+recente)\s+facture\b|\bla\s+derniere\b(?!\s+fois)"
 )
 _PREVIOUS_ONE = re.compile(
     r"\b(?:the\s+)?(?:previous|one\s+before|bill\s+before|invoice\s+before)\b|\bde\s+vorige\b|\bdie\s+ervoor\b"

@@ -133,7 +133,13 @@ def test_a_bill_s_month_is_still_read_when_paying_it(said, number):
 @pytest.mark.parametrize("said", [
     "my last bill is wrong, you charged me for a meter replacement i never had",
     "the latest invoice", "mijn laatste factuur klopt niet", "ma dernière facture est fausse",
+    "the latest one", "the last one please", "de laatste", "la dernière",
 ])
 def test_the_last_bill_is_the_newest(said):
     assert choose_bill(BILLS, said, TODAY).number == "INV-2026-000011"
-    assert choose_bill(BILLS, "did you get my last payment?", TODAY).named_nothing
+
+
+@pytest.mark.parametrize("said", ["did you get my last payment?", "de laatste keer was het goedkoper",
+                                  "la dernière fois c'était moins cher", "last time it was cheaper"])
+def test_the_last_time_or_payment_names_no_bill(said):
+    assert choose_bill(BILLS, said, TODAY).named_nothing
