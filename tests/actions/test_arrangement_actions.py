@@ -351,10 +351,19 @@ async def test_slots_the_offer_cleared_are_not_refused_when_the_form_starts(fres
     assert dispatcher.messages == []
 
 
-async def test_the_bill_and_what_is_wrong_said_in_the_request_are_not_asked_again(fresh_actions_database, dispatcher, domain):
+@pytest.mark.parametrize("before_verification", [False, True], ids=["verified", "before verification"])
+async def test_the_bill_and_what_is_wrong_said_in_the_request_are_not_asked_again(fresh_actions_database, dispatcher, domain,
+                                                                                  before_verification):
+    """Said by a verified customer, or before verification: then the customer number, postcode and date of birth
+    came between, and the form starts after them."""
     said = "my last bill is wrong, you charged me for a meter replacement i never had"
-    tracker, customer_id = verified(fresh_actions_database, "usage_up")
-    tracker.latest_message.update(text=said, intent={"name": "dispute_bill", "confidence": 0.9})
+    tracker, customer_id = verified(fresh_actions_database, "usage_up", account_question="dispute_bill")
+    if before_verification:
+        tracker.events[:0] = [{"event": "user", "text": said, "parse_data": {"intent": {"name": "dispute_bill", "confidence": 0.9}}},
+                              {"event": "action", "name": "verify_customer_form"}]
+        tracker.latest_message.update(text="14/02/1985", intent={"name": "inform", "confidence": 0.9})
+    else:
+        tracker.latest_message.update(text=said, intent={"name": "dispute_bill", "confidence": 0.9})
     with session_factory(fresh_actions_database).begin() as session:
         newest = session.execute(select(Invoice.number).where(Invoice.customer_id == customer_id, Invoice.status != InvoiceStatus.DISPUTED)
                                  .order_by(Invoice.issue_date.desc())).scalars().first()
@@ -362,23 +371,9 @@ async def test_the_bill_and_what_is_wrong_said_in_the_request_are_not_asked_agai
     assert await form.extract_dispute_invoice(dispatcher, tracker, domain) == {"dispute_invoice": newest}
     assert await form.extract_dispute_reason(dispatcher, tracker, domain) == {"dispute_reason": said}
 
-
-async def test_what_is_wrong_said_before_verification_is_not_asked_again_after_it(fresh_actions_database, dispatcher, domain):
-    """The request came first, then the customer number, postcode and date of birth: the form starts after them."""
-    said = "my latest bill is wrong, you charged me for a meter replacement i never had"
-    tracker, customer_id = verified(fresh_actions_database, "one_off", account_question="dispute_bill")
-    tracker.events[:0] = [{"event": "user", "text": said, "parse_data": {"intent": {"name": "dispute_bill", "confidence": 0.9}}},
-                          {"event": "action", "name": "verify_customer_form"}]
-    tracker.latest_message.update(text="30/05/1990", intent={"name": "inform", "confidence": 0.9})
-    with session_factory(fresh_actions_database).begin() as session:
-        newest = session.execute(select(Invoice.number).where(Invoice.customer_id == customer_id, Invoice.status != InvoiceStatus.DISPUTED)
-                                 .order_by(Invoice.issue_date.desc())).scalars().first()
-    form = ValidateDisputeForm()
-    assert await form.extract_dispute_invoice(dispatcher, tracker, domain) == {"dispute_invoice": newest}
-    assert await form.extract_dispute_reason(dispatcher, tracker, domain) == {"dispute_reason": said}
-
-    tracker.events.append({"event": "action", "name": "action_finish_dispute"})  # that one was filed: a new dispute asks
-    assert await form.extract_dispute_reason(dispatcher, tracker, domain) == {}
+    if before_verification:  # once that one is filed, a new dispute asks what is wrong
+        tracker.events.append({"event": "action", "name": "action_finish_dispute"})
+        assert await form.extract_dispute_reason(dispatcher, tracker, domain) == {}
 
 
 @pytest.mark.parametrize("said", ["i think my bill is wrong", "this bill is not right, why?", "je conteste ma facture"])
