@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
@@ -743,6 +744,14 @@ def test_a_channel_without_a_sender_falls_back(empty_database, settings):
         assert "no sender" in sms.last_error
 
 
+def finished_within(thread: threading.Thread, seconds: float) -> bool:
+    """Polls with sleeps: Python 3.10's timed join waits for a wall-clock deadline, which never comes under faketime."""
+    deadline = time.monotonic() + seconds
+    while thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not thread.is_alive()
+
+
 def test_two_selections_at_once_claim_each_reminder_once(empty_database):
     postgresql_only(empty_database)
     factory = session_factory(empty_database)
@@ -762,11 +771,10 @@ def test_two_selections_at_once_claim_each_reminder_once(empty_database):
 
         worker = threading.Thread(target=select_concurrently)
         worker.start()
-        worker.join(timeout=1)
+        time.sleep(1)
         assert worker.is_alive()  # waiting on the first run's uncommitted reminders
         first.commit()
-        worker.join(timeout=10)
-        assert not worker.is_alive()
+        assert finished_within(worker, seconds=10)
         assert result["claimed"] == []
     finally:
         first.close()
