@@ -16,11 +16,17 @@ import requests
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from settle.arrangements.plans import plan_offer
 from settle.db import session_factory
+from settle.errors import NotEligibleForPlan
 from settle.identity.language import detected_language
 from settle.models import UNPAID_STATUSES, Customer, InstalmentPlan, Invoice, InvoiceStatus, Payment
 from settle.money import euros, format_euros
-from tests.e2e.conftest import RASA_API_TOKEN, signed
+from settle.policy import load_policy
+from tests.conftest import TODAY
+from tests.e2e.conftest import RASA_API_TOKEN, ROOT, signed
+
+ARRANGEMENTS = load_policy(ROOT / "policy" / "arrangements.yml")
 
 
 @dataclass(frozen=True)
@@ -31,22 +37,33 @@ class Demo:
     owes: str
 
 
-def customer_speaking(database_url: str, language: str, without_plan: bool = False) -> Demo:
+def customer_speaking(database_url: str, language: str, plan_possible_other_than: str = "") -> Demo:
     """The first demo customer who prefers `language` and has two unpaid bills (one overdue: a plan is possible);
-    `without_plan`: one with an unpaid bill and no plan yet (another test may have set one up)."""
+    `plan_possible_other_than`: the first who could set up a plan today, other than that customer number (whom
+    another test gives a plan)."""
     with session_factory(database_url).begin() as session:
         unpaid = (select(Invoice.customer_id).where(Invoice.status.in_(UNPAID_STATUSES))
-                  .group_by(Invoice.customer_id).having(func.count() >= (1 if without_plan else 2)))
-        chosen = select(Customer).where(Customer.language == language, Customer.id.in_(unpaid))
-        if without_plan:
-            chosen = chosen.where(Customer.id.not_in(select(InstalmentPlan.customer_id)))
-        customer = session.execute(chosen.order_by(Customer.id).limit(1)).scalar_one()
+                  .group_by(Invoice.customer_id).having(func.count() >= (1 if plan_possible_other_than else 2)))
+        chosen = session.execute(select(Customer).where(Customer.language == language, Customer.id.in_(unpaid))
+                                 .order_by(Customer.id)).scalars()
+        if plan_possible_other_than:
+            chosen = (c for c in chosen
+                      if c.customer_number != plan_possible_other_than and could_set_up_a_plan(session, c.id))
+        customer = next(chosen)
         open_invoices = (Invoice.customer_id == customer.id, Invoice.status.in_(UNPAID_STATUSES))
         billed = session.execute(select(func.sum(Invoice.total_cents)).where(*open_invoices)).scalar_one()
         paid = session.execute(select(func.coalesce(func.sum(Payment.amount_cents), 0)).join(Invoice)
                                .where(*open_invoices)).scalar_one()
         return Demo(customer.customer_number, customer.postcode, customer.date_of_birth.strftime("%d/%m/%Y"),
                     format_euros(euros(billed - paid), language))
+
+
+def could_set_up_a_plan(session, customer_id: int) -> bool:
+    try:
+        plan_offer(session, customer_id, ARRANGEMENTS, TODAY)
+    except NotEligibleForPlan:
+        return False
+    return True
 
 
 class Chat:
@@ -175,11 +192,13 @@ WIDGET = {
 
 
 @pytest.mark.parametrize("language", ["nl", "fr"])
-def test_the_widget_on_a_page_in_dutch_or_french_verifies_and_answers_in_it(stack, page, language):
+def test_the_widget_on_a_page_in_dutch_or_french_verifies_and_answers_in_it(stack, page, new_page, language):
     """In Chromium: the help page in the customer's language, the widget's own words and Settle's answers in it,
-    through verification to the balance and a payment link that opens the payment page in that language."""
+    through verification to the balance, a payment link that opens the payment page in that language, and a
+    payment plan set up in the widget."""
     launcher_name, box_label, question, asks_number, pay = WIDGET[language]
-    customer = customer_speaking(stack.database_url, language, without_plan=True)
+    first = customer_speaking(stack.database_url, language).customer_number  # the REST test's
+    customer = customer_speaking(stack.database_url, language, plan_possible_other_than=first)
     page.goto(f"{stack.web_url}/chat?language={language}")
     expect(page.locator("html")).to_have_attribute("lang", language)
     page.get_by_role("button", name=launcher_name).click()
@@ -201,6 +220,22 @@ def test_the_widget_on_a_page_in_dutch_or_french_verifies_and_answers_in_it(stac
     box.press("Enter")
     link = page.get_by_role("log").locator("a[href*='/pay/']").last
     expect(link).to_be_visible()
-    page.goto(link.get_attribute("href"))
-    expect(page.locator("html")).to_have_attribute("lang", language)
-    expect(page.locator("#amount-to-pay")).to_contain_text(customer.owes)
+    payment_page = new_page()
+    payment_page.goto(link.get_attribute("href"))
+    expect(payment_page.locator("html")).to_have_attribute("lang", language)
+    expect(payment_page.locator("#amount-to-pay")).to_contain_text(customer.owes)
+
+    for text in FIRST_CONTACT[language][2:]:  # a plan: in instalments, 3 months, next Friday, yes
+        expect(box).to_be_enabled()
+        said = bot.count()
+        box.fill(text)
+        box.press("Enter")
+        expect(bot).not_to_have_count(said)
+    confirmation = bot.filter(has_text=re.compile(r"PLAN-\w+")).last
+    expect(confirmation).to_be_visible()
+    assert reads_as(language, [confirmation.inner_text()]), confirmation.inner_text()
+    reference = re.search(r"PLAN-\w+", confirmation.inner_text()).group()
+    with session_factory(stack.database_url).begin() as session:
+        created = session.execute(select(InstalmentPlan).where(InstalmentPlan.reference == reference)).scalar_one()
+        owner = session.get(Customer, created.customer_id)
+        assert len(created.instalments) == 3 and owner.customer_number == customer.customer_number
