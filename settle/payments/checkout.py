@@ -35,9 +35,11 @@ def provider_for(name: str, session: Session, settings: Settings, now: datetime)
 
 
 def start_checkout(
-    session: Session, link: PaymentLink, token: str, provider: PaymentProvider, settings: Settings, now: datetime
+    session: Session, link: PaymentLink, token: str, provider: PaymentProvider, settings: Settings, now: datetime,
+    language: str,
 ) -> Checkout:
-    """A checkout for the link's amount; an open one is reused so a double click pays once."""
+    """A checkout for the link's amount in the page's `language`; an open one is reused so a double click pays
+    once."""
     open_checkout = next(
         (c for c in link.checkouts if c.provider == provider.name and c.status == CheckoutStatus.OPEN), None
     )
@@ -51,6 +53,7 @@ def start_checkout(
             idempotency_key=f"{link.reference}-{len(link.checkouts) + 1}",
             redirect_url=f"{settings.public_url}/pay/{token}/done",
             webhook_url=f"{settings.public_url}/webhooks/{provider.name}",
+            language=language,
             metadata={"link": link.reference},
         )
     )

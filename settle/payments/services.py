@@ -172,14 +172,14 @@ def link_language(uow: UnitOfWork, token: str) -> str | None:
         return links.link_language(uow.session, token, uow.settings)
 
 
-def start_checkout(uow: UnitOfWork, token: str) -> str:
-    """Where to send the customer to pay the link online (the open checkout again after a double click);
-    LinkProblem, or ProviderError when the provider can't be used now."""
+def start_checkout(uow: UnitOfWork, token: str, language: str) -> str:
+    """Where to send the customer to pay the link online, the provider's page in `language` (the open checkout
+    again after a double click); LinkProblem, or ProviderError when the provider can't be used now."""
     with uow:
         now = uow.clock.now()
         link = links.open_link(uow.session, token, uow.settings, now)
         provider = checkout.provider_for(uow.settings.payment_provider, uow.session, uow.settings, now)
-        started = checkout.start_checkout(uow.session, link, token, provider, uow.settings, now)
+        started = checkout.start_checkout(uow.session, link, token, provider, uow.settings, now, language)
         uow.commit()
         return started.checkout_url
 

@@ -154,7 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def checkout(request: Request, token: str):
         language = link_language(request, token)
         try:
-            checkout_url = services.start_checkout(new_unit_of_work(), token)
+            checkout_url = services.start_checkout(new_unit_of_work(), token, language.code)
         except LinkProblem as error:
             return problem(request, error.reason, language)
         except ProviderError as error:

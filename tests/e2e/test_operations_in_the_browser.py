@@ -59,7 +59,7 @@ def some_days_of_activity(settings) -> None:
         if customer_id % 4 != 3:
             payments.payment_page(uow(), offer.token)
         if customer_id % 4 == 1:
-            payment_id = payments.start_checkout(uow(), offer.token).rsplit("/", 1)[1]
+            payment_id = payments.start_checkout(uow(), offer.token, "en").rsplit("/", 1)[1]
             payments.sandbox_outcome(uow(), payment_id, succeeded=True)
     yesterday = UnitOfWork(settings, FixedClock(NOW - timedelta(days=1)))
     arrangements.report_hardship(yesterday, 8, "activity-hardship", [], ["hardship"])

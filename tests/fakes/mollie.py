@@ -19,6 +19,9 @@ from typing import Any
 from tests.fakes.http import FakeHandler, serve
 
 AMOUNT_VALUE = re.compile(r"\d+\.\d{2}")
+#: The checkout locales Mollie accepts (https://docs.mollie.com/reference/create-payment, `locale`).
+LOCALES = {"en_US", "en_GB", "nl_NL", "nl_BE", "de_DE", "de_AT", "de_CH", "fr_FR", "fr_BE", "es_ES", "ca_ES", "pt_PT",
+           "it_IT", "nb_NO", "sv_SE", "fi_FI", "da_DK", "is_IS", "hu_HU", "pl_PL", "lv_LV", "lt_LT"}
 PAYMENT_PATH = re.compile(r"/v2/payments/(?P<id>[^/]+)")
 CHECKOUT_PATH = re.compile(r"/checkout/(?P<id>tr_[A-Za-z0-9]+)")
 ID_ALPHABET = string.ascii_letters + string.digits
@@ -92,6 +95,7 @@ class FakeMollie:
                 "sequenceType": "oneoff",
                 "redirectUrl": body.get("redirectUrl"),
                 "webhookUrl": body.get("webhookUrl"),
+                "locale": body.get("locale"),
                 "_links": {
                     "self": {"href": f"{self.url}/payments/{payment_id}", "type": "application/hal+json"},
                     "checkout": {"href": f"{self.url.removesuffix('/v2')}/checkout/{payment_id}", "type": "text/html"},
@@ -134,6 +138,8 @@ def _invalid_payment(body: Any) -> tuple[str, str] | None:
         return "The amount is lower than the minimum", "amount.value"
     if not body.get("description"):
         return "The description is invalid", "description"
+    if "locale" in body and body["locale"] not in LOCALES:
+        return "The locale is invalid", "locale"
     return None
 
 

@@ -462,7 +462,7 @@ def test_a_link_notes_when_it_was_first_opened_and_when_it_was_paid(demo_databas
     offer = payments.offer_payment_link(uow_on(demo_database, utc(22, 10)), lucas_id, None)
     payments.payment_page(uow_on(demo_database, utc(22, 10, 5)), offer.token)
     payments.payment_page(uow_on(demo_database, utc(22, 11)), offer.token)
-    payments.start_checkout(uow_on(demo_database, utc(22, 11, 1)), offer.token)
+    payments.start_checkout(uow_on(demo_database, utc(22, 11, 1)), offer.token, "en")
     with session_factory(demo_database).begin() as session:
         payment_id = session.execute(select(Checkout.provider_payment_id)).scalar_one()
     payments.sandbox_outcome(uow_on(demo_database, utc(22, 11, 2)), payment_id, succeeded=True)

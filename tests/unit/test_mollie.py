@@ -27,13 +27,14 @@ def mollie(fake) -> MollieProvider:
     return MollieProvider(fake.url, API_KEY, timeout=2)
 
 
-def checkout_request(amount_cents: int = 1234, idempotency_key: str = "link-1-attempt-1") -> CheckoutRequest:
+def checkout_request(amount_cents: int = 1234, idempotency_key: str = "link-1-attempt-1", language: str = "en") -> CheckoutRequest:
     return CheckoutRequest(
         amount_cents=amount_cents,
         description="Invoice INV-2026-0042",
         idempotency_key=idempotency_key,
         redirect_url="https://settle.example/pay/return/abc",
         webhook_url="https://settle.example/webhooks/mollie",
+        language=language,
         metadata={"invoice_number": "INV-2026-0042", "payment_link": "17"},
     )
 
@@ -73,7 +74,16 @@ def test_create_sends_description_urls_and_metadata(fake, mollie):
         "redirectUrl": "https://settle.example/pay/return/abc",
         "webhookUrl": "https://settle.example/webhooks/mollie",
         "metadata": {"invoice_number": "INV-2026-0042", "payment_link": "17"},
+        "locale": "en_US",
     }
+
+
+@pytest.mark.parametrize(("language", "locale"), [("nl", "nl_BE"), ("fr", "fr_BE"), ("en", "en_US")])
+def test_the_checkout_speaks_the_customers_language_the_belgian_way(fake, mollie, language, locale):
+    created = mollie.create_checkout(checkout_request(language=language))
+
+    assert fake.requests[-1].body["locale"] == locale
+    assert fake.payments[created.provider_payment_id]["locale"] == locale  # accepted, not refused
 
 
 def test_create_sends_the_bearer_key_and_the_idempotency_key(fake, mollie):

@@ -151,7 +151,7 @@ def test_a_link_dies_when_part_is_paid_another_way(session, settings):
 def pay_through_sandbox(session, settings, offer, succeeded=True):
     link = open_link(session, offer.token, settings, NOW)
     sandbox = provider_for("sandbox", session, settings, NOW)
-    checkout = start_checkout(session, link, offer.token, sandbox, settings, NOW)
+    checkout = start_checkout(session, link, offer.token, sandbox, settings, NOW, "en")
     sandbox.complete(checkout.provider_payment_id, succeeded=succeeded)
     return sandbox, checkout
 
@@ -187,8 +187,8 @@ def test_a_double_click_reuses_the_open_checkout(session, settings):
     offer = offer_link(session, customer(session, "overdue").id, settings, NOW)
     link = open_link(session, offer.token, settings, NOW)
     sandbox = provider_for("sandbox", session, settings, NOW)
-    first = start_checkout(session, link, offer.token, sandbox, settings, NOW)
-    second = start_checkout(session, link, offer.token, sandbox, settings, NOW)
+    first = start_checkout(session, link, offer.token, sandbox, settings, NOW, "en")
+    second = start_checkout(session, link, offer.token, sandbox, settings, NOW, "en")
     assert first.id == second.id
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from settle.arrangements.plans import create_plan
 from settle.billing.copies import copy_link
 from settle.db import session_factory
-from settle.models import Customer, Invoice, InvoiceStatus, ReceivedPayment
+from settle.models import UNPAID_STATUSES, Customer, Invoice, InvoiceStatus, ReceivedPayment
 from settle.money import format_euros
 from settle.payments.incoming import receive_payment
 from settle.payments.links import offer_instalment_link, offer_link
@@ -301,6 +301,7 @@ def test_paying_through_mollie_records_one_payment_whatever_the_webhooks(mollie_
     created = fake.payments[payment_id]
     assert created["amount"] == {"currency": "EUR", "value": f"{offer.amount:.2f}"}
     assert created["webhookUrl"] == f"{web.url}/webhooks/mollie"
+    assert created["locale"] == "en_US"  # Noah's language
 
     # A webhook before the payment is done records nothing.
     assert browser_like.post(f"{web.url}/webhooks/mollie", data={"id": payment_id}, timeout=10).text == "ok"
@@ -310,6 +311,27 @@ def test_paying_through_mollie_records_one_payment_whatever_the_webhooks(mollie_
         assert browser_like.post(f"{web.url}/webhooks/mollie", data={"id": payment_id}, timeout=10).text == "ok"
     assert received_count(web, f"mollie:{payment_id}") == 1
     assert invoice_statuses(web, offer.invoice_numbers) == {InvoiceStatus.PAID}
+
+
+@pytest.mark.parametrize(("speaks", "page_in", "locale"), [("nl", "", "nl_BE"), ("fr", "", "fr_BE"), ("fr", "en", "en_US")])
+def test_mollies_checkout_speaks_the_language_of_the_payment_page(mollie_web, browser_like, speaks, page_in, locale):
+    """The customer's own language, or the one chosen on the page (`?language=`), as Mollie's Belgian locale."""
+    web, fake = mollie_web
+    offer = link_for(web, a_customer_owing(web, speaks, nth={"": 0, "en": 1}[page_in]))
+    chosen = f"?language={page_in}" if page_in else ""
+    assert browser_like.post(f"{offer.url}/checkout{chosen}", allow_redirects=False, timeout=10).status_code == 303
+    assert [payment["locale"] for payment in fake.payments.values()] == [locale]
+
+
+def a_customer_owing(web, language: str, nth: int) -> str:
+    """The customer number of the nth demo customer (no persona) who speaks `language` and has a bill to pay."""
+    personas = [persona.customer_number for persona in PERSONAS]
+    with session_factory(web.settings.database_url).begin() as session:
+        owing = select(Invoice.customer_id).where(Invoice.status.in_(UNPAID_STATUSES))
+        return session.execute(
+            select(Customer.customer_number).where(Customer.language == language, Customer.id.in_(owing),
+                                                   Customer.customer_number.not_in(personas))
+            .order_by(Customer.id).offset(nth).limit(1)).scalar_one()
 
 
 def test_mollie_being_down_gives_a_clear_page_and_a_retry_later(web_database, browser_like):

@@ -19,6 +19,8 @@ class CheckoutRequest:
     idempotency_key: str
     redirect_url: str
     webhook_url: str
+    #: The language of the page the customer pays from (en, nl or fr): the provider's checkout speaks it too.
+    language: str
     metadata: dict[str, str] = field(default_factory=dict)
 
 

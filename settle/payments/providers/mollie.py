@@ -22,6 +22,9 @@ from settle.payments.providers import CheckoutRequest, CreatedCheckout, Provider
 PAYMENT_ID = re.compile(r"tr_[A-Za-z0-9]{1,64}")
 
 #: Mollie's statuses in ours: an authorized payment is not yet captured, so it is still pending.
+#: Mollie's checkout locale for each language Settle speaks: Belgian Dutch and French, English as Mollie's default.
+LOCALES = {"en": "en_US", "nl": "nl_BE", "fr": "fr_BE"}
+
 STATUSES = {
     "open": CheckoutStatus.OPEN,
     "pending": CheckoutStatus.PENDING,
@@ -56,6 +59,7 @@ class MollieProvider:
             "redirectUrl": request.redirect_url,
             "webhookUrl": request.webhook_url,
             "metadata": request.metadata,
+            "locale": LOCALES[request.language],
         }
         payment = self._call(
             "POST",
