@@ -8,6 +8,7 @@ from settle.billing.standing import MoneyOwed
 from settle.clock import format_date, format_month
 from settle.errors import InvoiceNotFound, NoBillForMonth
 from settle.money import format_euros, format_quantity, format_unit_price
+from settle.translations import gettext_in
 
 #: Bills listed one by one before the rest is summed up.
 MOST_LISTED = 6
@@ -133,9 +134,12 @@ class ActionExplainBill(AccountAction):
 
 
 def _reason_values(values: dict, language: str) -> dict[str, str]:
-    """Money as euros, prices to the tenth of a cent, usage as plain numbers; all as text, as the language writes them."""
+    """Money as euros, prices to the tenth of a cent, usage as plain numbers, a bill line's description in the language
+    when the catalogs know it; all as text, as the language writes them."""
     shown = {key: str(value) for key, value in values.items()}
     shown["effect"] = format_euros(abs(values["effect"]), language)
+    if "description" in values:
+        shown["description"] = gettext_in(language, values["description"])
     for key in ("previous_usage", "latest_usage"):
         if key in values:
             shown[key] = format_quantity(values[key], language)

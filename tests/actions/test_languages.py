@@ -114,6 +114,12 @@ async def test_a_bill_explanation_writes_numbers_as_the_language_does(actions_da
     assert {"nl": "Uw laatste factuur", "fr": "Votre dernière facture"}[language] in said
 
 
+@pytest.mark.parametrize("language, charge", [("nl", "Vervanging van de meter"), ("fr", "Remplacement du compteur")])
+async def test_a_one_off_charge_is_named_in_the_language(actions_database, dispatcher, language, charge):
+    said = " ".join(await rendered(ActionExplainBill(), dispatcher, verified(actions_database, "one_off", language)))
+    assert charge in said and "Meter replacement" not in said, said
+
+
 @pytest.mark.parametrize("language, hours", [
     ("nl", "maandag tot vrijdag van 8:00 tot 18:00"),
     ("fr", "du lundi au vendredi de 8:00 à 18:00"),
