@@ -7,23 +7,34 @@ number, no answer to a secret verification question, in the database or to an ev
 from __future__ import annotations
 
 import json
+import logging
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
 import redis
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import Event, SlotSet, deserialise_events
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from settle.config import process_settings
 from settle.identity.privacy import ANSWER_REMOVED, SECRET_SLOTS, private_events
+from settle.insights import services as insights
+from settle.unit_of_work import unit_of_work
+
+logger = logging.getLogger(__name__)
 
 #: Conversations in the middle of the verification form whose answers this process holds.
 MAX_PENDING_ANSWERS = 10_000
 #: How long answers wait in Redis for the form's next question; a customer who takes longer is asked again.
 ANSWER_SECONDS = 10 * 60
+#: The bot's last actions after a message it did not understand, by what it then waits for.
+FALLBACK_QUESTIONS = {"action_handle_fallback": "rephrase", "utter_offer_human": "offer_human"}
+#: Rasa's own steps, not the bot's answer.
+NOT_AN_ANSWER = frozenset({ACTION_LISTEN_NAME, "action_extract_slots", "action_session_start"})
 
 
 class AnswersInMemory:
@@ -85,6 +96,7 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         self._hold_answers(tracker)
         await super().save(tracker)
+        _note_turn_end(tracker)
 
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
         if self.event_broker is None:
@@ -128,3 +140,33 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
 def _masked_from(tracker: DialogueStateTracker, offset: int) -> list[Event]:
     """The tracker's events from `offset` on, masked (the earlier ones tell which messages answered what)."""
     return deserialise_events(private_events([event.as_dict() for event in tracker.events])[offset:])
+
+
+def turn_end(tracker: DialogueStateTracker) -> tuple[bool, str | None]:
+    """Whether the tracker is at the end of the bot's turn after a customer's message (it answered, then
+    listens), and what it then waits for: the question of the form that is open ("<form>:<slot>"), or
+    "rephrase" / "offer_human" after a message it did not understand; None when it asked nothing."""
+    events = list(tracker.events)
+    last_message = next((index for index in range(len(events) - 1, -1, -1) if isinstance(events[index], UserUttered)), None)
+    if last_message is None or str((events[last_message].intent or {}).get("name") or "").startswith("EXTERNAL_"):
+        return False, None
+    actions = [event.action_name for event in events[last_message + 1:] if isinstance(event, ActionExecuted)]
+    answers = [name for name in actions if name not in NOT_AN_ANSWER]
+    if not answers or actions[-1] != ACTION_LISTEN_NAME:
+        return False, None
+    requested = tracker.get_slot("requested_slot")
+    if tracker.active_loop_name and requested:
+        return True, f"{tracker.active_loop_name}:{requested}"
+    return True, FALLBACK_QUESTIONS.get(str(answers[-1]))
+
+
+def _note_turn_end(tracker: DialogueStateTracker) -> None:
+    """Tells the figures how the bot's turn ended (settle/insights); a database that fails here costs the
+    figures one turn's ending, never the customer's chat."""
+    ended, waiting_for = turn_end(tracker)
+    if not ended:
+        return
+    try:
+        insights.note_turn_end(unit_of_work(), tracker.sender_id, waiting_for)
+    except SQLAlchemyError as error:
+        logger.warning("The end of a turn was not noted for the figures: %s", type(error).__name__)

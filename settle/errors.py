@@ -186,6 +186,10 @@ class BadPeriod(ValueError):
     """A period that ends before it starts, or days that are not dates."""
 
 
+class UnknownLanguage(ValueError):
+    """A language filter naming a language Settle does not speak."""
+
+
 class FlaggedAccountNotFound(LookupError):
     """No account flagged for review (and not yet reviewed) has this customer id."""
 

@@ -595,6 +595,13 @@ class Conversation(Base):
     #: Who the chat proved to be, and when; None while it stays anonymous.
     customer_id = Column(Integer, ForeignKey("customers.id"), index=True)
     verified_at = Column(UTCDateTime)
+    #: The language the chat spoke at its latest recorded customer message ("nl", "fr", "en"; migration 0014).
+    language = Column(String(5))
+    #: When the bot's latest turn after a customer message ended, and what it then waited for: a form's question
+    #: ("verify_customer_form:customer_number") or "rephrase" after a fallback; None when it asked nothing
+    #: (recorded from migration 0014 on).
+    turn_ended_at = Column(UTCDateTime)
+    waiting_for = Column(String(100))
 
 
 class ConversationMessage(Base):

@@ -38,3 +38,14 @@ def note_verified(session: Session, conversation_id: str, customer_id: int, now:
     if conversation.verified_at is None:
         conversation.customer_id, conversation.verified_at = customer_id, now
     session.flush()
+
+
+def note_turn_end(session: Session, conversation_id: str, now: datetime, waiting_for: str | None) -> None:
+    """The bot's turn after the chat's latest customer message ended, waiting for `waiting_for` (None: for
+    nothing); a chat not noted (only Settle's own events so far) has no row to note it on."""
+    session.execute(
+        update(Conversation)
+        .where(Conversation.conversation_id == conversation_id)
+        .values(turn_ended_at=now, waiting_for=waiting_for)
+        .execution_options(synchronize_session=False)
+    )

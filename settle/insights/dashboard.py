@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from settle.errors import BadPeriod
+from settle.errors import BadPeriod, UnknownLanguage
+from settle.identity.language import SUPPORTED
 from settle.insights.definitions import definitions
 from settle.insights.export import FigureRow, rows
 from settle.insights.figures import Figures
@@ -96,6 +97,20 @@ def period_asked(today: date, days: str = "", start: str = "", end: str = "") ->
     if chosen not in {str(preset) for preset in PRESET_DAYS}:
         raise BadPeriod(f"Choose the last {', '.join(str(p) for p in sorted(PRESET_DAYS))} days, or a first and last day")
     return today - timedelta(days=int(chosen) - 1), today
+
+
+def language_asked(language: str = "") -> str | None:
+    """The language a person chose ("en", "nl", "fr"), or None for all of them (nothing, or "all").
+
+    Raises:
+        UnknownLanguage: with a sentence that says what to choose.
+    """
+    chosen = (language or "").strip().lower()
+    if chosen in ("", "all"):
+        return None
+    if chosen not in SUPPORTED:
+        raise UnknownLanguage(f"Choose all languages or one of {', '.join(sorted(SUPPORTED))}")
+    return chosen
 
 
 def _day(text: str, which: str) -> date:

@@ -28,7 +28,7 @@ def rows(figures: Figures) -> list[FigureRow]:
     """One row per figure, and per breakdown of a figure that has one, in the order of docs/kpis.md."""
     result = []
     for section in fields(figures):
-        if section.name == "period":
+        if section.name in ("period", "language"):
             continue
         group = getattr(figures, section.name)
         for figure in fields(group):
@@ -41,11 +41,14 @@ def rows(figures: Figures) -> list[FigureRow]:
 
 
 def write_csv(figures: Figures, out: TextIO) -> None:
-    """The rows as CSV, after a line per end of the period."""
+    """The rows as CSV, after a line per end of the period and one for the language they are in."""
     writer = csv.writer(out)
     writer.writerow(HEADER)
     writer.writerow(("period", "from", "", figures.period.start.isoformat(), "date", "first day, included"))
     writer.writerow(("period", "to", "", figures.period.end.isoformat(), "date", "last day, included"))
+    writer.writerow(("period", "language", "", figures.language or "all", "language",
+                     "the customer's language for money and reminders, the chat's for chats" if figures.language
+                     else "every language"))
     for row in rows(figures):
         writer.writerow((row.section, row.figure, row.breakdown, row.value, row.unit, row.note))
 

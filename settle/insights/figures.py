@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, Float, and_, case, exists, func, literal, or_, select, text
+from sqlalchemy import Boolean, Float, and_, case, exists, func, literal, or_, select, text, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FunctionElement
@@ -21,6 +21,7 @@ from settle.models import (
     Agent,
     Conversation,
     ConversationMessage,
+    Customer,
     Dispute,
     DisputeStatus,
     Escalation,
@@ -52,6 +53,8 @@ FELL_BACK = ("nlu_fallback", "out_of_scope")
 INTENTS_LISTED = 10
 #: The windows (in days) after a reminder in which a payment counts as following it.
 PAID_WITHIN_DAYS = (3, 7, 14)
+#: How long a customer stays quiet, while the bot waits for their answer, before the chat counts as abandoned.
+ABANDONED_AFTER = timedelta(minutes=30)
 
 
 # -- The shapes of the figures -----------------------------------------------------------------------
@@ -161,6 +164,8 @@ class Containment:
     without_a_person: Share
     escalated: Share
     escalations_by_reason: tuple[Counted, ...]
+    abandoned: Share
+    abandoned_while_waiting_for: tuple[Counted, ...]
 
 
 @dataclass(frozen=True)
@@ -225,9 +230,10 @@ class Understanding:
 
 @dataclass(frozen=True)
 class Figures:
-    """Every figure of one period, as a page or a CSV file shows them."""
+    """Every figure of one period (in one language, or all: `language` None), as a page or a CSV file shows them."""
 
     period: Period
+    language: str | None
     containment: Containment
     paying: Paying
     reached_out_first: ReachedOutFirst
@@ -370,6 +376,22 @@ def _median(session: Session, query) -> Median:
     return Median(int(mean.quantize(Decimal(1), rounding=ROUND_HALF_UP)), cases)
 
 
+def customer_speaks(customer_id, language: str | None):
+    """The condition that the row's customer speaks `language` as the customer record has it (every row when
+    no language is chosen; a row without a customer only then)."""
+    if language is None:
+        return true()
+    return customer_id.in_(select(Customer.id).where(Customer.language == language))
+
+
+def chat_speaks(conversation_id, language: str | None):
+    """The condition that the row's conversation speaks `language` (every row when no language is chosen; a
+    row whose conversation was not recorded only then)."""
+    if language is None:
+        return true()
+    return conversation_id.in_(select(Conversation.conversation_id).where(Conversation.language == language))
+
+
 def _sum(condition):
     """How many rows of a grouped query meet `condition`."""
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -378,19 +400,29 @@ def _sum(condition):
 # -- The figures ------------------------------------------------------------------------------------
 
 
-def containment(session: Session, period: Period) -> Containment:
-    """Conversations begun in the period: proved who they were or not, handed to a person or not."""
+def containment(session: Session, period: Period, now: datetime, language: str | None = None) -> Containment:
+    """Conversations begun in the period: proved who they were or not, handed to a person or not, left by the
+    customer while the bot waited for an answer."""
     escalated = Conversation.conversation_id.in_(select(Escalation.conversation_id))  # one set, not a search per chat
-    total, verified, with_person = session.execute(
-        select(func.count(), _sum(Conversation.verified_at.is_not(None)), _sum(escalated))
-        .where(period.holds(Conversation.started_at))
+    begun = and_(period.holds(Conversation.started_at), Conversation.language == language if language else true())
+    # Decided: the bot's turn after the latest message was recorded, and the customer has been quiet long enough.
+    decided = and_(Conversation.turn_ended_at >= Conversation.last_message_at,
+                   Conversation.last_message_at <= now - ABANDONED_AFTER)
+    abandoned = and_(decided, Conversation.waiting_for.is_not(None), ~escalated)
+    total, verified, with_person, ended, left = session.execute(
+        select(func.count(), _sum(Conversation.verified_at.is_not(None)), _sum(escalated), _sum(decided), _sum(abandoned))
+        .where(begun)
     ).one()
     total, verified, with_person = int(total), int(verified or 0), int(with_person or 0)
     reasons = session.execute(
         select(Escalation.reason, func.count())
-        .where(period.holds(Escalation.created_at))
+        .where(period.holds(Escalation.created_at), chat_speaks(Escalation.conversation_id, language))
         .group_by(Escalation.reason)
         .order_by(func.count().desc(), Escalation.reason)
+    ).all()
+    waited_for = session.execute(
+        select(Conversation.waiting_for, func.count()).where(begun, abandoned)
+        .group_by(Conversation.waiting_for).order_by(func.count().desc(), Conversation.waiting_for)
     ).all()
     return Containment(
         conversations=total,
@@ -399,24 +431,27 @@ def containment(session: Session, period: Period) -> Containment:
         without_a_person=Share(total - with_person, total),
         escalated=Share(with_person, total),
         escalations_by_reason=tuple(Counted(str(reason), count) for reason, count in reasons),
+        abandoned=Share(int(left or 0), int(ended or 0)),
+        abandoned_while_waiting_for=tuple(Counted(str(waiting), count) for waiting, count in waited_for),
     )
 
 
-def paying(session: Session, period: Period) -> Paying:
+def paying(session: Session, period: Period, language: str | None = None) -> Paying:
     """Links issued in the period and what came of them; money received in the period, by how it came."""
+    links = and_(period.holds(PaymentLink.created_at), customer_speaks(PaymentLink.customer_id, language))
     issued, opened, paid = session.execute(
         select(func.count(), _sum(PaymentLink.first_opened_at.is_not(None)), _sum(PaymentLink.status == LinkStatus.PAID))
-        .where(period.holds(PaymentLink.created_at))
+        .where(links)
     ).one()
     issued, opened, paid = int(issued), int(opened or 0), int(paid or 0)
     time_to_pay = _median(session, select(seconds_between(PaymentLink.created_at, PaymentLink.paid_at)).where(
-        period.holds(PaymentLink.created_at), PaymentLink.status == LinkStatus.PAID, PaymentLink.paid_at.is_not(None)
+        links, PaymentLink.status == LinkStatus.PAID, PaymentLink.paid_at.is_not(None)
     ))
     collected = tuple(
         Collected(source, method, payments, euros(cents))
         for source, method, payments, cents in session.execute(
             select(ReceivedPayment.source, ReceivedPayment.method, func.count(), func.sum(ReceivedPayment.amount_cents))
-            .where(period.holds(ReceivedPayment.received_at))
+            .where(period.holds(ReceivedPayment.received_at), customer_speaks(ReceivedPayment.customer_id, language))
             .group_by(ReceivedPayment.source, ReceivedPayment.method)
             .order_by(ReceivedPayment.source, ReceivedPayment.method)
         ).all()
@@ -431,9 +466,9 @@ def paying(session: Session, period: Period) -> Paying:
     )
 
 
-def reached_out_first(session: Session, period: Period, now: datetime) -> ReachedOutFirst:
+def reached_out_first(session: Session, period: Period, now: datetime, language: str | None = None) -> ReachedOutFirst:
     """Reminders the engine decided in the period: how their messages went, and whether payment followed."""
-    in_period = period.holds(Reminder.created_at)
+    in_period = and_(period.holds(Reminder.created_at), customer_speaks(Reminder.customer_id, language))
     by_stage = session.execute(
         select(Reminder.stage, func.count(), _sum(Reminder.flagged_for_review.is_(True))).where(in_period)
         .group_by(Reminder.stage, Reminder.stage_order).order_by(Reminder.stage_order, Reminder.stage)
@@ -443,29 +478,30 @@ def reached_out_first(session: Session, period: Period, now: datetime) -> Reache
     going = exists().where(own_messages, OutboxMessage.status.in_(going_statuses))
     # "Has messages, none going" is "has a message that did not go, none going": the few failed ones lead the search.
     stopped = exists().where(own_messages, OutboxMessage.status.not_in(going_statuses))
-    deliveries, paid_after = _by_stage_and_channel(session, period, now)
+    deliveries, paid_after = _by_stage_and_channel(session, period, now, in_period)
     return ReachedOutFirst(
         reminders_by_stage=tuple(Counted(stage, count) for stage, count, _ in by_stage),
         deliveries=deliveries,
         reached_nobody=_count(session, Reminder, in_period, stopped, ~going),
         flagged_for_review=sum(int(flagged) for *_, flagged in by_stage),
         paid_after=paid_after,
-        opt_outs=_choices(session, period, opted_out=True),
-        opt_ins=_choices(session, period, opted_out=False),
+        opt_outs=_choices(session, period, True, language),
+        opt_ins=_choices(session, period, False, language),
     )
 
 
-def _choices(session: Session, period: Period, opted_out: bool) -> tuple[ChoiceCount, ...]:
+def _choices(session: Session, period: Period, opted_out: bool, language: str | None) -> tuple[ChoiceCount, ...]:
     """Customers' opt-outs from reminders (or back in) made in the period, by channel and source."""
     rows = session.execute(
         select(ReminderChoice.channel, ReminderChoice.source, func.count())
-        .where(period.holds(ReminderChoice.created_at), ReminderChoice.opted_out.is_(opted_out))
+        .where(period.holds(ReminderChoice.created_at), ReminderChoice.opted_out.is_(opted_out),
+               customer_speaks(ReminderChoice.customer_id, language))
         .group_by(ReminderChoice.channel, ReminderChoice.source).order_by(ReminderChoice.channel, ReminderChoice.source)
     ).all()
     return tuple(ChoiceCount(channel, str(source), count) for channel, source, count in rows)
 
 
-def _by_stage_and_channel(session: Session, period: Period, now: datetime) -> tuple[tuple[Deliveries, ...], tuple[PaidAfter, ...]]:
+def _by_stage_and_channel(session: Session, period: Period, now: datetime, in_period) -> tuple[tuple[Deliveries, ...], tuple[PaidAfter, ...]]:
     """Per stage and channel, in one pass over the period's messages: messages sent and failed; and of the
     messages sent whose window has passed, those
     whose bill (or instalment) was paid in full within the window. An instalment paid before its moment was
@@ -473,8 +509,7 @@ def _by_stage_and_channel(session: Session, period: Period, now: datetime) -> tu
 
     A bill paid in full was paid at its last payment, which the bill records (`Invoice.last_payment_at`). That
     moment counts only when it came after the message, so after the period began: bills paid before are left out
-    of the search, which keeps it to the bills paid since on a large database."""
-    in_period = period.holds(Reminder.created_at)
+    of the search, which keeps it to the bills paid since on a large database. `in_period` picks the reminders."""
     paid_at = case((Reminder.subject == ReminderSubject.INVOICE, Invoice.last_payment_at), else_=Instalment.paid_at)
     unknown = and_(Instalment.paid_at.is_(None), Instalment.paid_cents >= Instalment.amount_cents)
     counted = and_(OutboxMessage.status == OutboxStatus.SENT, or_(Instalment.id.is_(None), ~unknown))
@@ -501,11 +536,12 @@ def _by_stage_and_channel(session: Session, period: Period, now: datetime) -> tu
     return deliveries, paid_after
 
 
-def cant_pay_now(session: Session, period: Period, today: date, zone: ZoneInfo) -> CantPayNow:
+def cant_pay_now(session: Session, period: Period, today: date, zone: ZoneInfo, language: str | None = None) -> CantPayNow:
     """Plans, extensions, hardship and disputes: what was agreed in the period, and whether it held."""
-    plans_set_up = _count(session, InstalmentPlan, period.holds(InstalmentPlan.created_at))
+    plan_speaks = customer_speaks(InstalmentPlan.customer_id, language)
+    plans_set_up = _count(session, InstalmentPlan, period.holds(InstalmentPlan.created_at), plan_speaks)
     plans_completed, plans_broken = (
-        _count(session, InstalmentPlan, period.holds(InstalmentPlan.ended_at), InstalmentPlan.status == status)
+        _count(session, InstalmentPlan, period.holds(InstalmentPlan.ended_at), InstalmentPlan.status == status, plan_speaks)
         for status in (PlanStatus.COMPLETED, PlanStatus.BROKEN)
     )
     decided_until = min(period.end, today - timedelta(days=1))
@@ -515,21 +551,26 @@ def cant_pay_now(session: Session, period: Period, today: date, zone: ZoneInfo) 
         .join(InstalmentPlan, InstalmentPlan.id == Instalment.plan_id)
         .where(
             Instalment.due_date >= period.start, Instalment.due_date <= decided_until,
-            InstalmentPlan.status != PlanStatus.CANCELLED,
+            InstalmentPlan.status != PlanStatus.CANCELLED, plan_speaks,
             or_(Instalment.paid_at.is_not(None), Instalment.paid_cents < Instalment.amount_cents),
         )
     ).one()
-    granted = _count(session, Extension, period.holds(Extension.created_at))
+    bill_speaks = customer_speaks(Invoice.customer_id, language)
+    granted = session.execute(
+        select(func.count()).select_from(Extension).join(Invoice, Invoice.id == Extension.invoice_id)
+        .where(period.holds(Extension.created_at), bill_speaks)
+    ).scalar_one()
     kept = and_(Invoice.status == InvoiceStatus.PAID,
                 Invoice.last_payment_at < day_end(Extension.new_due_date, zone, period.start, today - timedelta(days=1)))
     extensions_decided, extensions_kept = session.execute(
         select(func.count(), _sum(kept))
         .select_from(Extension)
         .join(Invoice, Invoice.id == Extension.invoice_id)
-        .where(period.holds(Extension.created_at), Extension.new_due_date < today)
+        .where(period.holds(Extension.created_at), Extension.new_due_date < today, bill_speaks)
     ).one()
     disputes_opened, disputes_resolved = session.execute(
-        select(func.count(), _sum(Dispute.status == DisputeStatus.RESOLVED)).where(period.holds(Dispute.created_at))
+        select(func.count(), _sum(Dispute.status == DisputeStatus.RESOLVED))
+        .where(period.holds(Dispute.created_at), customer_speaks(Dispute.customer_id, language))
     ).one()
     return CantPayNow(
         plans_set_up=plans_set_up,
@@ -538,15 +579,16 @@ def cant_pay_now(session: Session, period: Period, today: date, zone: ZoneInfo) 
         instalments_on_time=Share(int(instalments_on_time or 0), int(instalments_due)),
         extensions_granted=granted,
         extensions_kept=Share(int(extensions_kept or 0), int(extensions_decided)),
-        hardship_reports=_count(session, HardshipReport, period.holds(HardshipReport.reported_at)),
+        hardship_reports=_count(session, HardshipReport, period.holds(HardshipReport.reported_at),
+                                customer_speaks(HardshipReport.customer_id, language)),
         disputes_opened=int(disputes_opened),
         disputes_resolved=Share(int(disputes_resolved or 0), int(disputes_opened)),
     )
 
 
-def agents(session: Session, period: Period) -> Agents:
+def agents(session: Session, period: Period, language: str | None = None) -> Agents:
     """Conversations handed to a person in the period: how soon a person answered, who took them, callbacks."""
-    in_period = period.holds(Escalation.created_at)
+    in_period = and_(period.holds(Escalation.created_at), chat_speaks(Escalation.conversation_id, language))
     first_reply = (
         select(func.min(EscalationMessage.created_at))
         .where(EscalationMessage.escalation_id == Escalation.id, EscalationMessage.author == MessageAuthor.AGENT)
@@ -576,12 +618,13 @@ def agents(session: Session, period: Period) -> Agents:
 
 
 
-def understanding(session: Session, period: Period) -> Understanding:
+def understanding(session: Session, period: Period, language: str | None = None) -> Understanding:
     """Customer messages received in the period as NLU read them, and the length of conversations begun in it."""
     per_intent = (  # one pass over the period's messages; the lists are ranked among the few intents in SQL
         select(ConversationMessage.intent.label("intent"), func.count().label("messages"),
                func.avg(ConversationMessage.confidence).label("mean"), func.count(ConversationMessage.confidence).label("rated"))
-        .where(period.holds(ConversationMessage.received_at))
+        .where(period.holds(ConversationMessage.received_at),
+               ConversationMessage.language == language if language else true())
         .group_by(ConversationMessage.intent)
         .subquery()
     )
@@ -598,7 +641,9 @@ def understanding(session: Session, period: Period) -> Understanding:
     least = sorted((rank, intent, mean, cases) for intent, _, mean, cases, _, rank in groups
                    if intent is not None and intent != "nlu_fallback" and cases and rank <= INTENTS_LISTED)
     per_conversation, conversations = session.execute(
-        select(func.avg(Conversation.messages), func.count()).where(period.holds(Conversation.started_at), Conversation.messages > 0)
+        select(func.avg(Conversation.messages), func.count()).where(
+            period.holds(Conversation.started_at), Conversation.messages > 0,
+            Conversation.language == language if language else true())
     ).one()
     return Understanding(
         messages=messages,

@@ -34,7 +34,8 @@ class Understood:
 
 
 def note_understood(session: Session, conversation_id: str, now: datetime, understood: Understood, this_year: int) -> None:
-    """Keeps the message (the conversation's row counts it already) masked, and the previous message's actions."""
+    """Keeps the message (the conversation's row counts it already) masked, and the previous message's actions;
+    the conversation's language becomes the message's."""
     position = session.execute(
         select(Conversation.messages).where(Conversation.conversation_id == conversation_id)
     ).scalar_one()
@@ -45,6 +46,11 @@ def note_understood(session: Session, conversation_id: str, now: datetime, under
                    ConversationMessage.actions.is_(None))
             .values(actions=list(understood.actions_before))
             .execution_options(synchronize_session=False)
+        )
+    if understood.language:
+        session.execute(
+            update(Conversation).where(Conversation.conversation_id == conversation_id)
+            .values(language=understood.language).execution_options(synchronize_session=False)
         )
     names = _names(session, understood.customer_id)
     if understood.answered_secret:

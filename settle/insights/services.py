@@ -4,11 +4,20 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from settle.errors import BadPeriod
+from settle.errors import BadPeriod, UnknownLanguage
+from settle.identity.language import SUPPORTED
 from settle.insights import conversations, figures, messages, review
 from settle.insights.figures import Figures, Period
 from settle.insights.messages import Understood
 from settle.unit_of_work import UnitOfWork
+
+
+def note_turn_end(uow: UnitOfWork, conversation_id: str, waiting_for: str | None) -> None:
+    """The bot's turn after a customer message ended, waiting for an answer (a form's question, "rephrase") or
+    for nothing (None): the abandoned conversations are those left while it waited."""
+    with uow:
+        conversations.note_turn_end(uow.session, conversation_id, uow.clock.now(), waiting_for)
+        uow.commit()
 
 
 def note_message(uow: UnitOfWork, conversation_id: str, understood: Understood | None = None) -> None:
@@ -22,26 +31,31 @@ def note_message(uow: UnitOfWork, conversation_id: str, understood: Understood |
         uow.commit()
 
 
-def figures_for(uow: UnitOfWork, start: date, end: date) -> Figures:
-    """Every figure from the first day to the last (both included, in the company's timezone), as of now.
+def figures_for(uow: UnitOfWork, start: date, end: date, language: str | None = None) -> Figures:
+    """Every figure from the first day to the last (both included, in the company's timezone), as of now; in
+    one language (docs/kpis.md says whose language each figure follows), or all when `language` is None.
 
     Raises:
         BadPeriod: `end` is before `start`.
+        UnknownLanguage: `language` is not one Settle speaks.
     """
     if end < start:
         raise BadPeriod(f"the period ends ({end.isoformat()}) before it starts ({start.isoformat()})")
+    if language is not None and language not in SUPPORTED:
+        raise UnknownLanguage(f"Settle speaks {', '.join(SUPPORTED)}, not {language[:10]!r}")
     period = Period.of(start, end, uow.clock.zone)
     with uow:
         session, now, today = uow.session, uow.clock.now(), uow.clock.today()
         figures.without_jit(session)
         return Figures(
             period=period,
-            containment=figures.containment(session, period),
-            paying=figures.paying(session, period),
-            reached_out_first=figures.reached_out_first(session, period, now),
-            cant_pay_now=figures.cant_pay_now(session, period, today, uow.clock.zone),
-            agents=figures.agents(session, period),
-            understanding=figures.understanding(session, period),
+            language=language,
+            containment=figures.containment(session, period, now, language),
+            paying=figures.paying(session, period, language),
+            reached_out_first=figures.reached_out_first(session, period, now, language),
+            cant_pay_now=figures.cant_pay_now(session, period, today, uow.clock.zone, language),
+            agents=figures.agents(session, period, language),
+            understanding=figures.understanding(session, period, language),
         )
 
 

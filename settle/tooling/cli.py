@@ -19,6 +19,7 @@ from settle.db import session_factory
 from settle.errors import AgentProblem, BadPeriod, MissingSecret, PolicyError, StartupError, StatementError
 from settle.files import private_directory
 from settle.handoff.office_hours import OfficeHours
+from settle.identity.language import SUPPORTED
 from settle.identity.verification import issue_app_token
 from settle.models import Customer, Role
 from settle.policy import load_policy, load_redirects, load_reminder_policy
@@ -283,7 +284,7 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     from settle.insights.services import figures_for
 
     try:
-        figures = figures_for(unit_of_work(), args.start, args.end)
+        figures = figures_for(unit_of_work(), args.start, args.end, args.language)
     except BadPeriod as error:
         print(f"settle kpis: {error}.", file=sys.stderr)
         return 1
@@ -296,7 +297,8 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"settle kpis: can't write {args.csv}: {error.strerror}", file=sys.stderr)
         return 1
-    say(f"The figures from {args.start.isoformat()} to {args.end.isoformat()} are in {args.csv}")
+    language = f" in {args.language}" if args.language else ""
+    say(f"The figures from {args.start.isoformat()} to {args.end.isoformat()}{language} are in {args.csv}")
     return 0
 
 
@@ -489,6 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
     kpis.add_argument("--from", dest="start", type=_date, required=True, help="the first day, included (2026-11-01)")
     kpis.add_argument("--to", dest="end", type=_date, required=True, help="the last day, included (2026-11-30)")
     kpis.add_argument("--csv", type=Path, help="the file to write (default: print to the terminal)")
+    kpis.add_argument("--language", choices=SUPPORTED,
+                      help="only this language: the customer's for money and reminders, the chat's for chats (default: all)")
     kpis.set_defaults(handler=cmd_kpis)
     review = commands.add_parser("review", help="the designers' conversation review").add_subparsers(
         dest="review_command", required=True)

@@ -516,13 +516,17 @@ def _anonymous_chat(history: _History, language: str) -> None:
 
 def _note_chats(session: Session, chats: list[_Chat]) -> None:
     """Each chat's row and its messages as NLU understood them (already masked), as the action after every
-    message notes them; a verified chat proves who it is with its fourth message (the last answer)."""
+    message notes them; a verified chat proves who it is with its fourth message (the last answer). The bot's
+    last turn ends as the tracker store notes it: asking to rephrase after a message it did not understand."""
     for chat in chats:
         moments = list(_moments(chat))
         customer_id = chat.customer.id if chat.customer is not None and len(moments) > 3 else None
+        last_actions = chat.turns[-1][3]
         session.add(Conversation(conversation_id=chat.conversation_id, started_at=chat.started_at,
                                  last_message_at=moments[-1], messages=len(chat.turns),
-                                 customer_id=customer_id, verified_at=moments[3] if customer_id else None))
+                                 customer_id=customer_id, verified_at=moments[3] if customer_id else None,
+                                 language=chat.language, turn_ended_at=moments[-1] + timedelta(seconds=2),
+                                 waiting_for="rephrase" if last_actions[-1:] == ("action_handle_fallback",) else None))
         for position, ((text, intent, confidence, actions), moment) in enumerate(zip(chat.turns, moments), start=1):
             later = position < len(chat.turns)  # the last message's actions are known at the next, which never came
             session.add(ConversationMessage(

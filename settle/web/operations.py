@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,8 +21,10 @@ from settle.errors import (
     OutOfRange,
     ReviewProblem,
     UnknownChannel,
+    UnknownLanguage,
 )
 from settle.handoff.services import AgentInfo
+from settle.identity.language import SUPPORTED
 from settle.insights import dashboard
 from settle.insights import services as insights
 from settle.insights.export import write_csv
@@ -99,34 +102,41 @@ def operations_router(console: ConsoleSession) -> APIRouter:
         return user
 
     @router.get("/dashboard", response_class=HTMLResponse)
-    def dashboard_page(request: Request, days: str = "", start: str = Query("", alias="from"), end: str = Query("", alias="to")):
+    def dashboard_page(request: Request, days: str = "", start: str = Query("", alias="from"), end: str = Query("", alias="to"),
+                       language: str = ""):
         user = allowed(request, lambda user: user.sees_the_figures)
         if not isinstance(user, AgentInfo):
             return user
         chosen_days = days or ("" if start or end else str(dashboard.PRESET_DAYS[0]))
-        values: dict[str, Any] = dict(agent=user, days=chosen_days, start=start, end=end, presets=sorted(dashboard.PRESET_DAYS))
+        period_query = urlencode({"from": start, "to": end} if start or end else {"days": chosen_days})
+        language_query = f"&language={quote(language.strip().lower())}" if language.strip() else ""
+        values: dict[str, Any] = dict(agent=user, days=chosen_days, start=start, end=end, presets=sorted(dashboard.PRESET_DAYS),
+                                      language=language.strip().lower() or "all", languages=SUPPORTED,
+                                      period_query=period_query, language_query=language_query)
         try:
             first, last = dashboard.period_asked(new_unit_of_work().clock.today(), days, start, end)
-            figures = insights.figures_for(new_unit_of_work(), first, last)
-        except BadPeriod as error:
+            figures = insights.figures_for(new_unit_of_work(), first, last, dashboard.language_asked(language))
+        except (BadPeriod, UnknownLanguage) as error:
             return page(request, "agent/dashboard.html", 400, error=f"{error}.", **values)
-        query = f"from={first.isoformat()}&to={last.isoformat()}"
+        query = f"from={first.isoformat()}&to={last.isoformat()}" + (f"&language={figures.language}" if figures.language else "")
         return page(request, "agent/dashboard.html", period=figures.period, sections=dashboard.sections(figures),
                     csv_url=f"/agent/dashboard.csv?{query}", **values)
 
     @router.get("/dashboard.csv")
-    def dashboard_csv(request: Request, days: str = "", start: str = Query("", alias="from"), end: str = Query("", alias="to")):
+    def dashboard_csv(request: Request, days: str = "", start: str = Query("", alias="from"), end: str = Query("", alias="to"),
+                      language: str = ""):
         user = allowed(request, lambda user: user.sees_the_figures)
         if not isinstance(user, AgentInfo):
             return user
         try:
             first, last = dashboard.period_asked(new_unit_of_work().clock.today(), days, start, end)
-            figures = insights.figures_for(new_unit_of_work(), first, last)
-        except BadPeriod as error:
+            figures = insights.figures_for(new_unit_of_work(), first, last, dashboard.language_asked(language))
+        except (BadPeriod, UnknownLanguage) as error:
             return Response(f"{error}.", status_code=400, media_type="text/plain")
         out = io.StringIO()
         write_csv(figures, out)
-        name = f"settle-kpis-{first.isoformat()}-to-{last.isoformat()}.csv"
+        in_language = f"-{figures.language}" if figures.language else ""
+        name = f"settle-kpis-{first.isoformat()}-to-{last.isoformat()}{in_language}.csv"
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 

@@ -14,16 +14,20 @@ import redis
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import create_tracker_store
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActiveLoop, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from components.private_tracker_store import ANSWER_SECONDS, AnswersInRedis, PrivateSQLTrackerStore
+from components.private_tracker_store import ANSWER_SECONDS, AnswersInRedis, PrivateSQLTrackerStore, turn_end
 from settle.config import process_settings
+from settle.db import session_factory
 from settle.identity.privacy import ANSWER_REMOVED, CARD_NUMBER_REMOVED
-from tests.conftest import postgres_url
+from settle.insights import services as insights
+from settle.models import Conversation
+from settle.unit_of_work import unit_of_work
+from tests.conftest import postgres_url, seeded_sqlite
 
 ROOT = Path(__file__).parents[2]
 PROJECT_DOMAIN = Domain.load(ROOT / "domain.yml")
@@ -221,3 +225,53 @@ async def test_an_event_broker_gets_the_masked_events_once(tmp_path, shape):
     for secret in [CARD, *(ANSWERS[name] for name in shape.secrets)]:
         assert secret not in published
     assert [event["text"] for event in broker.published if event["event"] == "user"][-1] == ANSWER_REMOVED
+
+
+# How the bot's turn ended, for the abandoned conversations (settle/insights)
+
+def message(intent: str) -> UserUttered:
+    return UserUttered("…", {"name": intent, "confidence": 0.9})
+
+
+def after_a_greeting(*events) -> DialogueStateTracker:
+    """A conversation greeted and answered, then the events of one more turn."""
+    return DialogueStateTracker.from_events("turn-test", [
+        message("greet"), ActionExecuted("action_extract_slots"), ActionExecuted("utter_greet"), ActionExecuted("action_listen"),
+        *events], PROJECT_DOMAIN.slots)
+
+
+FORM_ASKS = [message("check_balance"), ActionExecuted("action_extract_slots"), ActionExecuted("verify_customer_form"),
+             ActiveLoop("verify_customer_form"), SlotSet("requested_slot", "customer_number"),
+             BotUttered("What is your customer number?"), ActionExecuted("action_listen")]
+
+
+@pytest.mark.parametrize("events, ended", [
+    (FORM_ASKS, (True, "verify_customer_form:customer_number")),
+    ([message("check_balance"), ActionExecuted("action_extract_slots"), ActionExecuted("action_tell_balance"),
+      BotUttered("You owe €84.20."), ActionExecuted("action_listen")], (True, None)),
+    ([message("nlu_fallback"), ActionExecuted("action_extract_slots"), ActionExecuted("action_handle_fallback"),
+      BotUttered("Could you say that differently?"), ActionExecuted("action_listen")], (True, "rephrase")),
+    ([message("nlu_fallback"), ActionExecuted("action_extract_slots"), ActionExecuted("action_handle_fallback"),
+      ActionExecuted("utter_offer_human"), BotUttered("Shall I get a person?"), ActionExecuted("action_listen")], (True, "offer_human")),
+    (FORM_ASKS[:-1] + [message("inform"), ActionExecuted("action_extract_slots"), ActionExecuted("verify_customer_form"),
+                       ActiveLoop(None), SlotSet("requested_slot", None), ActionExecuted("action_listen")], (True, None)),
+    ([message("EXTERNAL_reminder"), ActionExecuted("action_deliver_reminder"), ActionExecuted("action_listen")], (False, None)),
+    ([message("check_balance"), ActionExecuted("action_extract_slots")], (False, None)),
+    ([message("check_balance")], (False, None)),
+], ids=["form asks", "plain answer", "rephrase", "offer a person", "form done", "Settle's own event", "mid-turn", "just logged"])
+def test_the_end_of_the_bots_turn_says_what_it_waits_for(events, ended):
+    assert turn_end(after_a_greeting(*events)) == ended
+
+
+async def test_saving_the_turn_notes_how_it_ended_for_the_figures(tmp_path, monkeypatch):
+    url = seeded_sqlite(tmp_path / "settle.db", customers=0, history=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    process_settings.cache_clear()
+    insights.note_message(unit_of_work(), "turn-test")
+    store = PrivateSQLTrackerStore(domain=PROJECT_DOMAIN, dialect="sqlite", db=str(tmp_path / "trackers.db"))
+
+    await store.save(after_a_greeting(*FORM_ASKS))
+
+    with session_factory(url).begin() as session:
+        noted = session.get(Conversation, "turn-test")
+        assert noted.waiting_for == "verify_customer_form:customer_number" and noted.turn_ended_at is not None

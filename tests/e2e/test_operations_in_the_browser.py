@@ -118,9 +118,10 @@ def test_operations_see_every_chart_and_download_the_csv(web, new_page):
     download = downloading.value
     assert download.suggested_filename == "settle-kpis-2026-11-16-to-2026-11-22.csv"
     rows = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
-    assert rows[:3] == [["section", "figure", "breakdown", "value", "unit", "note"],
+    assert rows[:4] == [["section", "figure", "breakdown", "value", "unit", "note"],
                         ["period", "from", "", "2026-11-16", "date", "first day, included"],
-                        ["period", "to", "", "2026-11-22", "date", "last day, included"]]
+                        ["period", "to", "", "2026-11-22", "date", "last day, included"],
+                        ["period", "language", "", "all", "language", "every language"]]
     shown_issued = page.locator('figure[data-figure="paying.links_issued"] .kpi-value').inner_text()
     assert ["paying", "links_issued", "", shown_issued, "count", ""] in rows
 
@@ -148,8 +149,37 @@ def test_with_the_demo_history_every_chart_of_the_last_30_days_shows_something(w
     with page.expect_download() as downloading:
         page.get_by_role("link", name="Download these figures as CSV").click()
     rows = list(csv.reader(io.StringIO(Path(downloading.value.path()).read_text(encoding="utf-8"))))
-    in_csv = {f"{section}.{figure}" for section, figure, *_ in rows[3:]}
+    in_csv = {f"{section}.{figure}" for section, figure, *_ in rows[4:]}
     assert set(definitions().figures) <= in_csv  # every figure, also the callbacks done, with its rows
+
+
+def test_operations_choose_a_language_and_keep_it_for_another_period_and_the_csv(web, new_page):
+    page = new_page()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, web.url, DEMO_OPERATIONS_EMAIL, DEMO_OPERATIONS_PASSWORD)
+    page.goto(f"{web.url}/agent/dashboard?days=30")
+    conversations = page.locator('figure[data-figure="containment.conversations"] .kpi-value')
+    every = int(conversations.inner_text())
+    languages = page.get_by_role("navigation", name="Language")
+    expect(languages.get_by_role("link", name="All")).to_have_attribute("aria-current", "page")
+
+    languages.get_by_role("link", name="Dutch").click()
+    expect(page.locator(".period-shown")).to_contain_text("in Dutch only")
+    expect(languages.get_by_role("link", name="Dutch")).to_have_attribute("aria-current", "page")
+    assert 0 < int(conversations.inner_text()) < every  # the demo's chats are in three languages
+    expect(page.locator("figure.kpi")).to_have_count(len(definitions().figures))
+
+    page.get_by_role("link", name="7 days").click()
+    expect(page.get_by_text("From 16 November 2026 to 22 November 2026")).to_be_visible()
+    expect(languages.get_by_role("link", name="Dutch")).to_have_attribute("aria-current", "page")
+    with page.expect_download() as downloading:
+        page.get_by_role("link", name="Download these figures as CSV").click()
+    assert downloading.value.suggested_filename == "settle-kpis-2026-11-16-to-2026-11-22-nl.csv"
+    rows = list(csv.reader(io.StringIO(Path(downloading.value.path()).read_text(encoding="utf-8"))))
+    assert rows[3][:4] == ["period", "language", "", "nl"]
+
+    languages.get_by_role("link", name="All").click()
+    expect(page.locator(".period-shown")).to_contain_text("every language")
 
 
 def test_a_wrong_period_is_explained_on_the_page(web, new_page):

@@ -197,6 +197,14 @@ def test_kpis_writes_every_figure_of_the_period_as_csv(database, tmp_path, capsy
     assert (collected["value"], collected["unit"]) == (str(amount.quantize(Decimal("0.01"))), "EUR")
     conversion = next(row for row in table if row["figure"] == "links_paid")
     assert (conversion["value"], conversion["note"]) == ("", "no cases: nothing to divide by")
+    with session_factory(database).begin() as session:
+        spoken = session.execute(select(Customer.language).where(Customer.customer_number == LUCAS.customer_number)).scalar_one()
+    other = next(language for language in ("en", "nl", "fr") if language != spoken)
+    for language, received in ((spoken, str(amount.quantize(Decimal("0.01")))), (other, "0.00")):
+        assert main(["kpis", "--from", "2026-11-20", "--to", "2026-11-20", "--language", language, "--csv", str(out)]) == 0
+        table = list(csv.DictReader(out.open()))
+        assert next(row for row in table if row["figure"] == "language")["value"] == language
+        assert next(row for row in table if row["figure"] == "collected_total")["value"] == received  # Lucas's money
 
 
 def test_kpis_refuses_a_period_backwards(database, tmp_path, capsys):

@@ -9,9 +9,9 @@ import pytest
 
 from settle.clock import FixedClock
 from settle.config import Settings
-from settle.errors import BadPeriod
+from settle.errors import BadPeriod, UnknownLanguage
 from settle.insights import services
-from settle.insights.dashboard import period_asked, sections
+from settle.insights.dashboard import language_asked, period_asked, sections
 from settle.insights.definitions import definitions
 from settle.insights.export import rows
 from settle.unit_of_work import UnitOfWork
@@ -39,6 +39,17 @@ def test_a_period_asked_wrongly_says_what_to_change(days, start, end, says):
     with pytest.raises(BadPeriod) as refused:
         period_asked(TODAY, days, start, end)
     assert str(refused.value) == says
+
+
+@pytest.mark.parametrize("asked, language", [("", None), ("all", None), ("nl", "nl"), (" FR ", "fr"), ("en", "en")])
+def test_a_language_is_one_settle_speaks_or_all(asked, language):
+    assert language_asked(asked) == language
+
+
+def test_a_language_settle_does_not_speak_says_what_to_choose():
+    with pytest.raises(UnknownLanguage) as refused:
+        language_asked("de")
+    assert str(refused.value) == "Choose all languages or one of en, fr, nl"
 
 
 def test_the_definitions_are_read_without_markdown():

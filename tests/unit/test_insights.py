@@ -421,7 +421,8 @@ def test_the_csv_holds_every_figure_with_its_breakdown(november):
     assert by_name[("agents", "time_to_first_reply", "")]["value"] == "420"
     assert by_name[("reached_out_first", "opt_outs", "sms / link")]["value"] == "2"
     assert by_name[("reached_out_first", "opt_ins", "sms / chat")]["unit"] == "count"
-    assert len(table) == len(rows(november)) + 2
+    assert (by_name[("period", "language", "")]["value"], by_name[("period", "language", "")]["note"]) == ("all", "every language")
+    assert len(table) == len(rows(november)) + 3
 
 
 def test_docs_define_every_figure_the_export_names(november):
@@ -571,3 +572,22 @@ def test_migration_0012_gives_every_paid_bill_the_moment_of_its_latest_payment(t
     with session_factory(url).begin() as session:
         paid, still_open = session.execute(select(Invoice).order_by(Invoice.id)).scalars()
         assert (paid.last_payment_at, still_open.last_payment_at) == (utc(9, 17, 30), None)
+
+
+def test_migration_0014_gives_each_conversation_the_language_of_its_latest_message(tmp_path):
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    command.upgrade(schema.alembic_config(url), "0013")
+    with engine_for(url).begin() as connection:
+        for conversation in ("switched", "silent"):
+            connection.execute(text(
+                "INSERT INTO conversations (conversation_id, started_at, last_message_at, messages)"
+                f" VALUES ('{conversation}', '2026-11-02 09:00:00.000000', '2026-11-02 09:05:00.000000', 2)"))
+        for position, language in ((1, "en"), (2, "nl")):
+            connection.execute(text(
+                "INSERT INTO conversation_messages (conversation_id, position, received_at, text, language, entities)"
+                f" VALUES ('switched', {position}, '2026-11-02 09:0{position}:00.000000', '…', '{language}', '[]')"))
+    schema.upgrade(url)
+    with session_factory(url).begin() as session:
+        switched, silent = (session.get(Conversation, name) for name in ("switched", "silent"))
+        assert (switched.language, silent.language) == ("nl", None)
+        assert (switched.turn_ended_at, switched.waiting_for) == (None, None)  # never recorded, so not guessed

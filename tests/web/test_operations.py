@@ -138,6 +138,27 @@ def test_the_page_links_the_csv_of_the_period_shown(console, operations):
     assert 'href="/agent/dashboard.csv?from=2026-11-16&amp;to=2026-11-22"' in page.text
 
 
+def test_a_language_is_chosen_for_the_period_shown_and_kept_in_the_csv(console, operations):
+    page = operations.get(f"{console.url}/agent/dashboard?days=7&language=nl", timeout=10)
+    assert page.status_code == 200
+    text = " ".join(re.sub(r"<[^>]+>", " ", html.unescape(page.text)).split())
+    assert "in Dutch only" in text
+    assert 'href="/agent/dashboard.csv?from=2026-11-16&amp;to=2026-11-22&amp;language=nl"' in page.text
+    assert 'href="/agent/dashboard?days=90&amp;language=nl"' in page.text  # the other periods keep the language
+    assert 'href="/agent/dashboard?days=7"' in page.text  # and "All" keeps the period
+    answer = operations.get(f"{console.url}/agent/dashboard.csv?from=2026-11-16&to=2026-11-22&language=nl", timeout=10)
+    assert answer.headers["content-disposition"] == 'attachment; filename="settle-kpis-2026-11-16-to-2026-11-22-nl.csv"'
+    expected = io.StringIO()
+    write_csv(insights.figures_for(UnitOfWork(console.settings, FixedClock(NOW)), date(2026, 11, 16), TODAY, "nl"), expected)
+    assert answer.text == expected.getvalue() and "period,language,,nl," in answer.text
+
+
+def test_a_language_settle_does_not_speak_gets_a_clear_message(console, operations):
+    page = operations.get(f"{console.url}/agent/dashboard?days=7&language=de", timeout=10)
+    assert page.status_code == 400 and alert(page) == "Choose all languages or one of en, fr, nl."
+    assert operations.get(f"{console.url}/agent/dashboard.csv?days=7&language=de", timeout=10).status_code == 400
+
+
 @pytest.mark.parametrize("query, says", [
     ("from=2026-11-10&to=2026-11-01", "The last day (2026-11-01) is before the first day (2026-11-10)."),
     ("from=last+week&to=2026-11-01", "The first day 'last week' is not a date like 2026-11-01."),
