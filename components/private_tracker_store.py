@@ -6,6 +6,7 @@ number, no answer to a secret verification question, in the database or to an ev
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import OrderedDict
@@ -96,7 +97,9 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         self._hold_answers(tracker)
         await super().save(tracker)
-        _note_turn_end(tracker)
+        ended, waiting_for = turn_end(tracker)
+        if ended:  # a write to Settle's database: off the event loop, which serves every other conversation
+            await asyncio.get_running_loop().run_in_executor(None, _note_turn_end, tracker.sender_id, waiting_for)
 
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
         if self.event_broker is None:
@@ -160,13 +163,10 @@ def turn_end(tracker: DialogueStateTracker) -> tuple[bool, str | None]:
     return True, FALLBACK_QUESTIONS.get(str(answers[-1]))
 
 
-def _note_turn_end(tracker: DialogueStateTracker) -> None:
+def _note_turn_end(conversation_id: str, waiting_for: str | None) -> None:
     """Tells the figures how the bot's turn ended (settle/insights); a database that fails here costs the
     figures one turn's ending, never the customer's chat."""
-    ended, waiting_for = turn_end(tracker)
-    if not ended:
-        return
     try:
-        insights.note_turn_end(unit_of_work(), tracker.sender_id, waiting_for)
+        insights.note_turn_end(unit_of_work(), conversation_id, waiting_for)
     except SQLAlchemyError as error:
         logger.warning("The end of a turn was not noted for the figures: %s", type(error).__name__)
