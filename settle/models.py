@@ -26,13 +26,17 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    and_,
+    delete,
     event,
     false,
     func,
+    inspect,
+    or_,
     select,
     update,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import Session, declarative_base, relationship
 
 #: Typed as Any: SQLAlchemy 1.4 ships no type hints (its stubs are a separate package that fights 2.0 style).
 Base: Any = declarative_base()
@@ -717,3 +721,107 @@ class OutboxMessage(Base):
     next_attempt_at = Column(UTCDateTime, nullable=False, index=True)
     last_error = Column(String(300))
     sent_at = Column(UTCDateTime)
+
+
+class ReminderDay(Base):
+    """A day whose reminders' figures are final (docs/kpis.md, "Speed"): the day is 14 days over and none of its
+    reminders' messages can change any more, so its counts are kept in `reminder_day_counts` and a long period
+    adds them up instead of going through every reminder again. A write that could change them deletes the day
+    (`forget_reminder_days`); the figures then count it again."""
+
+    __tablename__ = "reminder_days"
+
+    day = Column(Date, primary_key=True)
+    starts_at = Column(UTCDateTime, nullable=False, unique=True)
+    ends_before = Column(UTCDateTime, nullable=False)
+    counted_at = Column(UTCDateTime, nullable=False)
+
+
+class ReminderDayCount(Base):
+    """One final day's reminders of one stage for customers of one language: the reminders themselves (channel
+    ""), or their messages on one channel. Each column is a count the figures add up over the days."""
+
+    __tablename__ = "reminder_day_counts"
+
+    day = Column(Date, ForeignKey("reminder_days.day", ondelete="CASCADE"), primary_key=True)
+    language = Column(String(5), primary_key=True)
+    stage = Column(String(40), primary_key=True)
+    stage_order = Column(Integer, primary_key=True)
+    channel = Column(String(10), primary_key=True)
+    reminders = Column(Integer, nullable=False, default=0)
+    flagged = Column(Integer, nullable=False, default=0)
+    reached_nobody = Column(Integer, nullable=False, default=0)
+    messages = Column(Integer, nullable=False, default=0)
+    sent = Column(Integer, nullable=False, default=0)
+    failed = Column(Integer, nullable=False, default=0)
+    counted_3 = Column(Integer, nullable=False, default=0)
+    paid_3 = Column(Integer, nullable=False, default=0)
+    counted_7 = Column(Integer, nullable=False, default=0)
+    paid_7 = Column(Integer, nullable=False, default=0)
+    counted_14 = Column(Integer, nullable=False, default=0)
+    paid_14 = Column(Integer, nullable=False, default=0)
+
+
+#: The PostgreSQL advisory lock between counting final reminder days and the writes that forget them: writers
+#: share it, the counting holds it alone, so no day is counted from data a write is about to change.
+REMINDER_DAYS_LOCK = 160_015
+
+
+def forget_reminder_days(connection, reminders=None, moments: tuple[datetime, ...] = ()) -> None:
+    """Deletes the final reminder days (with their counts) that hold a reminder meeting `reminders` (a condition
+    on `reminders`) or one of `moments`, so the figures count those days again from the rows as they are now."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock_shared(REMINDER_DAYS_LOCK)))
+    held = [] if reminders is None else [select(Reminder.id).where(
+        reminders, Reminder.created_at >= ReminderDay.starts_at, Reminder.created_at < ReminderDay.ends_before).exists()]
+    days = [day for (day,) in connection.execute(select(ReminderDay.day).where(or_(
+        *held, *(and_(ReminderDay.starts_at <= moment, ReminderDay.ends_before > moment) for moment in moments))))]
+    if days:
+        connection.execute(delete(ReminderDayCount).where(ReminderDayCount.day.in_(days)))
+        connection.execute(delete(ReminderDay).where(ReminderDay.day.in_(days)))
+
+
+def _changed(instance, *names: str) -> bool:
+    state = inspect(instance)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_changed_reminder_days(session, _context) -> None:
+    """Every ORM write that could change a final reminder day's figures forgets that day, whoever makes it: a
+    payment or a bill going in or out of "paid" (the paid-after windows), an instalment's payment, a reminder or
+    one of its messages written or edited (dated in the past: the demo's history), a customer's language. A day
+    is final only when its messages are settled and its windows closed, so the writes of ordinary days (a new
+    reminder, a message sent) never meet one; they cost one small statement on a table of a few hundred rows."""
+    invoices: set[int] = set()
+    instalments: set[int] = set()
+    customers: set[int] = set()
+    reminders: set[int] = set()
+    moments: list[datetime] = []
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(instance, Payment):
+            invoices.add(instance.invoice_id)
+        elif isinstance(instance, Invoice) and instance not in session.new:
+            status = inspect(instance).attrs.status.history
+            if InvoiceStatus.PAID in (*status.added, *status.deleted) or _changed(instance, "last_payment_at") \
+                    or instance in session.deleted:
+                invoices.add(instance.id)
+        elif isinstance(instance, Instalment) and instance not in session.new \
+                and _changed(instance, "paid_at", "paid_cents", "amount_cents"):
+            instalments.add(instance.id)
+        elif isinstance(instance, Customer) and instance not in session.new and _changed(instance, "language"):
+            customers.add(instance.id)
+        elif isinstance(instance, Reminder):
+            moments += [moment for moment in (*inspect(instance).attrs.created_at.history.sum(),) if moment is not None]
+            if instance.id is not None:
+                reminders.add(instance.id)
+        elif isinstance(instance, OutboxMessage):
+            reminders.update(r for r in inspect(instance).attrs.reminder_id.history.sum() if r is not None)
+    conditions = [
+        *([and_(Reminder.subject == ReminderSubject.INVOICE, Reminder.subject_id.in_(invoices))] if invoices else []),
+        *([and_(Reminder.subject == ReminderSubject.INSTALMENT, Reminder.subject_id.in_(instalments))] if instalments else []),
+        *([Reminder.customer_id.in_(customers)] if customers else []),
+        *([Reminder.id.in_(reminders)] if reminders else []),
+    ]
+    if conditions or moments:  # a reminder's moment before an edit, or a new one's
+        forget_reminder_days(session.connection(), or_(*conditions) if conditions else None, tuple(moments))

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, Float, and_, case, exists, func, literal, or_, select, text, true
+from sqlalchemy import Boolean, Float, and_, case, func, literal, or_, select, text, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FunctionElement
@@ -34,14 +34,9 @@ from settle.models import (
     InvoiceStatus,
     LinkStatus,
     MessageAuthor,
-    OutboxMessage,
-    OutboxStatus,
     PaymentLink,
     PlanStatus,
     ReceivedPayment,
-    Reminder,
-    ReminderChoice,
-    ReminderSubject,
     UTCDateTime,
 )
 from settle.money import euros
@@ -464,76 +459,6 @@ def paying(session: Session, period: Period, language: str | None = None) -> Pay
         collected=collected,
         collected_total=sum((item.amount for item in collected), euros(0)),
     )
-
-
-def reached_out_first(session: Session, period: Period, now: datetime, language: str | None = None) -> ReachedOutFirst:
-    """Reminders the engine decided in the period: how their messages went, and whether payment followed."""
-    in_period = and_(period.holds(Reminder.created_at), customer_speaks(Reminder.customer_id, language))
-    by_stage = session.execute(
-        select(Reminder.stage, func.count(), _sum(Reminder.flagged_for_review.is_(True))).where(in_period)
-        .group_by(Reminder.stage, Reminder.stage_order).order_by(Reminder.stage_order, Reminder.stage)
-    ).all()
-    own_messages = OutboxMessage.reminder_id == Reminder.id  # a reminder named in another's message has none
-    going_statuses = (OutboxStatus.SENT, OutboxStatus.PENDING)
-    going = exists().where(own_messages, OutboxMessage.status.in_(going_statuses))
-    # "Has messages, none going" is "has a message that did not go, none going": the few failed ones lead the search.
-    stopped = exists().where(own_messages, OutboxMessage.status.not_in(going_statuses))
-    deliveries, paid_after = _by_stage_and_channel(session, period, now, in_period)
-    return ReachedOutFirst(
-        reminders_by_stage=tuple(Counted(stage, count) for stage, count, _ in by_stage),
-        deliveries=deliveries,
-        reached_nobody=_count(session, Reminder, in_period, stopped, ~going),
-        flagged_for_review=sum(int(flagged) for *_, flagged in by_stage),
-        paid_after=paid_after,
-        opt_outs=_choices(session, period, True, language),
-        opt_ins=_choices(session, period, False, language),
-    )
-
-
-def _choices(session: Session, period: Period, opted_out: bool, language: str | None) -> tuple[ChoiceCount, ...]:
-    """Customers' opt-outs from reminders (or back in) made in the period, by channel and source."""
-    rows = session.execute(
-        select(ReminderChoice.channel, ReminderChoice.source, func.count())
-        .where(period.holds(ReminderChoice.created_at), ReminderChoice.opted_out.is_(opted_out),
-               customer_speaks(ReminderChoice.customer_id, language))
-        .group_by(ReminderChoice.channel, ReminderChoice.source).order_by(ReminderChoice.channel, ReminderChoice.source)
-    ).all()
-    return tuple(ChoiceCount(channel, str(source), count) for channel, source, count in rows)
-
-
-def _by_stage_and_channel(session: Session, period: Period, now: datetime, in_period) -> tuple[tuple[Deliveries, ...], tuple[PaidAfter, ...]]:
-    """Per stage and channel, in one pass over the period's messages: messages sent and failed; and of the
-    messages sent whose window has passed, those
-    whose bill (or instalment) was paid in full within the window. An instalment paid before its moment was
-    recorded is left out of the payments after (not of the deliveries).
-
-    A bill paid in full was paid at its last payment, which the bill records (`Invoice.last_payment_at`). That
-    moment counts only when it came after the message, so after the period began: bills paid before are left out
-    of the search, which keeps it to the bills paid since on a large database. `in_period` picks the reminders."""
-    paid_at = case((Reminder.subject == ReminderSubject.INVOICE, Invoice.last_payment_at), else_=Instalment.paid_at)
-    unknown = and_(Instalment.paid_at.is_(None), Instalment.paid_cents >= Instalment.amount_cents)
-    counted = and_(OutboxMessage.status == OutboxStatus.SENT, or_(Instalment.id.is_(None), ~unknown))
-    measures = [_sum(OutboxMessage.status == OutboxStatus.SENT), _sum(OutboxMessage.status == OutboxStatus.FAILED)]
-    for days in PAID_WITHIN_DAYS:
-        window_passed = and_(counted, OutboxMessage.sent_at <= now - timedelta(days=days))
-        paid_within = seconds_within(OutboxMessage.sent_at, paid_at, 0, days * DAY)
-        measures += [_sum(window_passed), _sum(and_(window_passed, paid_within))]
-    rows = session.execute(
-        select(Reminder.stage, OutboxMessage.channel, *measures)
-        .join(OutboxMessage, OutboxMessage.reminder_id == Reminder.id)
-        .outerjoin(Invoice, and_(Reminder.subject == ReminderSubject.INVOICE, Invoice.id == Reminder.subject_id,
-                                 Invoice.status == InvoiceStatus.PAID, Invoice.last_payment_at >= period.starts_at))
-        .outerjoin(Instalment, and_(Reminder.subject == ReminderSubject.INSTALMENT, Instalment.id == Reminder.subject_id))
-        .where(in_period)
-        .group_by(Reminder.stage, Reminder.stage_order, OutboxMessage.channel)
-        .order_by(Reminder.stage_order, Reminder.stage, OutboxMessage.channel)
-    ).all()
-    deliveries = tuple(Deliveries(stage, str(channel), int(sent), int(failed)) for stage, channel, sent, failed, *_ in rows)
-    paid_after = tuple(
-        PaidAfter(stage, str(channel), *(Share(int(paid), int(sent)) for sent, paid in zip(counts[::2], counts[1::2])))
-        for stage, channel, sent_at_all, _, *counts in rows if sent_at_all
-    )
-    return deliveries, paid_after
 
 
 def cant_pay_now(session: Session, period: Period, today: date, zone: ZoneInfo, language: str | None = None) -> CantPayNow:

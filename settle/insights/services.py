@@ -6,7 +6,7 @@ from pathlib import Path
 
 from settle.errors import BadPeriod, UnknownLanguage
 from settle.identity.language import SUPPORTED
-from settle.insights import conversations, figures, messages, review
+from settle.insights import conversations, figures, messages, reminders, review
 from settle.insights.figures import Figures, Period
 from settle.insights.messages import Understood
 from settle.unit_of_work import UnitOfWork
@@ -47,16 +47,18 @@ def figures_for(uow: UnitOfWork, start: date, end: date, language: str | None = 
     with uow:
         session, now, today = uow.session, uow.clock.now(), uow.clock.today()
         figures.without_jit(session)
-        return Figures(
+        counted = Figures(
             period=period,
             language=language,
             containment=figures.containment(session, period, now, language),
             paying=figures.paying(session, period, language),
-            reached_out_first=figures.reached_out_first(session, period, now, language),
+            reached_out_first=reminders.reached_out_first(session, period, now, uow.clock.zone, language),
             cant_pay_now=figures.cant_pay_now(session, period, today, uow.clock.zone, language),
             agents=figures.agents(session, period, language),
             understanding=figures.understanding(session, period, language),
         )
+        uow.commit()  # keeps the final reminder days counted for these figures (docs/kpis.md, "Speed")
+    return counted
 
 
 # -- The designers' conversation review ------------------------------------------------------------------
